@@ -1,0 +1,12 @@
+"""batchgui: run one operation over many files.
+
+The public plugin API (SPEC §4) is what this module exports; everything else
+is internal.
+"""
+
+from batchgui._version import __version__
+from batchgui.core.errors import ErrorKind, PermanentError
+from batchgui.core.operation import Option, TaskContext, atomic_write, operation
+
+__all__ = ["ErrorKind", "Option", "PermanentError", "TaskContext", "__version__",
+           "atomic_write", "operation"]

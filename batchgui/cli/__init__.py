@@ -1,0 +1,152 @@
+"""The command line (SPEC §6): argument parsing and dispatch to the commands.
+
+    main(argv) ─► parse (bad usage: one line, exit 2) ─► command function ─► exit code
+
+Exit codes: 0 every task completed or skipped; 1 any failed or cancelled;
+2 bad usage or input; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from batchgui._version import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad usage or input: printed as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # one line and exit 2; `batchgui CMD --help` shows the full usage
+        print(f"batchgui: error: {message} (see 'batchgui --help')", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _positive_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _number(text, float)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = _number(text, float)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text!r}")
+    return value
+
+
+def _number(text: str, kind: type) -> int | float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="batchgui", description="Run one operation over many files.")
+    parser.add_argument("--version", action="version", version=f"batchgui {__version__}")
+    parser.add_argument("--data-dir", metavar="DIR", help="where batches, settings and logs go")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run an operation over files and folders")
+    run.add_argument("paths", nargs="+", metavar="PATH", help="files and folders (recursive)")
+    what = run.add_mutually_exclusive_group(required=True)
+    what.add_argument("--op", metavar="NAME", help="operation (see 'batchgui ops')")
+    what.add_argument("--exec", dest="exec_template", metavar="TEMPLATE",
+                      help="run a command per file: {path} {name} {stem} {ext} {parent} "
+                           "{rel} {out}")
+    run.add_argument("--out", default="batchgui-output", metavar="DIR",
+                     help="output folder (default ./batchgui-output)")
+    run.add_argument("--mode", choices=("auto", "async", "thread", "process"), default="auto")
+    run.add_argument("--workers", type=_positive_int, metavar="N",
+                     help="tasks at once (default: CPU count)")
+    run.add_argument("--priority", default="normal",
+                     choices=("low", "normal", "high", "urgent"))
+    run.add_argument("--retries", type=_non_negative_int, default=2, metavar="N",
+                     help="retries after a failure (default 2)")
+    run.add_argument("--backoff", type=_non_negative_float, default=1.0, metavar="SECONDS",
+                     help="first retry delay, doubled each time (default 1)")
+    run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                     help="per-task time limit")
+    run.add_argument("--rate", type=_positive_float, metavar="PER_SECOND",
+                     help="at most this many task starts per second")
+    run.add_argument("--set", dest="settings", type=_key_value, action="append", default=[],
+                     metavar="KEY=VALUE", help="operation option (repeatable)")
+    run.add_argument("--shell", action="store_true", help="run --exec through /bin/sh")
+    run.add_argument("--report", metavar="FILE", help="write a JSON report ('-': stdout)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+    ops = commands.add_parser("ops", help="list operations and their options")
+    ops.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    multiprocessing.freeze_support()  # a frozen bundle's workers start here
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from batchgui.cli.run import run_command
+
+            return run_command(args)
+        if args.command == "ops":
+            return _ops(args)
+        build_parser().print_help()
+        print("\nThe window is not built yet; use the commands above.", file=sys.stderr)
+        return EXIT_OK
+    except UsageError as exc:
+        print(f"batchgui: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _ops(args: argparse.Namespace) -> int:
+    from batchgui.operations.registry import load_operations
+
+    registry = load_operations()
+    for warning in registry.warnings:
+        print(f"batchgui: warning: {warning}", file=sys.stderr)
+    specs = sorted(registry.operations.values(), key=lambda s: s.name)
+    if args.json:
+        print(json.dumps({"operations": [s.describe() for s in specs]}, indent=2))
+        return EXIT_OK
+    for spec in specs:
+        exts = " ".join(sorted(spec.extensions)) or "any file"
+        print(f"{spec.name:<10} {spec.title}  [{spec.mode}; {exts}]")
+        if spec.description and spec.description != spec.title:
+            print(f"{'':<10} {spec.description}")
+        for opt in spec.options:
+            choices = f" ({'|'.join(map(str, opt.choices))})" if opt.choices else ""
+            print(f"{'':<10}   --set {opt.name}=<{opt.type.__name__}>{choices}"
+                  f"  default {opt.default!r}  {opt.help}")
+    return EXIT_OK

@@ -1,0 +1,39 @@
+"""Errors an operation raises and the kinds a failed task is classified as.
+
+An operation signals "do not retry this" by raising `PermanentError` (or a
+subclass); everything else is a transient failure the retry policy may retry.
+The `kind` travels into the report's `error_kind` (SPEC §6).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    PASSWORD_REQUIRED = "password_required"
+    CORRUPT = "corrupt"
+    UNSUPPORTED = "unsupported"
+    TOO_LARGE = "too_large"
+    TIMEOUT = "timeout"
+    CRASHED = "crashed"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+class PermanentError(Exception):
+    """A failure that retrying cannot fix (a corrupt file, a missing password).
+
+    `kind` is one of `ErrorKind`'s values; it defaults to `error`.
+    """
+
+    def __init__(self, message: str, kind: ErrorKind | str = ErrorKind.ERROR) -> None:
+        super().__init__(message)
+        self.kind = ErrorKind(kind)
+
+    def __reduce__(self):  # keep `kind` when the error crosses a process boundary
+        return (type(self), (str(self), self.kind.value))
+
+
+class IllegalTransition(RuntimeError):
+    """A task or batch was asked to move to a state it cannot reach from where it is."""

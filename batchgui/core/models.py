@@ -1,0 +1,182 @@
+"""Tasks and batches: their states, the legal moves between them, and their counts.
+
+A `Task` is one input file. Its status only changes through `Task.move_to`,
+which refuses moves the state machine below does not allow and keeps the
+owning batch's per-status counters exact (so statistics never scan the task
+list). A `Batch` is what the user starts, pauses, cancels and resumes; it owns
+its tasks and knows its operation, options and execution settings.
+
+    pending ──► running ──► completed
+       ▲  │        │ ├────► failed ─────┐  (retry failed: back to pending)
+       │  │        │ └────► cancelled ──┤
+       │  │        ▼                    │
+       │  │    retry_wait ──────────────┘
+       │  └──► skipped / cancelled
+       └─────── (retry_wait, innocent re-run after a pool crash, retry)
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from pathlib import Path
+from typing import Any
+
+from batchgui.core.errors import ErrorKind, IllegalTransition
+
+
+class Priority(IntEnum):
+    """Higher value runs first: URGENT before HIGH before NORMAL before LOW."""
+
+    LOW = 0
+    NORMAL = 1
+    HIGH = 2
+    URGENT = 3
+
+    @classmethod
+    def parse(cls, value: str | int | Priority) -> Priority:
+        if isinstance(value, str):
+            try:
+                return cls[value.strip().upper()]
+            except KeyError:
+                names = ", ".join(p.name.lower() for p in cls)
+                raise ValueError(f"unknown priority {value!r} (choose from {names})") from None
+        return cls(value)
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    RETRY_WAIT = "retry_wait"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.SKIPPED,
+                    TaskStatus.CANCELLED})
+
+_TASK_MOVES: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.PENDING: frozenset({TaskStatus.RUNNING, TaskStatus.SKIPPED,
+                                   TaskStatus.CANCELLED}),
+    TaskStatus.RUNNING: frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED,
+                                   TaskStatus.CANCELLED, TaskStatus.RETRY_WAIT,
+                                   TaskStatus.PENDING}),
+    TaskStatus.RETRY_WAIT: frozenset({TaskStatus.PENDING, TaskStatus.CANCELLED}),
+    TaskStatus.FAILED: frozenset({TaskStatus.PENDING}),
+    TaskStatus.CANCELLED: frozenset({TaskStatus.PENDING}),
+    TaskStatus.COMPLETED: frozenset(),
+    TaskStatus.SKIPPED: frozenset(),
+}
+
+
+class BatchStatus(StrEnum):
+    PENDING = "pending"      # created, not started
+    RUNNING = "running"
+    PAUSED = "paused"        # dispatching stopped; running work finishes
+    FINISHED = "finished"    # every task is final
+    CANCELLED = "cancelled"  # cancelled by the user (tasks cancelled)
+
+
+_BATCH_MOVES: dict[BatchStatus, frozenset[BatchStatus]] = {
+    BatchStatus.PENDING: frozenset({BatchStatus.RUNNING, BatchStatus.PAUSED,
+                                    BatchStatus.CANCELLED}),
+    BatchStatus.RUNNING: frozenset({BatchStatus.PAUSED, BatchStatus.FINISHED,
+                                    BatchStatus.CANCELLED}),
+    BatchStatus.PAUSED: frozenset({BatchStatus.RUNNING, BatchStatus.CANCELLED,
+                                   BatchStatus.FINISHED}),
+    # retrying failed tasks reopens a batch
+    BatchStatus.FINISHED: frozenset({BatchStatus.RUNNING}),
+    BatchStatus.CANCELLED: frozenset({BatchStatus.RUNNING}),
+}
+
+_task_ids = itertools.count(1)
+
+
+@dataclass(eq=False, slots=True)
+class Task:
+    """One input file and everything known about processing it."""
+
+    path: Path
+    size: int = 0
+    priority: Priority = Priority.NORMAL
+    out_dir: Path | None = None      # where this task's outputs go (mirrors the source tree)
+    root: Path | None = None         # the dropped file or folder this task came from
+    id: int = field(default_factory=lambda: next(_task_ids))
+    batch: Batch | None = field(default=None, repr=False)
+    status: TaskStatus = TaskStatus.PENDING
+    attempts: int = 0                # charged runs: a re-run after someone else's crash is free
+    crashes: int = 0                 # times this task's worker died under it
+    started_at: float | None = None  # wall clock (time.time) of the latest start
+    finished_at: float | None = None
+    duration_s: float | None = None  # time spent in the operation, last attempt
+    outputs: list[Path] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)  # small values an operation reports
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    reason: str | None = None        # why skipped: duplicate / unchanged
+    duplicate_of: Path | None = None
+    progress: float = 0.0
+
+    def move_to(self, new: TaskStatus) -> None:
+        old = self.status
+        if new not in _TASK_MOVES[old]:
+            raise IllegalTransition(f"task {self.id} ({self.path.name}): {old} -> {new}")
+        self.status = new
+        if self.batch is not None:
+            self.batch.counts[old] -= 1
+            self.batch.counts[new] += 1
+
+
+@dataclass(eq=False)
+class Batch:
+    """The unit a user starts, pauses, cancels and resumes."""
+
+    op_name: str
+    tasks: list[Task]
+    options: dict[str, Any] = field(default_factory=dict)
+    mode: str = "auto"              # resolved to async/thread/process when submitted
+    out_root: Path = Path("batchgui-output")
+    base: Path | None = None        # common base folder of the inputs (for manifests)
+    timeout_s: float | None = None
+    rate_per_s: float | None = None
+    id: str = ""
+    status: BatchStatus = BatchStatus.PENDING
+    counts: dict[TaskStatus, int] = field(default_factory=dict)
+    started_at: float | None = None  # wall clock
+    finished_at: float | None = None
+    outputs: list[Path] = field(default_factory=list)  # aggregate outputs (a manifest)
+    error: str | None = None         # a batch-level failure (the manifest could not be written)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            import uuid
+            self.id = uuid.uuid4().hex[:12]
+        self.counts = dict.fromkeys(TaskStatus, 0)
+        for task in self.tasks:
+            task.batch = self
+            self.counts[task.status] += 1
+
+    def move_to(self, new: BatchStatus) -> None:
+        if new not in _BATCH_MOVES[self.status]:
+            raise IllegalTransition(f"batch {self.id}: {self.status} -> {new}")
+        self.status = new
+
+    @property
+    def total(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def unfinished(self) -> int:
+        c = self.counts
+        return (c[TaskStatus.PENDING] + c[TaskStatus.RUNNING] + c[TaskStatus.RETRY_WAIT])
+
+    @property
+    def is_done(self) -> bool:
+        return self.unfinished == 0

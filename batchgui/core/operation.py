@@ -1,0 +1,257 @@
+"""The plugin API: how an operation is described, called and writes its outputs.
+
+    @operation(name="upper", extensions={".txt"}, mode="process",
+               options=[Option("suffix", str, ".up")])
+    def upper(src, out_dir, options[, ctx]) -> list[Path]: ...
+
+`operation` attaches an `OperationSpec` to the function and returns the
+function unchanged, so it still pickles by reference into process workers.
+The engine calls `invoke(spec, src, out_dir, options, ctx)` in whatever
+worker the mode picks; it creates `out_dir`, passes a `TaskContext` only to
+functions that take a fourth argument, and returns `(outputs, ctx.data)`.
+Option values arrive already parsed to their declared types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+MODES = ("async", "thread", "process")
+TEMP_MARK = ".batchgui-tmp-"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One declared option: the CLI's `--set` and the window's form both come from it."""
+
+    name: str
+    type: type = str                      # str, int, float, bool or Path
+    default: Any = None
+    help: str = ""
+    choices: tuple[Any, ...] = ()
+
+    def parse(self, raw: Any) -> Any:
+        """Turn a `--set` string (or a form value) into this option's type; ValueError if bad."""
+        if self.type is bool and isinstance(raw, str):
+            low = raw.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                value: Any = True
+            elif low in ("0", "false", "no", "off"):
+                value = False
+            else:
+                raise ValueError(f"option {self.name}: expected true or false, got {raw!r}")
+        else:
+            try:
+                value = self.type(raw)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"option {self.name}: expected {self.type.__name__}, got {raw!r}") from None
+        if self.choices and value not in self.choices:
+            allowed = ", ".join(map(str, self.choices))
+            raise ValueError(f"option {self.name}: {raw!r} is not one of {allowed}")
+        return value
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type.__name__, "default": self.default,
+                "help": self.help, "choices": list(self.choices)}
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    name: str
+    func: Callable[..., Any]
+    title: str = ""
+    description: str = ""
+    extensions: frozenset[str] = frozenset()   # empty: any file
+    mode: str = "thread"                        # the preferred execution mode
+    options: tuple[Option, ...] = ()
+    # Called once after the batch, off the event loop, with the completed tasks'
+    # (path, data) pairs; returns aggregate outputs (the checksum manifest).
+    finalize: Callable[..., list[Path]] | None = None
+    # Checks options (and anything else) before a batch starts; raises ValueError.
+    validate: Callable[[dict[str, Any]], None] | None = None
+    # False: the engine does not create each task's out_dir (the operation
+    # writes no per-file outputs, or makes the folder itself when it needs it)
+    per_file_outputs: bool = True
+    is_async: bool = False
+    takes_context: bool = False
+
+    def resolve_options(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Declared defaults, overridden by `raw` parsed to their types; ValueError if bad."""
+        declared = {opt.name: opt for opt in self.options}
+        unknown = sorted(set(raw) - set(declared))
+        if unknown:
+            known = ", ".join(declared) or "none"
+            raise ValueError(f"{self.name} has no option {unknown[0]!r} (options: {known})")
+        resolved = {opt.name: opt.default for opt in self.options}
+        resolved.update({key: declared[key].parse(value) for key, value in raw.items()})
+        if self.validate is not None:
+            self.validate(resolved)
+        return resolved
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "description": self.description,
+                "extensions": sorted(self.extensions), "mode": self.mode,
+                "options": [opt.describe() for opt in self.options]}
+
+
+def operation(name: str, title: str = "", *, extensions: Iterable[str] | None = None,
+              mode: str | None = None, options: Iterable[Option] = (),
+              description: str = "", finalize: Callable[..., list[Path]] | None = None,
+              validate: Callable[[dict[str, Any]], None] | None = None,
+              per_file_outputs: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Describe a module-level function as a batchgui operation (SPEC §4)."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        is_async = inspect.iscoroutinefunction(func)
+        chosen = mode or ("async" if is_async else "thread")
+        if chosen not in MODES:
+            raise ValueError(f"operation {name}: mode must be one of {', '.join(MODES)}")
+        params = [p for p in inspect.signature(func).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        func.__batchgui_operation__ = OperationSpec(  # type: ignore[attr-defined]
+            name=name, func=func, title=title or name, description=description or
+            (inspect.getdoc(func) or "").split("\n")[0],
+            extensions=frozenset(e.lower() if e.startswith(".") else f".{e.lower()}"
+                                 for e in (extensions or ())),
+            mode=chosen, options=tuple(options), finalize=finalize, validate=validate,
+            per_file_outputs=per_file_outputs, is_async=is_async, takes_context=len(params) >= 4)
+        return func
+
+    return decorate
+
+
+def spec_of(func: Callable[..., Any]) -> OperationSpec:
+    spec = getattr(func, "__batchgui_operation__", None)
+    if not isinstance(spec, OperationSpec):
+        raise TypeError(f"{func!r} is not decorated with @batchgui.operation")
+    return spec
+
+
+class TaskContext:
+    """What an operation may use while it runs (the optional fourth argument).
+
+    `root` is the file or folder the user gave that this source came from.
+    `cancelled` turns true when the user cancels the task or it times out;
+    long-running operations should check it and return or raise. `progress`
+    reports a fraction in [0, 1]. `data` carries small values back with the
+    result (the checksum operation puts the digest there). `child_started`
+    tells the engine about a child process group so it can be frozen or
+    killed with the task.
+    """
+
+    def __init__(self, cancel_event: threading.Event | None = None,
+                 on_progress: Callable[[float], None] | None = None,
+                 on_child: Callable[[int | None], None] | None = None,
+                 root: Path | None = None) -> None:
+        self._cancel_event = cancel_event or threading.Event()
+        self._on_progress = on_progress
+        self._on_child = on_child
+        self._last_progress = -1.0
+        self.root = root
+        self.data: dict[str, Any] = {}
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel_event.is_set()
+
+    def progress(self, fraction: float) -> None:
+        fraction = min(1.0, max(0.0, float(fraction)))
+        # forward whole percents only: an operation may call this per buffer
+        if self._on_progress is not None and (fraction - self._last_progress >= 0.01
+                                              or fraction == 1.0 > self._last_progress):
+            self._last_progress = fraction
+            self._on_progress(fraction)
+
+    def child_started(self, pgid: int | None) -> None:
+        if self._on_child is not None:
+            self._on_child(pgid)
+
+
+def invoke(spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any],
+           ctx: TaskContext) -> tuple[list[Path], dict[str, Any]]:
+    """Run one operation call to the end in this thread (an async one gets its own loop)."""
+    if spec.per_file_outputs:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    args = (src, out_dir, options, ctx) if spec.takes_context else (src, out_dir, options)
+    result = spec.func(*args)
+    if inspect.isawaitable(result):
+        result = asyncio.run(_await(result))
+    return _as_paths(result), ctx.data
+
+
+async def invoke_async(spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any],
+                       ctx: TaskContext) -> tuple[list[Path], dict[str, Any]]:
+    """Await an async operation on the running loop (async mode)."""
+    # mkdir is one cheap syscall; async mode is for operations that do their
+    # heavy work elsewhere (in child processes), so it stays on the loop.
+    if spec.per_file_outputs:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    args = (src, out_dir, options, ctx) if spec.takes_context else (src, out_dir, options)
+    return _as_paths(await spec.func(*args)), ctx.data
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _as_paths(result: Any) -> list[Path]:
+    if result is None:
+        return []
+    if isinstance(result, (str, os.PathLike)):
+        return [Path(result)]
+    return [Path(p) for p in result]
+
+
+@functools.cache
+def _umask() -> int:
+    # os.umask can only be read by setting it; done once, at the first write
+    with _umask_lock:
+        current = os.umask(0o022)
+        os.umask(current)
+    return current
+
+
+_umask_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[IO[bytes]]:
+    """Write `path` all at once or not at all.
+
+    Yields a binary file in the same folder; on success it is flushed, synced
+    and renamed over `path` (so a reader, or a crash, sees the old file or the
+    new one, never half of it); on an exception it is removed. With
+    `overwrite=False`, an existing `path` raises FileExistsError.
+    """
+    target = Path(path)
+    if not overwrite and target.exists():
+        raise FileExistsError(f"{target} exists and will not be overwritten")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name[:80]}{TEMP_MARK}", dir=target.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if not overwrite:
+            # link() fails if the target appeared meanwhile; replace() would not
+            os.link(tmp_name, target)
+            os.unlink(tmp_name)
+        else:
+            os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+

@@ -1,0 +1,495 @@
+"""The batch engine: a priority queue per batch, one worker limit for all.
+
+    submit(batch) ─► _BatchRun (queue, meter, chunker) ─┐
+                                                         ▼
+    _dispatch (on the loop, after any change): while a slot is free, take the
+    best head of all running batches' queues (priority, then arrival), cut a
+    unit of 1..n tasks from that batch, mark them running, and start
+    _run_unit as an asyncio task
+                                                         ▼
+    _run_unit: await runner.run(jobs) ─► outcomes ─► _settle(task, outcome):
+       completed / requeued free / crash charged / retry after backoff /
+       failed / cancelled ─► events ─► batch finished? ─► finalize, done
+
+Everything here runs on one asyncio loop thread; workers (threads or
+processes) only ever see Jobs through a runner, so the scheduler never holds
+an executor slot itself and cannot deadlock on its own pool. A "slot" is one
+unit in flight: tiny tasks travel in chunks (see `_Chunker`) so per-task
+overhead stays small, slow ones one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from batchgui.core.errors import ErrorKind
+from batchgui.core.events import EngineEvents
+from batchgui.core.models import Batch, BatchStatus, Priority, Task, TaskStatus
+from batchgui.core.operation import MODES, OperationSpec
+from batchgui.core.queue import TaskQueue
+from batchgui.core.retry import RetryPolicy
+from batchgui.core.runners.aio import AsyncRunner
+from batchgui.core.runners.base import Job, Outcome, Runner
+from batchgui.core.runners.processes import ProcessRunner
+from batchgui.core.runners.threads import ThreadRunner
+from batchgui.core.stats import Meter, Stats
+
+log = logging.getLogger(__name__)
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 2
+
+
+class _Chunker:
+    """How many tasks of a batch go to a worker at once.
+
+    One task per unit until a few have been timed; then as many as fit in
+    about `target_s` of work, so a no-op costs a fraction of a dispatch while
+    a slow task still goes alone. Never more than an even share of what is
+    left, so the last units spread over all workers.
+    """
+
+    target_s = 0.02
+    limit = 256
+
+    def __init__(self) -> None:
+        self.samples = 0
+        self.mean_s = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.samples += 1
+        weight = 1 / min(self.samples, 50)
+        self.mean_s += weight * (seconds - self.mean_s)
+
+    def size(self, queued: int, workers: int) -> int:
+        if self.samples < 2 * workers:
+            return 1
+        fits = int(self.target_s / max(self.mean_s, 1e-6))
+        share = math.ceil(queued / (2 * workers))
+        return max(1, min(self.limit, fits, share))
+
+
+@dataclass(eq=False)
+class _BatchRun:
+    batch: Batch
+    spec: OperationSpec
+    runner: Runner
+    meter: Meter
+    queue: TaskQueue = field(default_factory=TaskQueue)
+    chunker: _Chunker = field(default_factory=_Chunker)
+    jobs: dict[int, Job] = field(default_factory=dict)          # running task id -> job
+    retry_timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
+    units: int = 0
+    next_start: float = 0.0        # rate limit: earliest monotonic time of the next start
+    cancelling: bool = False
+    finishing: asyncio.Task | None = None
+    done: asyncio.Future | None = None
+
+
+class BatchProcessor:
+    """Runs batches of tasks through operations, several batches at once.
+
+    Create and use it on a running asyncio loop; every method is called and
+    every event sent on that loop's thread.
+    """
+
+    def __init__(self, max_workers: int | None = None, *, retry: RetryPolicy | None = None,
+                 start_method: str = "spawn") -> None:
+        self.events = EngineEvents()
+        self.retry = retry or RetryPolicy()
+        self._max_workers = max(1, max_workers or default_workers())
+        self._start_method = start_method
+        self._runs: dict[str, _BatchRun] = {}
+        self._runners: dict[str, Runner] = {}
+        self._in_flight = 0
+        self._unit_tasks: set[asyncio.Task] = set()
+        self._dispatch_scheduled = False
+        self._rate_timer: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    # --- settings -------------------------------------------------------------
+    @property
+    def max_workers(self) -> int:
+        return self._max_workers
+
+    @max_workers.setter
+    def max_workers(self, value: int) -> None:
+        """Takes effect at once: more starts now; fewer lets surplus units finish."""
+        self._max_workers = max(1, int(value))
+        for runner in self._runners.values():
+            runner.set_capacity(self._max_workers)
+        self._kick()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    # --- batches ----------------------------------------------------------------
+    def submit(self, batch: Batch, spec: OperationSpec, *, paused: bool = False) -> Batch:
+        """Queue a batch; its pending tasks start as slots free up (unless `paused`)."""
+        if self._closed:
+            raise RuntimeError("the engine is closed")
+        mode = spec.mode if batch.mode == "auto" else batch.mode
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {batch.mode!r} (choose auto, {', '.join(MODES)})")
+        batch.mode = mode
+        for task in batch.tasks:
+            task.out_dir = task.out_dir or batch.out_root
+        run = _BatchRun(batch, spec, self._runner(mode), Meter(t.size for t in batch.tasks))
+        run.done = asyncio.get_running_loop().create_future()
+        self._runs[batch.id] = run
+        for task in batch.tasks:
+            if task.status is TaskStatus.PENDING:
+                run.queue.push(task)
+        batch.started_at = batch.started_at or time.time()
+        batch.move_to(BatchStatus.PAUSED if paused else BatchStatus.RUNNING)
+        if not paused:
+            run.meter.running()
+        self.events.batch_added.send(batch)
+        self._check_finished(run)
+        self._kick()
+        return batch
+
+    async def wait(self, batch: Batch) -> Batch:
+        run = self._runs[batch.id]
+        assert run.done is not None
+        await asyncio.shield(run.done)
+        return batch
+
+    async def run(self, batch: Batch, spec: OperationSpec) -> Batch:
+        self.submit(batch, spec)
+        return await self.wait(batch)
+
+    def batches(self) -> list[Batch]:
+        return [run.batch for run in self._runs.values()]
+
+    def stats(self, batch: Batch) -> Stats:
+        return self._runs[batch.id].meter.snapshot(batch)
+
+    def pause(self, batch: Batch | None = None) -> None:
+        """Stop starting tasks (of one batch, or all); running ones finish."""
+        for run in self._selected(batch):
+            if run.batch.status in (BatchStatus.RUNNING, BatchStatus.PENDING):
+                run.batch.move_to(BatchStatus.PAUSED)
+                run.meter.paused()
+                self.events.batch_paused.send(run.batch)
+
+    def resume(self, batch: Batch | None = None) -> None:
+        for run in self._selected(batch):
+            if run.batch.status is BatchStatus.PAUSED:
+                run.batch.move_to(BatchStatus.RUNNING)
+                run.meter.running()
+                self.events.batch_resumed.send(run.batch)
+        self._kick()
+
+    def cancel_batch(self, batch: Batch | None = None) -> None:
+        """Cancel every unfinished task of one batch (or of all)."""
+        for run in self._selected(batch):
+            run.cancelling = True
+            self.cancel(t for t in run.batch.tasks if not t.status.is_final)
+
+    def cancel(self, tasks: Iterable[Task]) -> None:
+        """Pending tasks never start; running ones are stopped as their mode allows."""
+        for task in list(tasks):
+            run = self._run_of(task)
+            if task.status is TaskStatus.PENDING:
+                run.queue.remove(task)
+                self._finish_cancelled(run, task, "cancelled before it started")
+            elif task.status is TaskStatus.RETRY_WAIT:
+                run.retry_timers.pop(task.id).cancel()
+                self._finish_cancelled(run, task, "cancelled while waiting to retry")
+            elif task.status is TaskStatus.RUNNING:
+                job = run.jobs[task.id]
+                job.cancel_event.set()
+                run.runner.cancel(job)
+
+    def retry_tasks(self, tasks: Iterable[Task]) -> None:
+        """Put failed or cancelled tasks back in the queue with a fresh retry budget."""
+        for task in list(tasks):
+            if task.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+                continue
+            run = self._run_of(task)
+            run.meter.task_undone(task.size)
+            task.attempts = task.crashes = 0
+            task.error = task.error_kind = None
+            task.move_to(TaskStatus.PENDING)
+            run.queue.push(task)
+            run.cancelling = False
+            if run.batch.status in (BatchStatus.FINISHED, BatchStatus.CANCELLED):
+                run.batch.move_to(BatchStatus.RUNNING)
+                run.meter.running()
+                run.done = asyncio.get_running_loop().create_future()
+            self.events.task_requeued.send(task)
+        self._kick()
+
+    def set_priority(self, task: Task, priority: Priority | str) -> None:
+        """Takes effect at the next dispatch if the task is still waiting."""
+        priority = Priority.parse(priority)
+        self._run_of(task).queue.reprioritise(task, priority)
+        self.events.task_reprioritised.send(task)
+        self._kick()
+
+    async def aclose(self, kill: bool = False) -> None:
+        """Shut down: with `kill`, cancel everything and stop workers at once."""
+        self._closed = True
+        if kill:
+            self.cancel_batch()
+        for unit in list(self._unit_tasks):
+            if kill:
+                unit.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self._unit_tasks, return_exceptions=True)
+        for run in self._runs.values():
+            if run.finishing is not None:
+                await run.finishing
+        for runner in self._runners.values():
+            await runner.aclose(kill=kill)
+        self._runners.clear()
+
+    # --- dispatch -----------------------------------------------------------------
+    def _kick(self) -> None:
+        if not self._dispatch_scheduled and not self._closed:
+            self._dispatch_scheduled = True
+            asyncio.get_running_loop().call_soon(self._dispatch)
+
+    def _dispatch(self) -> None:
+        self._dispatch_scheduled = False
+        while self._in_flight < self._max_workers:
+            run = self._next_run()
+            if run is None:
+                return
+            self._start_unit(run, self._take_unit(run))
+
+    def _next_run(self) -> _BatchRun | None:
+        best, best_key = None, None
+        now = time.monotonic()
+        wake_at = None
+        for run in self._runs.values():
+            if run.batch.status is not BatchStatus.RUNNING:
+                continue
+            key = run.queue.head_key()
+            if key is None:
+                continue
+            if run.next_start > now:
+                wake_at = min(wake_at or run.next_start, run.next_start)
+                continue
+            if best_key is None or key < best_key:
+                best, best_key = run, key
+        if best is None and wake_at is not None:
+            self._wake_at(wake_at - now)
+        return best
+
+    def _wake_at(self, delay: float) -> None:
+        if self._rate_timer is None or self._rate_timer.cancelled():
+            def wake() -> None:
+                self._rate_timer = None
+                self._kick()
+            self._rate_timer = asyncio.get_running_loop().call_later(delay, wake)
+
+    def _take_unit(self, run: _BatchRun) -> list[Task]:
+        batch = run.batch
+        if batch.rate_per_s:
+            run.next_start = time.monotonic() + 1 / batch.rate_per_s
+            size = 1
+        elif batch.timeout_s is not None:
+            size = 1  # a timeout is per task, so each task is timed alone
+        else:
+            size = run.chunker.size(len(run.queue), self._max_workers)
+        unit = []
+        while len(unit) < size:
+            task = run.queue.pop()
+            if task is None:
+                break
+            unit.append(task)
+        return unit
+
+    def _start_unit(self, run: _BatchRun, tasks: list[Task]) -> None:
+        batch, jobs = run.batch, []
+        now = time.time()
+        for task in tasks:
+            task.move_to(TaskStatus.RUNNING)
+            task.attempts += 1
+            task.started_at, task.finished_at = now, None
+            task.progress = 0.0
+            job = Job(task, run.spec, batch.options, batch.timeout_s,
+                      on_progress=self._on_progress)
+            run.jobs[task.id] = job
+            jobs.append(job)
+            self.events.task_started.send(task)
+        run.units += 1
+        self._in_flight += 1
+        unit = asyncio.get_running_loop().create_task(self._run_unit(run, jobs))
+        self._unit_tasks.add(unit)
+        unit.add_done_callback(self._unit_tasks.discard)
+
+    async def _run_unit(self, run: _BatchRun, jobs: list[Job]) -> None:
+        try:
+            outcomes = await run.runner.run(jobs)
+        except asyncio.CancelledError:
+            outcomes = [Outcome(error="stopped: batchgui is shutting down",
+                                kind=ErrorKind.CANCELLED, permanent=True) for _ in jobs]
+        except Exception as exc:  # a bug in a runner must not lose the tasks
+            log.exception("runner %s failed on %d task(s)", run.runner.mode, len(jobs))
+            outcomes = [Outcome(error=f"internal error: {exc}", kind=ErrorKind.ERROR,
+                                permanent=True) for _ in jobs]
+        finally:
+            run.units -= 1
+            self._in_flight -= 1
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            run.jobs.pop(job.task.id, None)
+            self._settle(run, job, outcome)
+        self._check_finished(run)
+        self._kick()
+
+    # --- the one completion path ----------------------------------------------------
+    def _settle(self, run: _BatchRun, job: Job, outcome: Outcome) -> None:
+        task = job.task
+        task.duration_s = outcome.duration_s
+        if outcome.requeue:
+            task.attempts -= 1
+            if job.cancel_requested:
+                self._finish_cancelled(run, task, "cancelled", from_running=True)
+                return
+            task.move_to(TaskStatus.PENDING)
+            run.queue.push(task)
+            self.events.task_requeued.send(task)
+            return
+        task.finished_at = time.time()
+        if outcome.ok:
+            self._complete(run, task, outcome)
+            return
+        if outcome.detail:
+            log.info("task %s failed: %s\n%s", task.path, outcome.error, outcome.detail)
+        kind = outcome.kind or ErrorKind.ERROR
+        if job.cancel_requested or kind is ErrorKind.CANCELLED:
+            self._finish_cancelled(run, task, outcome.error or "cancelled", from_running=True)
+        elif kind is ErrorKind.CRASHED:
+            task.crashes += 1
+            if task.crashes >= self.retry.max_crashes:
+                self._fail(run, task, f"{outcome.error} ({task.crashes} times)", kind)
+            else:
+                self._schedule_retry(run, task, outcome.error, kind, 0.0)
+        elif self.retry.should_retry(task.attempts, kind, outcome.permanent):
+            self._schedule_retry(run, task, outcome.error, kind,
+                                 self.retry.delay_for(task.attempts))
+        else:
+            self._fail(run, task, outcome.error or "failed", kind)
+
+    def _complete(self, run: _BatchRun, task: Task, outcome: Outcome) -> None:
+        outside = [p for p in outcome.outputs if not _is_inside(p, run.batch.out_root)]
+        if outside:
+            self._fail(run, task, f"operation wrote outside the output folder: {outside[0]}",
+                       ErrorKind.ERROR)
+            return
+        task.outputs = outcome.outputs
+        task.data = outcome.data
+        task.error = task.error_kind = None
+        task.progress = 1.0
+        task.move_to(TaskStatus.COMPLETED)
+        run.chunker.observe(outcome.duration_s)
+        run.meter.task_done(task.size)
+        self.events.task_completed.send(task)
+
+    def _fail(self, run: _BatchRun, task: Task, error: str, kind: ErrorKind) -> None:
+        task.error, task.error_kind = error, kind
+        task.move_to(TaskStatus.FAILED)
+        run.meter.task_done(task.size)
+        self.events.task_failed.send(task)
+
+    def _finish_cancelled(self, run: _BatchRun, task: Task, why: str,
+                          from_running: bool = False) -> None:
+        task.error, task.error_kind = why, ErrorKind.CANCELLED
+        task.finished_at = time.time() if from_running else task.finished_at
+        task.move_to(TaskStatus.CANCELLED)
+        self.events.task_cancelled.send(task)
+        if not from_running:
+            self._check_finished(run)
+
+    def _schedule_retry(self, run: _BatchRun, task: Task, error: str | None, kind: ErrorKind,
+                        delay: float) -> None:
+        task.error, task.error_kind = error, kind
+        task.move_to(TaskStatus.RETRY_WAIT)
+        self.events.task_retrying.send(task, delay)
+
+        def due() -> None:
+            run.retry_timers.pop(task.id, None)
+            task.move_to(TaskStatus.PENDING)
+            run.queue.push(task)
+            self._kick()
+
+        run.retry_timers[task.id] = asyncio.get_running_loop().call_later(delay, due)
+
+    def _on_progress(self, task: Task, fraction: float) -> None:
+        if task.status is TaskStatus.RUNNING:
+            task.progress = fraction
+            self.events.task_progress.send(task)
+
+    # --- batch end ------------------------------------------------------------------
+    def _check_finished(self, run: _BatchRun) -> None:
+        batch = run.batch
+        if batch.is_done and run.units == 0 and run.finishing is None \
+                and run.done is not None and not run.done.done():
+            run.finishing = asyncio.get_running_loop().create_task(self._finish_batch(run))
+
+    async def _finish_batch(self, run: _BatchRun) -> None:
+        batch = run.batch
+        try:
+            if run.spec.finalize is not None:
+                entries = [(t.path, t.data) for t in batch.tasks
+                           if t.status is TaskStatus.COMPLETED]
+                try:
+                    batch.outputs = await asyncio.to_thread(
+                        run.spec.finalize, entries, batch.out_root,
+                        batch.base or batch.out_root, batch.options)
+                except Exception as exc:
+                    log.exception("finishing batch %s (%s) failed", batch.id, batch.op_name)
+                    batch.error = f"could not write the batch's outputs: {exc}"
+            run.meter.paused()
+            batch.finished_at = time.time()
+            cancelled = run.cancelling and batch.counts[TaskStatus.CANCELLED] > 0
+            batch.move_to(BatchStatus.CANCELLED if cancelled else BatchStatus.FINISHED)
+            self.events.batch_finished.send(batch)
+        finally:
+            run.finishing = None
+            if run.done is not None and not run.done.done():
+                run.done.set_result(batch)
+
+    # --- helpers ----------------------------------------------------------------------
+    def _runner(self, mode: str) -> Runner:
+        runner = self._runners.get(mode)
+        if runner is None:
+            threads = self._runners.get("thread")
+            if mode == "process":
+                runner = ProcessRunner(self._max_workers, self._start_method)
+            elif mode == "thread":
+                runner = ThreadRunner()
+            else:
+                if not isinstance(threads, ThreadRunner):
+                    threads = self._runners["thread"] = ThreadRunner()
+                runner = AsyncRunner(threads)
+            self._runners[mode] = runner
+        return runner
+
+    def _run_of(self, task: Task) -> _BatchRun:
+        assert task.batch is not None, "task does not belong to a batch"
+        return self._runs[task.batch.id]
+
+    def _selected(self, batch: Batch | None) -> list[_BatchRun]:
+        return list(self._runs.values()) if batch is None else [self._runs[batch.id]]
+
+
+def _is_inside(path: Path, root: Path) -> bool:
+    try:
+        Path(os.path.abspath(path)).relative_to(os.path.abspath(root))
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Execution modes behind one interface: see base.Runner."""

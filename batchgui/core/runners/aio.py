@@ -1,0 +1,86 @@
+"""Async mode: coroutine operations awaited on the engine's own event loop.
+
+The unit runs inside the asyncio task the scheduler created for it; each
+call is awaited in turn under `asyncio.timeout`. Cancelling a running job
+cancels that task (the operation's `finally` kills its child processes), and
+the CancelledError is absorbed here so the rest of the unit carries on.
+A blocking (non-async) operation asked to run in async mode is handed to
+the thread runner instead: blocking the loop would freeze everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from batchgui.core.errors import ErrorKind
+from batchgui.core.operation import TaskContext, invoke_async
+from batchgui.core.runners.base import Job, Outcome, Runner, error_result, failed, outcome_of
+from batchgui.core.runners.threads import ThreadRunner
+
+
+class AsyncRunner(Runner):
+    mode = "async"
+
+    def __init__(self, blocking: ThreadRunner) -> None:
+        self._blocking = blocking
+        self._current: dict[Job, asyncio.Task] = {}
+
+    async def run(self, jobs: list[Job]) -> list[Outcome]:
+        if not jobs[0].spec.is_async:
+            return await self._blocking.run(jobs)
+        me = asyncio.current_task()
+        assert me is not None
+        outcomes = []
+        for job in jobs:
+            if job.cancel_requested:
+                outcomes.append(failed(ErrorKind.CANCELLED, "cancelled before it started"))
+                continue
+            self._current[job] = me
+            try:
+                outcomes.append(await self._call(job))
+            finally:
+                del self._current[job]
+        return outcomes
+
+    async def _call(self, job: Job) -> Outcome:
+        task = job.task
+        ctx = TaskContext(job.cancel_event, _progress_reporter(job), root=task.root)
+        start = time.perf_counter()
+        deadline = asyncio.timeout(job.timeout_s)
+        try:
+            async with deadline:
+                outputs, data = await invoke_async(job.spec, task.path, task.out_dir,
+                                                   job.options, ctx)
+        except TimeoutError as exc:
+            if deadline.expired():
+                return failed(ErrorKind.TIMEOUT, f"timed out after {job.timeout_s:g} s")
+            return outcome_of(error_result(exc, False, time.perf_counter() - start))
+        except asyncio.CancelledError:
+            if not job.cancel_requested:
+                raise  # the engine itself is shutting down
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            return failed(ErrorKind.CANCELLED, "cancelled while running")
+        except Exception as exc:
+            return outcome_of(error_result(exc, job.cancel_requested,
+                                           time.perf_counter() - start))
+        return Outcome(outputs=outputs, data=data, duration_s=time.perf_counter() - start)
+
+    def cancel(self, job: Job) -> None:
+        if not job.spec.is_async:
+            return  # the thread runner's flag is already set
+        running = self._current.get(job)
+        if running is not None:
+            running.cancel()
+
+    async def aclose(self, kill: bool = False) -> None:
+        if kill:
+            for running in set(self._current.values()):
+                running.cancel()
+
+
+def _progress_reporter(job: Job):
+    if job.on_progress is None:
+        return None
+    report, task = job.on_progress, job.task
+    return lambda fraction: report(task, fraction)

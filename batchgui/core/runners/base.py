@@ -1,0 +1,140 @@
+"""What every runner shares: the job it is given, the outcome it returns, and
+the code that turns one operation call into a result inside a worker.
+
+    scheduler ──Job list──► Runner.run() ──► worker: execute_call() ──► Result
+        ▲                                                                 │
+        └─────────────── Outcome list (same order) ◄──────────────────────┘
+
+A `Job` stays in the main process (it holds the Task); only the pieces a
+worker needs (function, paths, options) cross into it. Whatever happens in
+the worker comes back as a plain `Result` tuple (it pickles cheaply and never
+drags an unpicklable exception along); the runner turns it into an `Outcome`.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from threading import Event
+from typing import Any
+
+from batchgui.core.errors import ErrorKind, PermanentError
+from batchgui.core.models import Task
+from batchgui.core.operation import OperationSpec, TaskContext, invoke
+
+
+@dataclass(eq=False, slots=True)
+class Job:
+    task: Task
+    spec: OperationSpec
+    options: dict[str, Any]
+    timeout_s: float | None = None
+    cancel_event: Event = field(default_factory=Event)
+    on_progress: Callable[[Task, float], None] | None = None
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self.cancel_event.is_set()
+
+
+@dataclass(slots=True)
+class Outcome:
+    outputs: list[Path] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    kind: ErrorKind | None = None
+    permanent: bool = False
+    requeue: bool = False        # never really ran (or ran in a pool someone else broke): free re-run
+    duration_s: float = 0.0
+    detail: str | None = None    # the traceback, for the log
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.requeue
+
+
+# A worker's answer for one call: ("ok", outputs, data, seconds) or
+# ("err", message, kind, permanent, seconds, traceback_text)
+Result = tuple
+
+
+class OperationCancelled(Exception):
+    """Raised by an operation that noticed `ctx.cancelled`."""
+
+
+def execute_call(spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any],
+                 ctx: TaskContext) -> Result:
+    start = time.perf_counter()
+    try:
+        outputs, data = invoke(spec, src, out_dir, options, ctx)
+        return ("ok", outputs, data, time.perf_counter() - start)
+    except BaseException as exc:  # a worker must answer whatever the operation does
+        if isinstance(exc, KeyboardInterrupt | SystemExit) and not ctx.cancelled:
+            raise
+        return error_result(exc, ctx.cancelled, time.perf_counter() - start)
+
+
+def error_result(exc: BaseException, cancelled: bool, seconds: float) -> Result:
+    if cancelled:
+        kind, permanent = ErrorKind.CANCELLED, True
+    elif isinstance(exc, PermanentError):
+        kind, permanent = exc.kind, True
+    elif isinstance(exc, MemoryError):
+        kind, permanent = ErrorKind.TOO_LARGE, True
+    elif isinstance(exc, PermissionError | FileNotFoundError | IsADirectoryError):
+        kind, permanent = ErrorKind.ERROR, True  # the same file will fail the same way
+    else:
+        kind, permanent = ErrorKind.ERROR, False
+    message = str(exc) if isinstance(exc, PermanentError) else describe_exception(exc)
+    return ("err", message, kind.value, permanent, seconds, traceback.format_exc(limit=8))
+
+
+def describe_exception(exc: BaseException) -> str:
+    text = str(exc).strip()
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+def outcome_of(result: Result) -> Outcome:
+    if result[0] == "ok":
+        return Outcome(outputs=result[1], data=result[2], duration_s=result[3])
+    _, message, kind, permanent, seconds, detail = result
+    return Outcome(error=message, kind=ErrorKind(kind), permanent=permanent,
+                   duration_s=seconds, detail=detail)
+
+
+def failed(kind: ErrorKind, message: str) -> Outcome:
+    return Outcome(error=message, kind=kind, permanent=True)
+
+
+def requeued() -> Outcome:
+    return Outcome(requeue=True)
+
+
+class Runner(abc.ABC):
+    """Turns jobs into outcomes in one execution mode.
+
+    `run` receives one unit of work (one job, or a chunk of tiny jobs of one
+    batch) and returns one outcome per job, in order; it never raises for a
+    job's failure. Timeouts and cancellation are the runner's to enforce,
+    because only it knows how to stop its kind of worker.
+    """
+
+    mode: str
+
+    @abc.abstractmethod
+    async def run(self, jobs: list[Job]) -> list[Outcome]: ...
+
+    def cancel(self, job: Job) -> None:
+        """Ask a running job to stop (`job.cancel_event` is already set)."""
+
+    def set_capacity(self, workers: int) -> None:
+        """The engine's worker limit changed; make room for that many at once."""
+
+    @abc.abstractmethod
+    async def aclose(self, kill: bool = False) -> None:
+        """Release workers; with `kill`, stop running work at once."""

@@ -1,0 +1,289 @@
+"""Process mode: CPU-bound operations in spawned worker processes.
+
+    run(jobs) ─► _Pool.executor (ProcessPoolExecutor, spawn) ─► worker:
+                 run_unit_in_process writes "pid, task, child, start" into its
+                 slot of a shared array before each call and clears it after
+    watchdog (on the loop, every 50 ms while work is out) reads the slots:
+                 a task past its timeout, or cancelled, gets its worker (and the
+                 worker's child process group) SIGKILLed
+
+A worker that dies breaks the whole ProcessPoolExecutor: every future of the
+pool fails with BrokenProcessPool, and the executor kills the other workers.
+The slots say which task each worker was running when that happened:
+- we killed it (timeout, cancel): that task gets its verdict, all others are
+  innocent and re-run free;
+- exactly one task was running: it is the culprit and is charged a crash;
+- several were running: each suspect is re-run alone in a one-worker pool, so
+  a second death names the culprit without charging the innocent;
+- tasks waiting in a broken unit, or done but whose results died with it,
+  re-run free.
+A fresh pool replaces a broken one for the next unit. Raising the worker limit
+past the pool's size starts a bigger pool; the old one drains and shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from batchgui.core.errors import ErrorKind
+from batchgui.core.operation import TaskContext, spec_of
+from batchgui.core.runners.base import (
+    Job,
+    Outcome,
+    Result,
+    Runner,
+    describe_exception,
+    execute_call,
+    failed,
+    outcome_of,
+    requeued,
+)
+
+log = logging.getLogger(__name__)
+
+_FIELDS = 3  # per slot: worker pid, running task id (0: idle), child process group (0: none)
+_WATCH_INTERVAL_S = 0.05
+_MAX_BLIND_BREAKS = 3  # pools that die with no task running: workers cannot start
+
+# --- inside a worker process -------------------------------------------------
+
+_slots: Any = None
+_starts: Any = None
+_slot = -1
+
+
+def _init_worker(slots: Any, starts: Any) -> None:
+    global _slots, _starts, _slot
+    # Ctrl-C in a terminal reaches the whole process group; the main process
+    # decides what happens to running work, so workers ignore it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with slots.get_lock():
+        raw = slots.get_obj()
+        for index in range(len(raw) // _FIELDS):
+            if raw[index * _FIELDS] == 0:
+                raw[index * _FIELDS] = os.getpid()
+                _slot = index
+                break
+    _slots, _starts = slots.get_obj(), starts
+
+
+def _record_child(pgid: int | None) -> None:
+    if _slot >= 0:
+        _slots[_slot * _FIELDS + 2] = pgid or 0
+
+
+def run_unit_in_process(calls: list[tuple]) -> list[Result]:
+    results = []
+    base = _slot * _FIELDS
+    for task_id, func, src, out_dir, root, options in calls:
+        if _slot >= 0:
+            _slots[base + 2] = 0
+            _starts[_slot] = time.monotonic()
+            _slots[base + 1] = task_id
+        ctx = TaskContext(on_child=_record_child, root=root)
+        results.append(execute_call(spec_of(func), src, out_dir, options, ctx))
+        if _slot >= 0:
+            _slots[base + 1] = 0
+    return results
+
+
+# --- in the main process -------------------------------------------------------
+
+
+class _Pool:
+    """One ProcessPoolExecutor and the shared slots its workers report into."""
+
+    def __init__(self, mp: multiprocessing.context.BaseContext, size: int) -> None:
+        self.size = size
+        self.slots = mp.Array("q", size * _FIELDS)
+        self.starts = mp.Array("d", size, lock=False)
+        self.executor = ProcessPoolExecutor(size, mp_context=mp, initializer=_init_worker,
+                                            initargs=(self.slots, self.starts))
+        self.jobs: dict[int, Job] = {}          # task id -> job, while its unit is out
+        self.killed: dict[int, ErrorKind] = {}  # task id -> why we killed its worker
+        self.units = 0
+        self.broken = False
+        self._verdict: dict[int, str] | None = None
+
+    def running(self) -> Iterator[tuple[int, int, int, float]]:
+        """(pid, task id, child pgid, start) for every worker inside a call."""
+        raw = self.slots.get_obj()
+        for index in range(self.size):
+            base = index * _FIELDS
+            pid, task_id, child = raw[base], raw[base + 1], raw[base + 2]
+            if pid and task_id:
+                yield pid, task_id, child, self.starts[index]
+
+    def verdict(self) -> dict[int, str]:
+        """After the pool broke: task id -> 'culprit' or 'suspect'."""
+        if self._verdict is None:
+            running = {task_id for _, task_id, _, _ in self.running()}
+            if self.killed:
+                self._verdict = {}  # our own kill broke it: nobody else is to blame
+            elif len(running) == 1:
+                self._verdict = dict.fromkeys(running, "culprit")
+            else:
+                self._verdict = dict.fromkeys(running, "suspect")
+        return self._verdict
+
+    def kill(self, pid: int, task_id: int, child: int, why: ErrorKind) -> None:
+        self.killed[task_id] = why
+        if child:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+    def kill_all(self) -> None:
+        for pid, task_id, child, _ in list(self.running()):
+            self.kill(pid, task_id, child, ErrorKind.CANCELLED)
+
+
+class ProcessRunner(Runner):
+    mode = "process"
+
+    def __init__(self, capacity: int, start_method: str = "spawn") -> None:
+        # never fork: the parent may run Qt or threads (SPEC §2)
+        if start_method == "fork":
+            raise ValueError("process mode never forks; use spawn or forkserver")
+        self._mp = multiprocessing.get_context(start_method)
+        self._capacity = max(1, capacity)
+        self._pool: _Pool | None = None
+        self._pools: list[_Pool] = []
+        self._watchdog: asyncio.Task | None = None
+        self._isolation: asyncio.Lock | None = None
+        self._blind_breaks = 0
+        self._closing: set[asyncio.Task] = set()
+
+    def set_capacity(self, workers: int) -> None:
+        self._capacity = max(1, workers)
+
+    async def run(self, jobs: list[Job]) -> list[Outcome]:
+        pool = self._pool
+        if pool is None or pool.broken or pool.size < self._capacity:
+            if pool is not None:
+                self._retire(pool)
+            pool = self._pool = self._new_pool(self._capacity)
+        return await self._run_in(pool, jobs)
+
+    def _new_pool(self, size: int) -> _Pool:
+        pool = _Pool(self._mp, size)
+        self._pools.append(pool)
+        return pool
+
+    def _retire(self, pool: _Pool) -> None:
+        if pool.units == 0 and pool in self._pools:
+            self._pools.remove(pool)
+            # The pool object must outlive its workers' start-up: they open its
+            # shared slots' semaphore, which goes away with the object.
+            closing = asyncio.get_running_loop().create_task(_shut_down(pool))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+
+    async def _run_in(self, pool: _Pool, jobs: list[Job]) -> list[Outcome]:
+        calls = [(j.task.id, j.spec.func, j.task.path, j.task.out_dir, j.task.root, j.options)
+                 for j in jobs]
+        for job in jobs:
+            pool.jobs[job.task.id] = job
+        pool.units += 1
+        self._ensure_watchdog()
+        try:
+            results = await asyncio.wrap_future(pool.executor.submit(run_unit_in_process, calls))
+        except BrokenProcessPool:
+            pool.broken = True
+            return await self._after_break(pool, jobs)
+        except Exception as exc:  # the call could not be sent (an option that does not pickle)
+            log.exception("could not hand %d task(s) to a worker process", len(jobs))
+            return [failed(ErrorKind.ERROR, f"could not start in a worker process: "
+                                            f"{describe_exception(exc)}") for _ in jobs]
+        finally:
+            pool.units -= 1
+            for job in jobs:
+                pool.jobs.pop(job.task.id, None)
+            if pool is not self._pool:
+                self._retire(pool)
+        self._blind_breaks = 0
+        return [outcome_of(result) for result in results]
+
+    async def _after_break(self, pool: _Pool, jobs: list[Job]) -> list[Outcome]:
+        verdict = pool.verdict()
+        if not verdict and not pool.killed:
+            self._blind_breaks += 1
+            if self._blind_breaks > _MAX_BLIND_BREAKS:
+                return [failed(ErrorKind.CRASHED, "worker processes die before running "
+                                                  "anything; see the log") for _ in jobs]
+        outcomes = []
+        for job in jobs:
+            task_id = job.task.id
+            if task_id in pool.killed:
+                why = pool.killed[task_id]
+                text = (f"timed out after {job.timeout_s:g} s" if why is ErrorKind.TIMEOUT
+                        else "cancelled while running")
+                outcomes.append(failed(why, text))
+            elif verdict.get(task_id) == "culprit":
+                outcomes.append(Outcome(error="the worker process died while processing "
+                                              "this file", kind=ErrorKind.CRASHED))
+            elif verdict.get(task_id) == "suspect":
+                outcomes.append(await self._run_alone(job))
+            else:
+                outcomes.append(requeued())
+        return outcomes
+
+    async def _run_alone(self, job: Job) -> Outcome:
+        """Re-run a crash suspect in a pool of its own: if that one dies, it was this task."""
+        if self._isolation is None:
+            self._isolation = asyncio.Lock()
+        async with self._isolation:
+            if job.cancel_requested:
+                return failed(ErrorKind.CANCELLED, "cancelled before it started")
+            pool = self._new_pool(1)
+            try:
+                [outcome] = await self._run_in(pool, [job])
+            finally:
+                self._retire(pool)
+        return outcome
+
+    def _ensure_watchdog(self) -> None:
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while any(pool.units for pool in self._pools):
+            self._enforce(time.monotonic())
+            await asyncio.sleep(_WATCH_INTERVAL_S)
+
+    def _enforce(self, now: float, only: Job | None = None) -> None:
+        for pool in self._pools:
+            for pid, task_id, child, start in list(pool.running()):
+                job = pool.jobs.get(task_id)
+                if job is None or task_id in pool.killed or (only and job is not only):
+                    continue
+                if job.cancel_requested:
+                    pool.kill(pid, task_id, child, ErrorKind.CANCELLED)
+                elif job.timeout_s is not None and now - start > job.timeout_s:
+                    pool.kill(pid, task_id, child, ErrorKind.TIMEOUT)
+
+    def cancel(self, job: Job) -> None:
+        self._enforce(time.monotonic(), only=job)
+
+    async def aclose(self, kill: bool = False) -> None:
+        pools, self._pools, self._pool = list(self._pools), [], None
+        if kill:
+            for pool in pools:
+                pool.kill_all()
+        await asyncio.gather(*(_shut_down(pool) for pool in pools), *self._closing)
+
+
+async def _shut_down(pool: _Pool) -> None:
+    # joining the workers blocks; keep it off the loop (it may be the GUI thread)
+    await asyncio.to_thread(pool.executor.shutdown, wait=True, cancel_futures=True)

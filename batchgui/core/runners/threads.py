@@ -1,0 +1,144 @@
+"""Thread mode: blocking operations on a pool of daemon threads.
+
+    run(jobs) ─► WorkerThreads.submit(run_unit) ─► one thread runs the unit's
+                 calls in order ─► concurrent Future ─► wrap_future ─► outcomes
+
+Why not ThreadPoolExecutor: its threads are joined at interpreter exit, so
+one operation stuck in a read would keep batchgui from ever exiting, and it
+cannot grow past `max_workers` to replace a thread that timed out. These
+threads are daemons, and a new one starts whenever none is idle; the engine's
+worker limit, not the pool, bounds how many run at once.
+
+A timed-out call cannot be killed: its cancel flag is set (a cooperative
+operation returns), the engine marks it `timeout` and frees its slot, and the
+thread finishes in the background without holding up the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from batchgui.core.errors import ErrorKind
+from batchgui.core.operation import TaskContext
+from batchgui.core.runners.base import (
+    Job,
+    Outcome,
+    Result,
+    Runner,
+    execute_call,
+    failed,
+    outcome_of,
+)
+
+log = logging.getLogger(__name__)
+
+
+class WorkerThreads:
+    """A minimal executor of daemon threads that grows on demand."""
+
+    def __init__(self, name: str = "batchgui-worker") -> None:
+        self._name = name
+        self._queue: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future:
+        if self._closed:
+            raise RuntimeError("worker threads are shut down")
+        future: cf.Future = cf.Future()
+        with self._lock:
+            if self._idle > 0:
+                self._idle -= 1
+            else:
+                thread = threading.Thread(target=self._work, daemon=True,
+                                          name=f"{self._name}-{len(self._threads) + 1}")
+                self._threads.append(thread)
+                thread.start()
+        self._queue.put((future, fn, args))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            future, fn, args = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as exc:
+                    future.set_exception(exc)
+            del item, future, fn, args
+            with self._lock:
+                self._idle += 1
+
+    def shutdown(self) -> None:
+        """Idle threads exit; busy ones exit after their current call."""
+        self._closed = True
+        for _ in self._threads:
+            self._queue.put(None)
+
+
+def run_unit_in_thread(calls: list[tuple[Job, TaskContext]]) -> list[Result]:
+    results: list[Result] = []
+    for job, ctx in calls:
+        if job.cancel_requested:
+            results.append(("err", "cancelled before it started", ErrorKind.CANCELLED.value,
+                            True, 0.0, None))
+            continue
+        task = job.task
+        results.append(execute_call(job.spec, task.path, task.out_dir, job.options, ctx))
+    return results
+
+
+class ThreadRunner(Runner):
+    mode = "thread"
+
+    def __init__(self, threads: WorkerThreads | None = None) -> None:
+        self._threads = threads or WorkerThreads()
+
+    async def run(self, jobs: list[Job]) -> list[Outcome]:
+        loop = asyncio.get_running_loop()
+        calls = [(job, self._context(job, loop)) for job in jobs]
+        future = asyncio.wrap_future(self._threads.submit(run_unit_in_thread, calls))
+        timeout = jobs[0].timeout_s if len(jobs) == 1 else None
+        if timeout is None:
+            return [outcome_of(r) for r in await future]
+        try:
+            results = await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            jobs[0].cancel_event.set()  # a cooperative operation stops; its thread is left behind
+            future.add_done_callback(_log_abandoned(jobs[0]))
+            return [failed(ErrorKind.TIMEOUT, f"timed out after {timeout:g} s")]
+        return [outcome_of(r) for r in results]
+
+    @staticmethod
+    def _context(job: Job, loop: asyncio.AbstractEventLoop) -> TaskContext:
+        on_progress = None
+        if job.on_progress is not None:
+            report, task = job.on_progress, job.task
+
+            def on_progress(fraction: float) -> None:
+                loop.call_soon_threadsafe(report, task, fraction)
+
+        return TaskContext(job.cancel_event, on_progress, root=job.task.root)
+
+    async def aclose(self, kill: bool = False) -> None:
+        self._threads.shutdown()
+
+
+def _log_abandoned(job: Job) -> Callable[[asyncio.Future], None]:
+    def done(future: asyncio.Future) -> None:
+        if not future.cancelled() and future.exception() is None:
+            log.info("timed-out task %s finished late in its thread; its result was dropped",
+                     job.task.path)
+
+    return done

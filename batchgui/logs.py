@@ -1,0 +1,33 @@
+"""Logging: full detail to a rotating file, one-line warnings to the terminal."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+
+_FILE_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
+
+
+def setup_logging(folder: Path, *, quiet: bool = False) -> Path | None:
+    """Returns the log file, or None when it could not be opened (said once on stderr)."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.ERROR if quiet else logging.WARNING)
+    console.setFormatter(logging.Formatter("batchgui: %(message)s"))
+    console.addFilter(lambda record: not record.exc_info)  # tracebacks go to the file only
+    root.addHandler(console)
+    path = folder / "batchgui.log"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3,
+                                                       encoding="utf-8")
+    except OSError as exc:
+        print(f"batchgui: cannot write the log in {folder}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return None
+    handler.setFormatter(logging.Formatter(_FILE_FORMAT))
+    root.addHandler(handler)
+    return path

@@ -1,0 +1,1 @@
+"""Built-in operations and the registry that finds plugins (no Qt here)."""

@@ -1,0 +1,69 @@
+"""`checksum`: hash every file, then write one manifest that `sha256sum -c` accepts.
+
+Each task hashes its file in chunks and reports the hex digest in `ctx.data`;
+`write_manifest` runs once when the batch ends and writes `SHA256SUMS`
+(`B3SUMS`, `MD5SUMS`) into the output folder, one line per file, named
+relative to the inputs' common base folder, in GNU coreutils' format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import blake3
+
+from batchgui.core.operation import Option, TaskContext, atomic_write, operation
+
+ALGORITHMS = {
+    "sha256": ("SHA256SUMS", hashlib.sha256),
+    "blake3": ("B3SUMS", blake3.blake3),
+    "md5": ("MD5SUMS", hashlib.md5),
+}
+_CHUNK = 1 << 20
+
+
+def write_manifest(entries: list[tuple[Path, dict[str, Any]]], out_root: Path, base: Path,
+                   options: dict[str, Any]) -> list[Path]:
+    name, _ = ALGORITHMS[options["algo"]]
+    lines = sorted(_manifest_line(data["digest"], os.path.relpath(path, base))
+                   for path, data in entries)
+    out_root.mkdir(parents=True, exist_ok=True)
+    manifest = out_root / name
+    with atomic_write(manifest) as handle:
+        handle.writelines(lines)
+    return [manifest]
+
+
+def _manifest_line(digest: str, relative: str) -> bytes:
+    raw = os.fsencode(relative)
+    if b"\\" in raw or b"\n" in raw or b"\r" in raw:
+        # coreutils' escaping: a leading backslash says the name is escaped
+        escaped = raw.replace(b"\\", b"\\\\").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+        return b"\\" + digest.encode() + b"  " + escaped + b"\n"
+    return digest.encode() + b"  " + raw + b"\n"
+
+
+@operation("checksum", "Checksum files", mode="thread", per_file_outputs=False,
+           finalize=write_manifest,
+           options=[Option("algo", str, "sha256", "hash algorithm",
+                           choices=tuple(ALGORITHMS))])
+def checksum(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext) -> list[Path]:
+    """Hash every file and write a manifest (SHA256SUMS, B3SUMS or MD5SUMS)."""
+    hasher = ALGORITHMS[options["algo"]][1]()
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    size = max(1, os.path.getsize(src))
+    done = 0
+    with open(src, "rb", buffering=0) as handle:
+        while count := handle.readinto(buffer):
+            hasher.update(view[:count])
+            done += count
+            if size > 8 * _CHUNK:
+                ctx.progress(done / size)
+                if ctx.cancelled:
+                    raise InterruptedError("cancelled")
+    ctx.data["digest"] = hasher.hexdigest()
+    return []

@@ -1,0 +1,66 @@
+"""Which operations exist: the built-ins, then plugins from the entry-point group.
+
+    load_operations() ─► import BUILTINS ─► entry_points("batchgui.operations")
+                      ─► {name: OperationSpec}, plus one warning per broken plugin
+
+Built-ins are imported by module name (a frozen bundle lists them as hidden
+imports) so they never depend on installed package metadata. A plugin that
+fails to load is reported and skipped; it never takes the others down.
+Nothing is loaded until the first call.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+from batchgui.core.operation import OperationSpec, spec_of
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "batchgui.operations"
+BUILTINS = {
+    "checksum": "batchgui.operations.checksum:checksum",
+    "exec": "batchgui.operations.command:run_command",
+}
+
+
+@dataclass
+class Registry:
+    operations: dict[str, OperationSpec] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> OperationSpec:
+        try:
+            return self.operations[name]
+        except KeyError:
+            known = ", ".join(sorted(self.operations))
+            raise KeyError(f"unknown operation {name!r} (available: {known})") from None
+
+
+def _load(target: str) -> OperationSpec:
+    module_name, _, attr = target.partition(":")
+    return spec_of(getattr(importlib.import_module(module_name), attr))
+
+
+@functools.cache
+def load_operations() -> Registry:
+    registry = Registry()
+    for name, target in BUILTINS.items():
+        registry.operations[name] = _load(target)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            spec = spec_of(ep.load())
+        except Exception as exc:
+            log.exception("plugin %s (%s) failed to load", ep.name, ep.value)
+            registry.warnings.append(f"plugin {ep.name} ({ep.value}) failed to load: {exc}")
+            continue
+        if spec.name in registry.operations:
+            registry.warnings.append(f"plugin {ep.value} ignored: operation {spec.name!r} "
+                                     "already exists")
+            continue
+        registry.operations[spec.name] = spec
+    return registry

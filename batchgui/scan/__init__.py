@@ -1,0 +1,1 @@
+"""Finding the input files of a batch (no Qt here)."""
