@@ -209,7 +209,7 @@ class BatchProcessor:
                 self._finish_cancelled(run, task, "cancelled while waiting to retry")
             elif task.status is TaskStatus.RUNNING:
                 job = run.jobs[task.id]
-                job.cancel_event.set()
+                job.request_cancel()
                 run.runner.cancel(job)
 
     def retry_tasks(self, tasks: Iterable[Task]) -> None:

@@ -33,12 +33,13 @@ class Job:
     spec: OperationSpec
     options: dict[str, Any]
     timeout_s: float | None = None
-    cancel_event: Event = field(default_factory=Event)
+    cancel_event: Event = field(default_factory=Event)  # what the operation sees as ctx.cancelled
     on_progress: Callable[[Task, float], None] | None = None
+    cancel_requested: bool = False  # the user cancelled it (a timeout also sets the event)
 
-    @property
-    def cancel_requested(self) -> bool:
-        return self.cancel_event.is_set()
+    def request_cancel(self) -> None:
+        self.cancel_requested = True
+        self.cancel_event.set()
 
 
 @dataclass(slots=True)
@@ -48,7 +49,7 @@ class Outcome:
     error: str | None = None
     kind: ErrorKind | None = None
     permanent: bool = False
-    requeue: bool = False        # never really ran (or ran in a pool someone else broke): free re-run
+    requeue: bool = False        # did not run, or ran in a pool another task broke: re-run free
     duration_s: float = 0.0
     detail: str | None = None    # the traceback, for the log
 
@@ -129,10 +130,10 @@ class Runner(abc.ABC):
     @abc.abstractmethod
     async def run(self, jobs: list[Job]) -> list[Outcome]: ...
 
-    def cancel(self, job: Job) -> None:
+    def cancel(self, job: Job) -> None:  # noqa: B027 - most modes only need the flag
         """Ask a running job to stop (`job.cancel_event` is already set)."""
 
-    def set_capacity(self, workers: int) -> None:
+    def set_capacity(self, workers: int) -> None:  # noqa: B027 - most modes grow on demand
         """The engine's worker limit changed; make room for that many at once."""
 
     @abc.abstractmethod

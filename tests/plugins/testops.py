@@ -1,0 +1,102 @@
+"""Operations for the tests: importable by module name, so process workers find them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+from batchgui import Option, PermanentError, TaskContext, atomic_write, operation
+
+
+@operation("noop", mode="thread")
+def noop(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    return []
+
+
+@operation("anoop")
+async def anoop(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    return []
+
+
+@operation("copy", options=[Option("suffix", str, ".copy")])
+def copy(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    target = out_dir / (src.name + options["suffix"])
+    with atomic_write(target) as handle:
+        handle.write(src.read_bytes())
+    return [target]
+
+
+@operation("sleepy", options=[Option("seconds", float, 0.05)])
+def sleepy(src: Path, out_dir: Path, options: dict, ctx: TaskContext) -> list[Path]:
+    """Sleeps, noticing cancellation; reports when it ran (wall clock)."""
+    ctx.data["began"] = time.time()
+    deadline = time.monotonic() + options["seconds"]
+    while time.monotonic() < deadline:
+        if ctx.cancelled:
+            raise InterruptedError("cancelled")
+        time.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
+    ctx.data["ended"] = time.time()
+    return []
+
+
+@operation("asleepy", options=[Option("seconds", float, 0.05)])
+async def asleepy(src: Path, out_dir: Path, options: dict, ctx: TaskContext) -> list[Path]:
+    ctx.data["began"] = time.time()
+    await asyncio.sleep(options["seconds"])
+    ctx.data["ended"] = time.time()
+    return []
+
+
+@operation("flaky", options=[Option("failures", int, 2)])
+def flaky(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    """Fails `failures` times per file, then succeeds (the count lives in a file)."""
+    counter = out_dir / f"{src.name}.tries"
+    tries = int(counter.read_text()) if counter.exists() else 0
+    counter.write_text(str(tries + 1))
+    if tries < options["failures"]:
+        raise RuntimeError(f"transient failure {tries + 1}")
+    return []
+
+
+@operation("corrupt")
+def corrupt(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    raise PermanentError(f"{src.name} is damaged", kind="corrupt")
+
+
+@operation("hang", mode="thread")
+def hang(src: Path, out_dir: Path, options: dict, ctx: TaskContext) -> list[Path]:
+    """Hangs when the name says so, until cancelled; completes otherwise."""
+    if "hang" in src.name:
+        while not ctx.cancelled:
+            time.sleep(0.01)
+        raise InterruptedError("cancelled")
+    return []
+
+
+@operation("ahang")
+async def ahang(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    if "hang" in src.name:
+        await asyncio.sleep(3600)
+    return []
+
+
+@operation("crasher", mode="process", options=[Option("how", str, "exit")])
+def crasher(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    """Kills its own worker process when the file's name contains 'crash'."""
+    if "crash" in src.name:
+        if options["how"] == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        elif options["how"] == "segv":
+            os.kill(os.getpid(), signal.SIGSEGV)
+        os._exit(3)
+    time.sleep(0.01)
+    return []
+
+
+@operation("escape")
+def escape(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    target = out_dir.parent.parent / "escaped.txt"
+    return [target]
