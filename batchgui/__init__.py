@@ -5,8 +5,16 @@ is internal.
 """
 
 from batchgui._version import __version__
-from batchgui.core.errors import ErrorKind, PermanentError
+from batchgui.core.errors import ErrorKind, OperationError, PermanentError
 from batchgui.core.operation import Option, TaskContext, atomic_write, operation
 
-__all__ = ["ErrorKind", "Option", "PermanentError", "TaskContext", "__version__",
-           "atomic_write", "operation"]
+__all__ = [
+    "ErrorKind",
+    "OperationError",
+    "Option",
+    "PermanentError",
+    "TaskContext",
+    "__version__",
+    "atomic_write",
+    "operation",
+]

@@ -22,11 +22,11 @@ def setup_logging(folder: Path, *, quiet: bool = False) -> Path | None:
     path = folder / "batchgui.log"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3,
-                                                       encoding="utf-8")
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
     except OSError as exc:
-        print(f"batchgui: cannot write the log in {folder}: {exc.strerror or exc}",
-              file=sys.stderr)
+        print(f"batchgui: cannot write the log in {folder}: {exc.strerror or exc}", file=sys.stderr)
         return None
     handler.setFormatter(logging.Formatter(_FILE_FORMAT))
     root.addHandler(handler)

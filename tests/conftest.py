@@ -22,8 +22,12 @@ os.environ.setdefault("QT_API", "pyside6")
 def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """No test touches the real user folders: platformdirs reads these on every call."""
     home = tmp_path_factory.mktemp("home")
-    for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
-                     ("XDG_STATE_HOME", "state"), ("XDG_CACHE_HOME", "cache")):
+    for var, sub in (
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_CACHE_HOME", "cache"),
+    ):
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("BATCHGUI_DATA_DIR", str(home / "batchgui-data"))
     return home
@@ -48,32 +52,57 @@ class Recorder:
     def attach(self, processor) -> None:
         import time
 
-        for name in ("task_started", "task_completed", "task_failed", "task_retrying",
-                     "task_requeued", "task_cancelled", "batch_paused", "batch_resumed",
-                     "batch_finished"):
+        for name in (
+            "task_started",
+            "task_completed",
+            "task_failed",
+            "task_retrying",
+            "task_requeued",
+            "task_cancelled",
+            "batch_paused",
+            "batch_resumed",
+            "batch_finished",
+        ):
+
             def record(*args, _name=name):
                 self.events.append((time.monotonic(), _name, args))
+
             getattr(processor.events, name).connect(record)
 
     def of(self, name: str) -> list[tuple[float, tuple]]:
         return [(t, args) for t, n, args in self.events if n == name]
 
 
-def build_batch(func: Callable, paths: Iterable[Path], out: Path, *, mode: str = "auto",
-                options: dict | None = None, **kwargs):
+def build_batch(
+    func: Callable,
+    paths: Iterable[Path],
+    out: Path,
+    *,
+    mode: str = "auto",
+    options: dict | None = None,
+    **kwargs,
+):
     from batchgui.core import Batch
     from batchgui.core.operation import spec_of
     from batchgui.scan.inputs import plan_tasks, walk_inputs
 
     spec = spec_of(func)
     plan = plan_tasks(walk_inputs(list(paths)), out)
-    batch = Batch(spec.name, plan.tasks, spec.resolve_options(options or {}), mode=mode,
-                  out_root=out, base=plan.base, **kwargs)
+    batch = Batch(
+        spec.name,
+        plan.tasks,
+        spec.resolve_options(options or {}),
+        mode=mode,
+        out_root=out,
+        base=plan.base,
+        **kwargs,
+    )
     return batch, spec
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float = 10.0,
-                   interval: float = 0.005) -> None:
+async def wait_for(
+    condition: Callable[[], bool], timeout: float = 10.0, interval: float = 0.005
+) -> None:
     """Poll until `condition()` holds; fail the test after `timeout` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -17,8 +18,16 @@ MODES = ["async", "thread", "process"]
 def test_dispatch_order_is_priority_then_fifo_and_reprioritising_jumps_the_queue(tmp_path):
     files = make_files(tmp_path / "in", 8)
     batch, spec = build_batch(testops.noop, [tmp_path / "in"], tmp_path / "out", mode="thread")
-    levels = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.NORMAL,
-              Priority.URGENT, Priority.LOW, Priority.HIGH, Priority.NORMAL]
+    levels = [
+        Priority.LOW,
+        Priority.NORMAL,
+        Priority.HIGH,
+        Priority.NORMAL,
+        Priority.URGENT,
+        Priority.LOW,
+        Priority.HIGH,
+        Priority.NORMAL,
+    ]
     for task, level in zip(batch.tasks, levels, strict=True):
         task.priority = level
 
@@ -36,14 +45,18 @@ def test_dispatch_order_is_priority_then_fifo_and_reprioritising_jumps_the_queue
 
     order = asyncio.run(scenario())
     names = [p.name for p in files]
-    assert order == [names[4], names[5], names[2], names[6], names[1], names[3], names[7],
-                     names[0]]
+    assert order == [names[4], names[5], names[2], names[6], names[1], names[3], names[7], names[0]]
 
 
 def test_reprioritised_task_overtakes_while_a_batch_runs(tmp_path):
     make_files(tmp_path / "in", 30)
-    batch, spec = build_batch(testops.sleepy, [tmp_path / "in"], tmp_path / "out",
-                              mode="thread", options={"seconds": 0.01})
+    batch, spec = build_batch(
+        testops.sleepy,
+        [tmp_path / "in"],
+        tmp_path / "out",
+        mode="thread",
+        options={"seconds": 0.01},
+    )
 
     async def scenario():
         engine = BatchProcessor(1)
@@ -67,8 +80,9 @@ def test_reprioritised_task_overtakes_while_a_batch_runs(tmp_path):
 def test_fifty_tasks_on_four_workers_all_complete(tmp_path, mode):
     make_files(tmp_path / "in", 50)
     op = testops.asleepy if mode == "async" else testops.sleepy
-    batch, spec = build_batch(op, [tmp_path / "in"], tmp_path / "out", mode=mode,
-                              options={"seconds": 0.005})
+    batch, spec = build_batch(
+        op, [tmp_path / "in"], tmp_path / "out", mode=mode, options={"seconds": 0.005}
+    )
 
     async def scenario():
         engine = BatchProcessor(4)
@@ -85,8 +99,15 @@ def test_three_batches_at_once_share_the_worker_limit(tmp_path):
     batches = []
     for name, mode in (("a", "thread"), ("b", "process"), ("c", "thread")):
         make_files(tmp_path / name, 20, prefix=name)
-        batches.append(build_batch(testops.sleepy, [tmp_path / name], tmp_path / f"out-{name}",
-                                   mode=mode, options={"seconds": 0.01}))
+        batches.append(
+            build_batch(
+                testops.sleepy,
+                [tmp_path / name],
+                tmp_path / f"out-{name}",
+                mode=mode,
+                options={"seconds": 0.01},
+            )
+        )
     running = []
 
     async def scenario():
@@ -106,8 +127,9 @@ def test_three_batches_at_once_share_the_worker_limit(tmp_path):
 @pytest.mark.parametrize("mode", ["thread", "process"])
 def test_pause_starts_nothing_until_resume(tmp_path, mode):
     make_files(tmp_path / "in", 24)
-    batch, spec = build_batch(testops.sleepy, [tmp_path / "in"], tmp_path / "out", mode=mode,
-                              options={"seconds": 0.03})
+    batch, spec = build_batch(
+        testops.sleepy, [tmp_path / "in"], tmp_path / "out", mode=mode, options={"seconds": 0.03}
+    )
 
     async def scenario():
         engine = BatchProcessor(2)
@@ -135,12 +157,12 @@ def test_pause_starts_nothing_until_resume(tmp_path, mode):
 
 def test_retry_with_growing_delays_then_success(tmp_path):
     make_files(tmp_path / "in", 1)
-    batch, spec = build_batch(testops.flaky, [tmp_path / "in"], tmp_path / "out",
-                              mode="thread", options={"failures": 2})
+    batch, spec = build_batch(
+        testops.flaky, [tmp_path / "in"], tmp_path / "out", mode="thread", options={"failures": 2}
+    )
 
     async def scenario():
-        engine = BatchProcessor(2, retry=RetryPolicy(max_retries=3, base_delay_s=0.05,
-                                                     jitter=0.0))
+        engine = BatchProcessor(2, retry=RetryPolicy(max_retries=3, base_delay_s=0.05, jitter=0.0))
         rec = Recorder()
         rec.attach(engine)
         await engine.run(batch, spec)
@@ -154,14 +176,15 @@ def test_retry_with_growing_delays_then_success(tmp_path):
     delays = [args[1] for _, args in rec.of("task_retrying")]
     assert delays == [0.05, 0.1]
     starts = [t for t, _ in rec.of("task_started")]
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert gaps[0] >= 0.05 and gaps[1] >= 0.1 and gaps[1] > gaps[0]
 
 
 def test_retries_stop_at_the_limit(tmp_path):
     make_files(tmp_path / "in", 1)
-    batch, spec = build_batch(testops.flaky, [tmp_path / "in"], tmp_path / "out",
-                              mode="thread", options={"failures": 10})
+    batch, spec = build_batch(
+        testops.flaky, [tmp_path / "in"], tmp_path / "out", mode="thread", options={"failures": 10}
+    )
 
     async def scenario():
         engine = BatchProcessor(1, retry=RetryPolicy(max_retries=2, base_delay_s=0.01))
@@ -200,8 +223,7 @@ def test_timeout_fails_the_hung_task_and_frees_its_slot(tmp_path, mode):
     (tmp_path / "in" / "a-hang.txt").write_text("x")
     make_files(tmp_path / "in", 5, prefix="ok")
     op = testops.ahang if mode == "async" else testops.hang
-    batch, spec = build_batch(op, [tmp_path / "in"], tmp_path / "out", mode=mode,
-                              timeout_s=0.5)
+    batch, spec = build_batch(op, [tmp_path / "in"], tmp_path / "out", mode=mode, timeout_s=0.5)
 
     async def scenario():
         engine = BatchProcessor(1)
@@ -224,8 +246,9 @@ def test_timeout_fails_the_hung_task_and_frees_its_slot(tmp_path, mode):
 def test_a_task_that_kills_its_worker_fails_as_crashed_and_charges_no_one_else(tmp_path, how):
     make_files(tmp_path / "in", 50, prefix="ok")
     (tmp_path / "in" / "ok0025-crash.txt").write_text("boom")
-    batch, spec = build_batch(testops.crasher, [tmp_path / "in"], tmp_path / "out",
-                              mode="process", options={"how": how})
+    batch, spec = build_batch(
+        testops.crasher, [tmp_path / "in"], tmp_path / "out", mode="process", options={"how": how}
+    )
 
     async def scenario():
         engine = BatchProcessor(2)
@@ -245,8 +268,13 @@ def test_a_task_that_kills_its_worker_fails_as_crashed_and_charges_no_one_else(t
 
 def test_raising_the_worker_limit_while_running_starts_more_at_once(tmp_path):
     make_files(tmp_path / "in", 40)
-    batch, spec = build_batch(testops.sleepy, [tmp_path / "in"], tmp_path / "out",
-                              mode="thread", options={"seconds": 0.05})
+    batch, spec = build_batch(
+        testops.sleepy,
+        [tmp_path / "in"],
+        tmp_path / "out",
+        mode="thread",
+        options={"seconds": 0.05},
+    )
 
     async def scenario():
         engine = BatchProcessor(1)
@@ -272,8 +300,13 @@ def test_raising_the_worker_limit_while_running_starts_more_at_once(tmp_path):
 
 def test_lowering_the_worker_limit_lets_running_tasks_finish(tmp_path):
     make_files(tmp_path / "in", 30)
-    batch, spec = build_batch(testops.sleepy, [tmp_path / "in"], tmp_path / "out",
-                              mode="thread", options={"seconds": 0.05})
+    batch, spec = build_batch(
+        testops.sleepy,
+        [tmp_path / "in"],
+        tmp_path / "out",
+        mode="thread",
+        options={"seconds": 0.05},
+    )
 
     async def scenario():
         engine = BatchProcessor(4)
@@ -298,8 +331,9 @@ def test_lowering_the_worker_limit_lets_running_tasks_finish(tmp_path):
 
 def test_rate_limit_spaces_task_starts(tmp_path):
     make_files(tmp_path / "in", 6)
-    batch, spec = build_batch(testops.noop, [tmp_path / "in"], tmp_path / "out",
-                              mode="thread", rate_per_s=20.0)
+    batch, spec = build_batch(
+        testops.noop, [tmp_path / "in"], tmp_path / "out", mode="thread", rate_per_s=20.0
+    )
 
     async def scenario():
         engine = BatchProcessor(4)
@@ -310,7 +344,7 @@ def test_rate_limit_spaces_task_starts(tmp_path):
         return [t for t, _ in rec.of("task_started")]
 
     starts = asyncio.run(scenario())
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 0.045
     assert starts[-1] - starts[0] >= 0.25
 
@@ -334,8 +368,9 @@ def test_a_vanished_file_fails_with_its_error_and_is_not_retried(tmp_path):
 
 def test_outputs_outside_the_output_folder_fail_the_task(tmp_path):
     make_files(tmp_path / "in", 1)
-    batch, spec = build_batch(testops.escape, [tmp_path / "in"], tmp_path / "out" / "x",
-                              mode="thread")
+    batch, spec = build_batch(
+        testops.escape, [tmp_path / "in"], tmp_path / "out" / "x", mode="thread"
+    )
 
     async def scenario():
         engine = BatchProcessor(1)
@@ -349,8 +384,9 @@ def test_outputs_outside_the_output_folder_fail_the_task(tmp_path):
 
 def test_retry_failed_tasks_reopens_the_batch(tmp_path):
     make_files(tmp_path / "in", 3)
-    batch, spec = build_batch(testops.flaky, [tmp_path / "in"], tmp_path / "out",
-                              mode="thread", options={"failures": 1})
+    batch, spec = build_batch(
+        testops.flaky, [tmp_path / "in"], tmp_path / "out", mode="thread", options={"failures": 1}
+    )
 
     async def scenario():
         engine = BatchProcessor(2, retry=RetryPolicy(max_retries=0))

@@ -83,26 +83,55 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="+", metavar="PATH", help="files and folders (recursive)")
     what = run.add_mutually_exclusive_group(required=True)
     what.add_argument("--op", metavar="NAME", help="operation (see 'batchgui ops')")
-    what.add_argument("--exec", dest="exec_template", metavar="TEMPLATE",
-                      help="run a command per file: {path} {name} {stem} {ext} {parent} "
-                           "{rel} {out}")
-    run.add_argument("--out", default="batchgui-output", metavar="DIR",
-                     help="output folder (default ./batchgui-output)")
+    what.add_argument(
+        "--exec",
+        dest="exec_template",
+        metavar="TEMPLATE",
+        help="run a command per file: {path} {name} {stem} {ext} {parent} {rel} {out}",
+    )
+    run.add_argument(
+        "--out",
+        default="batchgui-output",
+        metavar="DIR",
+        help="output folder (default ./batchgui-output)",
+    )
     run.add_argument("--mode", choices=("auto", "async", "thread", "process"), default="auto")
-    run.add_argument("--workers", type=_positive_int, metavar="N",
-                     help="tasks at once (default: CPU count)")
-    run.add_argument("--priority", default="normal",
-                     choices=("low", "normal", "high", "urgent"))
-    run.add_argument("--retries", type=_non_negative_int, default=2, metavar="N",
-                     help="retries after a failure (default 2)")
-    run.add_argument("--backoff", type=_non_negative_float, default=1.0, metavar="SECONDS",
-                     help="first retry delay, doubled each time (default 1)")
-    run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
-                     help="per-task time limit")
-    run.add_argument("--rate", type=_positive_float, metavar="PER_SECOND",
-                     help="at most this many task starts per second")
-    run.add_argument("--set", dest="settings", type=_key_value, action="append", default=[],
-                     metavar="KEY=VALUE", help="operation option (repeatable)")
+    run.add_argument(
+        "--workers", type=_positive_int, metavar="N", help="tasks at once (default: CPU count)"
+    )
+    run.add_argument("--priority", default="normal", choices=("low", "normal", "high", "urgent"))
+    run.add_argument(
+        "--retries",
+        type=_non_negative_int,
+        default=2,
+        metavar="N",
+        help="retries after a failure (default 2)",
+    )
+    run.add_argument(
+        "--backoff",
+        type=_non_negative_float,
+        default=1.0,
+        metavar="SECONDS",
+        help="first retry delay, doubled each time (default 1)",
+    )
+    run.add_argument(
+        "--timeout", type=_positive_float, metavar="SECONDS", help="per-task time limit"
+    )
+    run.add_argument(
+        "--rate",
+        type=_positive_float,
+        metavar="PER_SECOND",
+        help="at most this many task starts per second",
+    )
+    run.add_argument(
+        "--set",
+        dest="settings",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="operation option (repeatable)",
+    )
     run.add_argument("--shell", action="store_true", help="run --exec through /bin/sh")
     run.add_argument("--report", metavar="FILE", help="write a JSON report ('-': stdout)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -147,6 +176,8 @@ def _ops(args: argparse.Namespace) -> int:
             print(f"{'':<10} {spec.description}")
         for opt in spec.options:
             choices = f" ({'|'.join(map(str, opt.choices))})" if opt.choices else ""
-            print(f"{'':<10}   --set {opt.name}=<{opt.type.__name__}>{choices}"
-                  f"  default {opt.default!r}  {opt.help}")
+            print(
+                f"{'':<10}   --set {opt.name}=<{opt.type.__name__}>{choices}"
+                f"  default {opt.default!r}  {opt.help}"
+            )
     return EXIT_OK

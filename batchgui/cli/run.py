@@ -47,11 +47,20 @@ def run_command(args: argparse.Namespace) -> int:
         try:
             out_root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UsageError(f"cannot create the output folder {out_root}: "
-                             f"{exc.strerror or exc}") from None
+            raise UsageError(
+                f"cannot create the output folder {out_root}: {exc.strerror or exc}"
+            ) from None
     plan = plan_tasks(found, out_root, Priority.parse(args.priority))
-    batch = Batch(spec.name, plan.tasks, options, mode=args.mode, out_root=out_root,
-                  base=plan.base, timeout_s=args.timeout, rate_per_s=args.rate)
+    batch = Batch(
+        spec.name,
+        plan.tasks,
+        options,
+        mode=args.mode,
+        out_root=out_root,
+        base=plan.base,
+        timeout_s=args.timeout,
+        rate_per_s=args.rate,
+    )
     workers = args.workers or default_workers()
     retry = RetryPolicy(max_retries=args.retries, base_delay_s=args.backoff)
     show_bar = not args.quiet and sys.stderr.isatty()
@@ -100,8 +109,9 @@ def _report_path(report: str | None) -> Path | None:
     return path
 
 
-async def _execute(batch: Batch, spec: OperationSpec, workers: int, retry: RetryPolicy,
-                   show_bar: bool) -> bool:
+async def _execute(
+    batch: Batch, spec: OperationSpec, workers: int, retry: RetryPolicy, show_bar: bool
+) -> bool:
     """Run the batch to its end; True if the user interrupted it."""
     processor = BatchProcessor(workers, retry=retry)
     loop = asyncio.get_running_loop()
@@ -135,16 +145,24 @@ async def _progress_bar(processor: BatchProcessor, batch: Batch) -> None:
     from tqdm import tqdm
 
     fmt = "{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}] {postfix}"
-    with tqdm(total=batch.total, unit="file", file=sys.stderr, dynamic_ncols=True,
-              desc=batch.op_name, bar_format=fmt, mininterval=0) as bar:
+    with tqdm(
+        total=batch.total,
+        unit="file",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        desc=batch.op_name,
+        bar_format=fmt,
+        mininterval=0,
+    ) as bar:
         try:
             while True:
                 stats = processor.stats(batch)
                 bar.n = stats.done
                 eta = "?" if stats.eta_s is None else _duration(stats.eta_s)
                 failed = f"{stats.failed} failed, " if stats.failed else ""
-                bar.set_postfix_str(f"{failed}{stats.files_per_s:.1f} files/s, ETA {eta}",
-                                    refresh=False)
+                bar.set_postfix_str(
+                    f"{failed}{stats.files_per_s:.1f} files/s, ETA {eta}", refresh=False
+                )
                 bar.refresh()
                 await asyncio.sleep(_BAR_INTERVAL_S)
         except asyncio.CancelledError:
@@ -165,9 +183,12 @@ def _print_summary(batch: Batch, interrupted: bool) -> None:
     elapsed = (batch.finished_at or 0) - (batch.started_at or 0)
     worked = c[TaskStatus.COMPLETED] + c[TaskStatus.FAILED]
     rate = f" ({worked / elapsed:.1f} files/s)" if elapsed > 0 and worked else ""
-    print(f"{batch.op_name}: {c[TaskStatus.COMPLETED]} completed, {c[TaskStatus.FAILED]} failed, "
-          f"{c[TaskStatus.SKIPPED]} skipped, {c[TaskStatus.CANCELLED]} cancelled of "
-          f"{batch.total} in {elapsed:.2f} s{rate}", file=sys.stderr)
+    print(
+        f"{batch.op_name}: {c[TaskStatus.COMPLETED]} completed, {c[TaskStatus.FAILED]} failed, "
+        f"{c[TaskStatus.SKIPPED]} skipped, {c[TaskStatus.CANCELLED]} cancelled of "
+        f"{batch.total} in {elapsed:.2f} s{rate}",
+        file=sys.stderr,
+    )
     failures = [t for t in batch.tasks if t.status is TaskStatus.FAILED]
     for task in failures[:_FAILURES_SHOWN]:
         print(f"  failed: {os.fsdecode(task.path)}: {task.error}", file=sys.stderr)
@@ -191,5 +212,7 @@ def _write_report(report: dict, path: Path) -> None:
         with atomic_write(path) as handle:
             handle.write(text.encode())
     except OSError as exc:
-        print(f"batchgui: error: cannot write the report {path}: {exc.strerror or exc}",
-              file=sys.stderr)
+        print(
+            f"batchgui: error: cannot write the report {path}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )

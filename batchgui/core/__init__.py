@@ -1,6 +1,6 @@
 """The batch engine: pure Python and asyncio, never Qt (an import-linter contract)."""
 
-from batchgui.core.errors import ErrorKind, IllegalTransition, PermanentError
+from batchgui.core.errors import ErrorKind, IllegalTransition, OperationError, PermanentError
 from batchgui.core.events import EngineEvents, Signal
 from batchgui.core.models import Batch, BatchStatus, Priority, Task, TaskStatus
 from batchgui.core.operation import OperationSpec, Option, TaskContext, atomic_write, operation
@@ -9,7 +9,24 @@ from batchgui.core.retry import RetryPolicy
 from batchgui.core.stats import Stats
 
 __all__ = [
-    "Batch", "BatchProcessor", "BatchStatus", "EngineEvents", "ErrorKind", "IllegalTransition",
-    "OperationSpec", "Option", "PermanentError", "Priority", "RetryPolicy", "Signal", "Stats",
-    "Task", "TaskContext", "TaskStatus", "atomic_write", "default_workers", "operation",
+    "Batch",
+    "BatchProcessor",
+    "BatchStatus",
+    "EngineEvents",
+    "ErrorKind",
+    "IllegalTransition",
+    "OperationError",
+    "OperationSpec",
+    "Option",
+    "PermanentError",
+    "Priority",
+    "RetryPolicy",
+    "Signal",
+    "Stats",
+    "Task",
+    "TaskContext",
+    "TaskStatus",
+    "atomic_write",
+    "default_workers",
+    "operation",
 ]

@@ -2,6 +2,8 @@
 
 An operation signals "do not retry this" by raising `PermanentError` (or a
 subclass); everything else is a transient failure the retry policy may retry.
+The task's error text is the message of a `PermanentError` or `OperationError`,
+and "ExceptionName: message" for anything else.
 The `kind` travels into the report's `error_kind` (SPEC §6).
 """
 
@@ -33,6 +35,11 @@ class PermanentError(Exception):
 
     def __reduce__(self):  # keep `kind` when the error crosses a process boundary
         return (type(self), (str(self), self.kind.value))
+
+
+class OperationError(Exception):
+    """A failure whose message is meant for the user as it is (no exception name
+    in front); retried like any other exception."""
 
 
 class IllegalTransition(RuntimeError):

@@ -51,16 +51,16 @@ class EngineEvents:
     """
 
     def __init__(self) -> None:
-        self.batch_added = Signal("batch_added")        # (batch) submitted to the engine
-        self.task_started = Signal("task_started")      # (task) handed to a worker
-        self.task_progress = Signal("task_progress")    # (task) task.progress changed
+        self.batch_added = Signal("batch_added")  # (batch) submitted to the engine
+        self.task_started = Signal("task_started")  # (task) handed to a worker
+        self.task_progress = Signal("task_progress")  # (task) task.progress changed
         self.task_completed = Signal("task_completed")  # (task)
-        self.task_failed = Signal("task_failed")        # (task) final failure, error set
-        self.task_retrying = Signal("task_retrying")    # (task, delay_s) waiting to retry
-        self.task_requeued = Signal("task_requeued")    # (task) back to pending, no charge
-        self.task_skipped = Signal("task_skipped")      # (task) reason set
+        self.task_failed = Signal("task_failed")  # (task) final failure, error set
+        self.task_retrying = Signal("task_retrying")  # (task, delay_s) waiting to retry
+        self.task_requeued = Signal("task_requeued")  # (task) back to pending, no charge
+        self.task_skipped = Signal("task_skipped")  # (task) reason set
         self.task_cancelled = Signal("task_cancelled")  # (task)
         self.task_reprioritised = Signal("task_reprioritised")  # (task)
-        self.batch_paused = Signal("batch_paused")      # (batch)
-        self.batch_resumed = Signal("batch_resumed")    # (batch)
+        self.batch_paused = Signal("batch_paused")  # (batch)
+        self.batch_resumed = Signal("batch_resumed")  # (batch)
         self.batch_finished = Signal("batch_finished")  # (batch) every task final

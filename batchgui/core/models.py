@@ -59,15 +59,21 @@ class TaskStatus(StrEnum):
         return self in _FINAL
 
 
-_FINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.SKIPPED,
-                    TaskStatus.CANCELLED})
+_FINAL = frozenset(
+    {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.SKIPPED, TaskStatus.CANCELLED}
+)
 
 _TASK_MOVES: dict[TaskStatus, frozenset[TaskStatus]] = {
-    TaskStatus.PENDING: frozenset({TaskStatus.RUNNING, TaskStatus.SKIPPED,
-                                   TaskStatus.CANCELLED}),
-    TaskStatus.RUNNING: frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED,
-                                   TaskStatus.CANCELLED, TaskStatus.RETRY_WAIT,
-                                   TaskStatus.PENDING}),
+    TaskStatus.PENDING: frozenset({TaskStatus.RUNNING, TaskStatus.SKIPPED, TaskStatus.CANCELLED}),
+    TaskStatus.RUNNING: frozenset(
+        {
+            TaskStatus.COMPLETED,
+            TaskStatus.FAILED,
+            TaskStatus.CANCELLED,
+            TaskStatus.RETRY_WAIT,
+            TaskStatus.PENDING,
+        }
+    ),
     TaskStatus.RETRY_WAIT: frozenset({TaskStatus.PENDING, TaskStatus.CANCELLED}),
     TaskStatus.FAILED: frozenset({TaskStatus.PENDING}),
     TaskStatus.CANCELLED: frozenset({TaskStatus.PENDING}),
@@ -77,20 +83,23 @@ _TASK_MOVES: dict[TaskStatus, frozenset[TaskStatus]] = {
 
 
 class BatchStatus(StrEnum):
-    PENDING = "pending"      # created, not started
+    PENDING = "pending"  # created, not started
     RUNNING = "running"
-    PAUSED = "paused"        # dispatching stopped; running work finishes
-    FINISHED = "finished"    # every task is final
+    PAUSED = "paused"  # dispatching stopped; running work finishes
+    FINISHED = "finished"  # every task is final
     CANCELLED = "cancelled"  # cancelled by the user (tasks cancelled)
 
 
 _BATCH_MOVES: dict[BatchStatus, frozenset[BatchStatus]] = {
-    BatchStatus.PENDING: frozenset({BatchStatus.RUNNING, BatchStatus.PAUSED,
-                                    BatchStatus.CANCELLED}),
-    BatchStatus.RUNNING: frozenset({BatchStatus.PAUSED, BatchStatus.FINISHED,
-                                    BatchStatus.CANCELLED}),
-    BatchStatus.PAUSED: frozenset({BatchStatus.RUNNING, BatchStatus.CANCELLED,
-                                   BatchStatus.FINISHED}),
+    BatchStatus.PENDING: frozenset(
+        {BatchStatus.RUNNING, BatchStatus.PAUSED, BatchStatus.CANCELLED}
+    ),
+    BatchStatus.RUNNING: frozenset(
+        {BatchStatus.PAUSED, BatchStatus.FINISHED, BatchStatus.CANCELLED}
+    ),
+    BatchStatus.PAUSED: frozenset(
+        {BatchStatus.RUNNING, BatchStatus.CANCELLED, BatchStatus.FINISHED}
+    ),
     # retrying failed tasks reopens a batch
     BatchStatus.FINISHED: frozenset({BatchStatus.RUNNING}),
     BatchStatus.CANCELLED: frozenset({BatchStatus.RUNNING}),
@@ -106,13 +115,13 @@ class Task:
     path: Path
     size: int = 0
     priority: Priority = Priority.NORMAL
-    out_dir: Path | None = None      # where this task's outputs go (mirrors the source tree)
-    root: Path | None = None         # the dropped file or folder this task came from
+    out_dir: Path | None = None  # where this task's outputs go (mirrors the source tree)
+    root: Path | None = None  # the dropped file or folder this task came from
     id: int = field(default_factory=lambda: next(_task_ids))
     batch: Batch | None = field(default=None, repr=False)
     status: TaskStatus = TaskStatus.PENDING
-    attempts: int = 0                # charged runs: a re-run after someone else's crash is free
-    crashes: int = 0                 # times this task's worker died under it
+    attempts: int = 0  # charged runs: a re-run after someone else's crash is free
+    crashes: int = 0  # times this task's worker died under it
     started_at: float | None = None  # wall clock (time.time) of the latest start
     finished_at: float | None = None
     duration_s: float | None = None  # time spent in the operation, last attempt
@@ -120,7 +129,7 @@ class Task:
     data: dict[str, Any] = field(default_factory=dict)  # small values an operation reports
     error: str | None = None
     error_kind: ErrorKind | None = None
-    reason: str | None = None        # why skipped: duplicate / unchanged
+    reason: str | None = None  # why skipped: duplicate / unchanged
     duplicate_of: Path | None = None
     progress: float = 0.0
 
@@ -141,9 +150,9 @@ class Batch:
     op_name: str
     tasks: list[Task]
     options: dict[str, Any] = field(default_factory=dict)
-    mode: str = "auto"              # resolved to async/thread/process when submitted
+    mode: str = "auto"  # resolved to async/thread/process when submitted
     out_root: Path = Path("batchgui-output")
-    base: Path | None = None        # common base folder of the inputs (for manifests)
+    base: Path | None = None  # common base folder of the inputs (for manifests)
     timeout_s: float | None = None
     rate_per_s: float | None = None
     id: str = ""
@@ -152,11 +161,12 @@ class Batch:
     started_at: float | None = None  # wall clock
     finished_at: float | None = None
     outputs: list[Path] = field(default_factory=list)  # aggregate outputs (a manifest)
-    error: str | None = None         # a batch-level failure (the manifest could not be written)
+    error: str | None = None  # a batch-level failure (the manifest could not be written)
 
     def __post_init__(self) -> None:
         if not self.id:
             import uuid
+
             self.id = uuid.uuid4().hex[:12]
         self.counts = dict.fromkeys(TaskStatus, 0)
         for task in self.tasks:
@@ -175,7 +185,7 @@ class Batch:
     @property
     def unfinished(self) -> int:
         c = self.counts
-        return (c[TaskStatus.PENDING] + c[TaskStatus.RUNNING] + c[TaskStatus.RETRY_WAIT])
+        return c[TaskStatus.PENDING] + c[TaskStatus.RUNNING] + c[TaskStatus.RETRY_WAIT]
 
     @property
     def is_done(self) -> bool:

@@ -35,7 +35,7 @@ class Option:
     """One declared option: the CLI's `--set` and the window's form both come from it."""
 
     name: str
-    type: type = str                      # str, int, float, bool or Path
+    type: type = str  # str, int, float, bool or Path
     default: Any = None
     help: str = ""
     choices: tuple[Any, ...] = ()
@@ -55,15 +55,21 @@ class Option:
                 value = self.type(raw)
             except (TypeError, ValueError):
                 raise ValueError(
-                    f"option {self.name}: expected {self.type.__name__}, got {raw!r}") from None
+                    f"option {self.name}: expected {self.type.__name__}, got {raw!r}"
+                ) from None
         if self.choices and value not in self.choices:
             allowed = ", ".join(map(str, self.choices))
             raise ValueError(f"option {self.name}: {raw!r} is not one of {allowed}")
         return value
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type.__name__, "default": self.default,
-                "help": self.help, "choices": list(self.choices)}
+        return {
+            "name": self.name,
+            "type": self.type.__name__,
+            "default": self.default,
+            "help": self.help,
+            "choices": list(self.choices),
+        }
 
 
 @dataclass(frozen=True)
@@ -72,8 +78,8 @@ class OperationSpec:
     func: Callable[..., Any]
     title: str = ""
     description: str = ""
-    extensions: frozenset[str] = frozenset()   # empty: any file
-    mode: str = "thread"                        # the preferred execution mode
+    extensions: frozenset[str] = frozenset()  # empty: any file
+    mode: str = "thread"  # the preferred execution mode
     options: tuple[Option, ...] = ()
     # Called once after the batch, off the event loop, with the completed tasks'
     # (path, data) pairs; returns aggregate outputs (the checksum manifest).
@@ -100,16 +106,28 @@ class OperationSpec:
         return resolved
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "description": self.description,
-                "extensions": sorted(self.extensions), "mode": self.mode,
-                "options": [opt.describe() for opt in self.options]}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "extensions": sorted(self.extensions),
+            "mode": self.mode,
+            "options": [opt.describe() for opt in self.options],
+        }
 
 
-def operation(name: str, title: str = "", *, extensions: Iterable[str] | None = None,
-              mode: str | None = None, options: Iterable[Option] = (),
-              description: str = "", finalize: Callable[..., list[Path]] | None = None,
-              validate: Callable[[dict[str, Any]], None] | None = None,
-              per_file_outputs: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def operation(
+    name: str,
+    title: str = "",
+    *,
+    extensions: Iterable[str] | None = None,
+    mode: str | None = None,
+    options: Iterable[Option] = (),
+    description: str = "",
+    finalize: Callable[..., list[Path]] | None = None,
+    validate: Callable[[dict[str, Any]], None] | None = None,
+    per_file_outputs: bool = True,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Describe a module-level function as a batchgui operation (SPEC §4)."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -117,15 +135,27 @@ def operation(name: str, title: str = "", *, extensions: Iterable[str] | None = 
         chosen = mode or ("async" if is_async else "thread")
         if chosen not in MODES:
             raise ValueError(f"operation {name}: mode must be one of {', '.join(MODES)}")
-        params = [p for p in inspect.signature(func).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        params = [
+            p
+            for p in inspect.signature(func).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
         func.__batchgui_operation__ = OperationSpec(  # type: ignore[attr-defined]
-            name=name, func=func, title=title or name, description=description or
-            (inspect.getdoc(func) or "").split("\n")[0],
-            extensions=frozenset(e.lower() if e.startswith(".") else f".{e.lower()}"
-                                 for e in (extensions or ())),
-            mode=chosen, options=tuple(options), finalize=finalize, validate=validate,
-            per_file_outputs=per_file_outputs, is_async=is_async, takes_context=len(params) >= 4)
+            name=name,
+            func=func,
+            title=title or name,
+            description=description or (inspect.getdoc(func) or "").split("\n")[0],
+            extensions=frozenset(
+                e.lower() if e.startswith(".") else f".{e.lower()}" for e in (extensions or ())
+            ),
+            mode=chosen,
+            options=tuple(options),
+            finalize=finalize,
+            validate=validate,
+            per_file_outputs=per_file_outputs,
+            is_async=is_async,
+            takes_context=len(params) >= 4,
+        )
         return func
 
     return decorate
@@ -150,10 +180,13 @@ class TaskContext:
     killed with the task.
     """
 
-    def __init__(self, cancel_event: threading.Event | None = None,
-                 on_progress: Callable[[float], None] | None = None,
-                 on_child: Callable[[int | None], None] | None = None,
-                 root: Path | None = None) -> None:
+    def __init__(
+        self,
+        cancel_event: threading.Event | None = None,
+        on_progress: Callable[[float], None] | None = None,
+        on_child: Callable[[int | None], None] | None = None,
+        root: Path | None = None,
+    ) -> None:
         self._cancel_event = cancel_event or threading.Event()
         self._on_progress = on_progress
         self._on_child = on_child
@@ -168,8 +201,9 @@ class TaskContext:
     def progress(self, fraction: float) -> None:
         fraction = min(1.0, max(0.0, float(fraction)))
         # forward whole percents only: an operation may call this per buffer
-        if self._on_progress is not None and (fraction - self._last_progress >= 0.01
-                                              or fraction == 1.0 > self._last_progress):
+        if self._on_progress is not None and (
+            fraction - self._last_progress >= 0.01 or fraction == 1.0 > self._last_progress
+        ):
             self._last_progress = fraction
             self._on_progress(fraction)
 
@@ -178,8 +212,9 @@ class TaskContext:
             self._on_child(pgid)
 
 
-def invoke(spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any],
-           ctx: TaskContext) -> tuple[list[Path], dict[str, Any]]:
+def invoke(
+    spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext
+) -> tuple[list[Path], dict[str, Any]]:
     """Run one operation call to the end in this thread (an async one gets its own loop)."""
     if spec.per_file_outputs:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -190,8 +225,9 @@ def invoke(spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any
     return _as_paths(result), ctx.data
 
 
-async def invoke_async(spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any],
-                       ctx: TaskContext) -> tuple[list[Path], dict[str, Any]]:
+async def invoke_async(
+    spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext
+) -> tuple[list[Path], dict[str, Any]]:
     """Await an async operation on the running loop (async mode)."""
     # mkdir is one cheap syscall; async mode is for operations that do their
     # heavy work elsewhere (in child processes), so it stays on the loop.
@@ -254,4 +290,3 @@ def atomic_write(path: str | os.PathLike[str], *, overwrite: bool = True) -> Ite
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-

@@ -86,10 +86,10 @@ class _BatchRun:
     meter: Meter
     queue: TaskQueue = field(default_factory=TaskQueue)
     chunker: _Chunker = field(default_factory=_Chunker)
-    jobs: dict[int, Job] = field(default_factory=dict)          # running task id -> job
+    jobs: dict[int, Job] = field(default_factory=dict)  # running task id -> job
     retry_timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
     units: int = 0
-    next_start: float = 0.0        # rate limit: earliest monotonic time of the next start
+    next_start: float = 0.0  # rate limit: earliest monotonic time of the next start
     cancelling: bool = False
     finishing: asyncio.Task | None = None
     done: asyncio.Future | None = None
@@ -102,8 +102,13 @@ class BatchProcessor:
     every event sent on that loop's thread.
     """
 
-    def __init__(self, max_workers: int | None = None, *, retry: RetryPolicy | None = None,
-                 start_method: str = "spawn") -> None:
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        start_method: str = "spawn",
+    ) -> None:
         self.events = EngineEvents()
         self.retry = retry or RetryPolicy()
         self._max_workers = max(1, max_workers or default_workers())
@@ -290,9 +295,11 @@ class BatchProcessor:
 
     def _wake_at(self, delay: float) -> None:
         if self._rate_timer is None or self._rate_timer.cancelled():
+
             def wake() -> None:
                 self._rate_timer = None
                 self._kick()
+
             self._rate_timer = asyncio.get_running_loop().call_later(delay, wake)
 
     def _take_unit(self, run: _BatchRun) -> list[Task]:
@@ -320,8 +327,7 @@ class BatchProcessor:
             task.attempts += 1
             task.started_at, task.finished_at = now, None
             task.progress = 0.0
-            job = Job(task, run.spec, batch.options, batch.timeout_s,
-                      on_progress=self._on_progress)
+            job = Job(task, run.spec, batch.options, batch.timeout_s, on_progress=self._on_progress)
             run.jobs[task.id] = job
             jobs.append(job)
             self.events.task_started.send(task)
@@ -335,12 +341,20 @@ class BatchProcessor:
         try:
             outcomes = await run.runner.run(jobs)
         except asyncio.CancelledError:
-            outcomes = [Outcome(error="stopped: batchgui is shutting down",
-                                kind=ErrorKind.CANCELLED, permanent=True) for _ in jobs]
+            outcomes = [
+                Outcome(
+                    error="stopped: batchgui is shutting down",
+                    kind=ErrorKind.CANCELLED,
+                    permanent=True,
+                )
+                for _ in jobs
+            ]
         except Exception as exc:  # a bug in a runner must not lose the tasks
             log.exception("runner %s failed on %d task(s)", run.runner.mode, len(jobs))
-            outcomes = [Outcome(error=f"internal error: {exc}", kind=ErrorKind.ERROR,
-                                permanent=True) for _ in jobs]
+            outcomes = [
+                Outcome(error=f"internal error: {exc}", kind=ErrorKind.ERROR, permanent=True)
+                for _ in jobs
+            ]
         finally:
             run.units -= 1
             self._in_flight -= 1
@@ -379,16 +393,21 @@ class BatchProcessor:
             else:
                 self._schedule_retry(run, task, outcome.error, kind, 0.0)
         elif self.retry.should_retry(task.attempts, kind, outcome.permanent):
-            self._schedule_retry(run, task, outcome.error, kind,
-                                 self.retry.delay_for(task.attempts))
+            self._schedule_retry(
+                run, task, outcome.error, kind, self.retry.delay_for(task.attempts)
+            )
         else:
             self._fail(run, task, outcome.error or "failed", kind)
 
     def _complete(self, run: _BatchRun, task: Task, outcome: Outcome) -> None:
         outside = [p for p in outcome.outputs if not _is_inside(p, run.batch.out_root)]
         if outside:
-            self._fail(run, task, f"operation wrote outside the output folder: {outside[0]}",
-                       ErrorKind.ERROR)
+            self._fail(
+                run,
+                task,
+                f"operation wrote outside the output folder: {outside[0]}",
+                ErrorKind.ERROR,
+            )
             return
         task.outputs = outcome.outputs
         task.data = outcome.data
@@ -405,8 +424,9 @@ class BatchProcessor:
         run.meter.task_done(task.size)
         self.events.task_failed.send(task)
 
-    def _finish_cancelled(self, run: _BatchRun, task: Task, why: str,
-                          from_running: bool = False) -> None:
+    def _finish_cancelled(
+        self, run: _BatchRun, task: Task, why: str, from_running: bool = False
+    ) -> None:
         task.error, task.error_kind = why, ErrorKind.CANCELLED
         task.finished_at = time.time() if from_running else task.finished_at
         task.move_to(TaskStatus.CANCELLED)
@@ -414,8 +434,9 @@ class BatchProcessor:
         if not from_running:
             self._check_finished(run)
 
-    def _schedule_retry(self, run: _BatchRun, task: Task, error: str | None, kind: ErrorKind,
-                        delay: float) -> None:
+    def _schedule_retry(
+        self, run: _BatchRun, task: Task, error: str | None, kind: ErrorKind, delay: float
+    ) -> None:
         task.error, task.error_kind = error, kind
         task.move_to(TaskStatus.RETRY_WAIT)
         self.events.task_retrying.send(task, delay)
@@ -436,20 +457,30 @@ class BatchProcessor:
     # --- batch end ------------------------------------------------------------------
     def _check_finished(self, run: _BatchRun) -> None:
         batch = run.batch
-        if batch.is_done and run.units == 0 and run.finishing is None \
-                and run.done is not None and not run.done.done():
+        if (
+            batch.is_done
+            and run.units == 0
+            and run.finishing is None
+            and run.done is not None
+            and not run.done.done()
+        ):
             run.finishing = asyncio.get_running_loop().create_task(self._finish_batch(run))
 
     async def _finish_batch(self, run: _BatchRun) -> None:
         batch = run.batch
         try:
             if run.spec.finalize is not None:
-                entries = [(t.path, t.data) for t in batch.tasks
-                           if t.status is TaskStatus.COMPLETED]
+                entries = [
+                    (t.path, t.data) for t in batch.tasks if t.status is TaskStatus.COMPLETED
+                ]
                 try:
                     batch.outputs = await asyncio.to_thread(
-                        run.spec.finalize, entries, batch.out_root,
-                        batch.base or batch.out_root, batch.options)
+                        run.spec.finalize,
+                        entries,
+                        batch.out_root,
+                        batch.base or batch.out_root,
+                        batch.options,
+                    )
                 except Exception as exc:
                     log.exception("finishing batch %s (%s) failed", batch.id, batch.op_name)
                     batch.error = f"could not write the batch's outputs: {exc}"

@@ -30,8 +30,12 @@ def task_entry(task: Task) -> dict[str, Any]:
         "duplicate_of": _text(task.duplicate_of),
         "attempts": task.attempts,
         "error": task.error if task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED) else None,
-        "error_kind": (task.error_kind.value if task.error_kind is not None
-                       and task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED) else None),
+        "error_kind": (
+            task.error_kind.value
+            if task.error_kind is not None
+            and task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED)
+            else None
+        ),
         "outputs": [_text(p) for p in task.outputs],
         "duration_s": None if task.duration_s is None else round(task.duration_s, 6),
     }

@@ -21,7 +21,7 @@ class RetryPolicy:
     max_retries: int = 2
     base_delay_s: float = 1.0
     max_delay_s: float = 60.0
-    jitter: float = 0.5          # the delay is drawn from [d*(1-jitter), d]
+    jitter: float = 0.5  # the delay is drawn from [d*(1-jitter), d]
     max_crashes: int = 2
 
     def __post_init__(self) -> None:

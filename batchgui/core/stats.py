@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from batchgui.core.models import Batch, TaskStatus
 
-_SAMPLE_S = 0.5      # smallest interval between rate samples
-_ETA_PULL = 0.25     # how far the shown ETA moves toward a new estimate per sample
+_SAMPLE_S = 0.5  # smallest interval between rate samples
+_ETA_PULL = 0.25  # how far the shown ETA moves toward a new estimate per sample
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +36,12 @@ class Stats:
     failed: int
     skipped: int
     cancelled: int
-    success_rate: float | None   # completed / (completed + failed), None before any result
+    success_rate: float | None  # completed / (completed + failed), None before any result
     files_per_s: float
     bytes_per_s: float
-    elapsed_s: float             # active time, pauses excluded
-    eta_s: float | None          # None while unknown
-    progress: float              # 0..1
+    elapsed_s: float  # active time, pauses excluded
+    eta_s: float | None  # None while unknown
+    progress: float  # 0..1
 
     @property
     def done(self) -> int:
@@ -99,20 +99,27 @@ class Meter:
         total = batch.total
         finished = total - remaining_files
         progress_files = finished / total if total else 1.0
-        progress_bytes = (self.done_bytes / self.total_bytes if self.total_bytes
-                          else progress_files)
+        progress_bytes = self.done_bytes / self.total_bytes if self.total_bytes else progress_files
         w = self._byte_weight
-        progress = 1.0 if remaining_files == 0 else min(
-            1.0, w * progress_bytes + (1 - w) * progress_files)
+        progress = (
+            1.0 if remaining_files == 0 else min(1.0, w * progress_bytes + (1 - w) * progress_files)
+        )
         return Stats(
-            total=total, pending=c[TaskStatus.PENDING], running=c[TaskStatus.RUNNING],
-            retry_wait=c[TaskStatus.RETRY_WAIT], completed=c[TaskStatus.COMPLETED],
-            failed=c[TaskStatus.FAILED], skipped=c[TaskStatus.SKIPPED],
+            total=total,
+            pending=c[TaskStatus.PENDING],
+            running=c[TaskStatus.RUNNING],
+            retry_wait=c[TaskStatus.RETRY_WAIT],
+            completed=c[TaskStatus.COMPLETED],
+            failed=c[TaskStatus.FAILED],
+            skipped=c[TaskStatus.SKIPPED],
             cancelled=c[TaskStatus.CANCELLED],
             success_rate=(c[TaskStatus.COMPLETED] / worked) if worked else None,
-            files_per_s=self._files_rate, bytes_per_s=self._bytes_rate,
-            elapsed_s=elapsed, eta_s=self._estimate(elapsed, remaining_files, sampled),
-            progress=progress)
+            files_per_s=self._files_rate,
+            bytes_per_s=self._bytes_rate,
+            elapsed_s=elapsed,
+            eta_s=self._estimate(elapsed, remaining_files, sampled),
+            progress=progress,
+        )
 
     def _sample(self, elapsed: float) -> bool:
         """Fold the progress since the last sample into the rates; False if too soon."""

@@ -25,11 +25,13 @@ ALGORITHMS = {
 _CHUNK = 1 << 20
 
 
-def write_manifest(entries: list[tuple[Path, dict[str, Any]]], out_root: Path, base: Path,
-                   options: dict[str, Any]) -> list[Path]:
+def write_manifest(
+    entries: list[tuple[Path, dict[str, Any]]], out_root: Path, base: Path, options: dict[str, Any]
+) -> list[Path]:
     name, _ = ALGORITHMS[options["algo"]]
-    lines = sorted(_manifest_line(data["digest"], os.path.relpath(path, base))
-                   for path, data in entries)
+    lines = sorted(
+        _manifest_line(data["digest"], os.path.relpath(path, base)) for path, data in entries
+    )
     out_root.mkdir(parents=True, exist_ok=True)
     manifest = out_root / name
     with atomic_write(manifest) as handle:
@@ -46,10 +48,14 @@ def _manifest_line(digest: str, relative: str) -> bytes:
     return digest.encode() + b"  " + raw + b"\n"
 
 
-@operation("checksum", "Checksum files", mode="thread", per_file_outputs=False,
-           finalize=write_manifest,
-           options=[Option("algo", str, "sha256", "hash algorithm",
-                           choices=tuple(ALGORITHMS))])
+@operation(
+    "checksum",
+    "Checksum files",
+    mode="thread",
+    per_file_outputs=False,
+    finalize=write_manifest,
+    options=[Option("algo", str, "sha256", "hash algorithm", choices=tuple(ALGORITHMS))],
+)
 def checksum(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext) -> list[Path]:
     """Hash every file and write a manifest (SHA256SUMS, B3SUMS or MD5SUMS)."""
     hasher = ALGORITHMS[options["algo"]][1]()

@@ -26,7 +26,7 @@ import string
 from pathlib import Path
 from typing import Any
 
-from batchgui.core.errors import PermanentError
+from batchgui.core.errors import OperationError, PermanentError
 from batchgui.core.operation import Option, TaskContext, operation
 
 PLACEHOLDERS = {
@@ -43,25 +43,21 @@ _TAIL_BYTES = 8192
 _DRAIN_S = 1.0
 
 
-class CommandFailed(Exception):
-    pass
-
-
 def placeholders_in(template: str) -> set[str]:
     """The fields a template names; ValueError for an unknown or malformed one."""
     names = set()
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise ValueError(f"bad command template: {exc} (write {{{{ and }}}} for braces)") \
-            from None
+        raise ValueError(f"bad command template: {exc} (write {{{{ and }}}} for braces)") from None
     for _, field_name, spec, conversion in parsed:
         if field_name is None:
             continue
         if field_name not in PLACEHOLDERS or spec or conversion:
             known = " ".join(f"{{{p}}}" for p in PLACEHOLDERS)
-            raise ValueError(f"unknown placeholder {{{field_name}}} in the command "
-                             f"(known: {known})")
+            raise ValueError(
+                f"unknown placeholder {{{field_name}}} in the command (known: {known})"
+            )
         names.add(field_name)
     return names
 
@@ -83,8 +79,15 @@ def validate(options: dict[str, Any]) -> None:
 def fields(src: Path, out_dir: Path, root: Path | None) -> dict[str, str]:
     root = root or src.parent
     rel = src.name if root == src else os.path.relpath(src, root)
-    return {"path": str(src), "name": src.name, "stem": src.stem, "ext": src.suffix,
-            "parent": str(src.parent), "rel": rel, "out": str(out_dir)}
+    return {
+        "path": str(src),
+        "name": src.name,
+        "stem": src.stem,
+        "ext": src.suffix,
+        "parent": str(src.parent),
+        "rel": rel,
+        "out": str(out_dir),
+    }
 
 
 def build_argv(template: str, values: dict[str, str], shell: bool) -> list[str]:
@@ -94,12 +97,20 @@ def build_argv(template: str, values: dict[str, str], shell: bool) -> list[str]:
     return [word.format_map(values) for word in shlex.split(template)]
 
 
-@operation("exec", "Run a command per file", mode="async", per_file_outputs=False,
-           validate=validate,
-           options=[Option("command", str, "", "command template, e.g. gzip -k {path}"),
-                    Option("shell", bool, False, "run through /bin/sh")])
-async def run_command(src: Path, out_dir: Path, options: dict[str, Any],
-                      ctx: TaskContext) -> list[Path]:
+@operation(
+    "exec",
+    "Run a command per file",
+    mode="async",
+    per_file_outputs=False,
+    validate=validate,
+    options=[
+        Option("command", str, "", "command template, e.g. gzip -k {path}"),
+        Option("shell", bool, False, "run through /bin/sh"),
+    ],
+)
+async def run_command(
+    src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext
+) -> list[Path]:
     """Run a command once per file; placeholders {path} {name} {stem} {ext} {parent} {rel} {out}."""
     template = options["command"]
     if "out" in placeholders_in(template):
@@ -107,8 +118,12 @@ async def run_command(src: Path, out_dir: Path, options: dict[str, Any],
     argv = build_argv(template, fields(src, out_dir, ctx.root), options["shell"])
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True)
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
     except FileNotFoundError:
         raise PermanentError(f"command not found: {argv[0]}") from None
     except PermissionError:
@@ -132,7 +147,7 @@ async def run_command(src: Path, out_dir: Path, options: dict[str, Any],
     if stdout:
         ctx.data["stdout_tail"] = stdout.decode(errors="replace")
     if code != 0:
-        raise CommandFailed(_describe_exit(code, stderr))
+        raise OperationError(_describe_exit(code, stderr))
     return []
 
 

@@ -59,8 +59,9 @@ def load_operations() -> Registry:
             registry.warnings.append(f"plugin {ep.name} ({ep.value}) failed to load: {exc}")
             continue
         if spec.name in registry.operations:
-            registry.warnings.append(f"plugin {ep.value} ignored: operation {spec.name!r} "
-                                     "already exists")
+            registry.warnings.append(
+                f"plugin {ep.value} ignored: operation {spec.name!r} already exists"
+            )
             continue
         registry.operations[spec.name] = spec
     return registry

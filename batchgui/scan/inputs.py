@@ -40,8 +40,9 @@ def absolute(path: str | os.PathLike[str]) -> Path:
     return Path(os.path.normpath(os.path.abspath(path)))
 
 
-def walk_inputs(paths: Iterable[str | os.PathLike[str]], *,
-                skip: Iterable[Path] = ()) -> Iterator[Found]:
+def walk_inputs(
+    paths: Iterable[str | os.PathLike[str]], *, skip: Iterable[Path] = ()
+) -> Iterator[Found]:
     skipped = {absolute(p) for p in skip}
     seen: set[Path] = set()
     for raw in paths:
@@ -89,21 +90,23 @@ class Plan:
     base: Path  # the inputs' common folder: manifests name files relative to it
 
 
-def plan_tasks(found: Iterable[Found], out_root: Path,
-               priority: Priority = Priority.NORMAL) -> Plan:
+def plan_tasks(
+    found: Iterable[Found], out_root: Path, priority: Priority = Priority.NORMAL
+) -> Plan:
     found = list(found)
     out_root = absolute(out_root)
     folder_roots = list(dict.fromkeys(f.root for f in found if f.root != f.path))
     labels = _labels(folder_roots) if len(folder_roots) > 1 else dict.fromkeys(folder_roots, "")
     tasks = []
     for item in found:
-        if item.root == item.path:          # a file given directly
+        if item.root == item.path:  # a file given directly
             out_dir = out_root
         else:
             rel = item.path.parent.relative_to(item.root)
             out_dir = out_root / labels[item.root] / rel
-        tasks.append(Task(item.path, item.size, priority, out_dir=absolute(out_dir),
-                          root=item.root))
+        tasks.append(
+            Task(item.path, item.size, priority, out_dir=absolute(out_dir), root=item.root)
+        )
     bases = [f.root if f.root != f.path else f.path.parent for f in found]
     base = Path(os.path.commonpath(bases)) if bases else out_root
     return Plan(tasks, base)

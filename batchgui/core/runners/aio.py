@@ -50,8 +50,9 @@ class AsyncRunner(Runner):
         deadline = asyncio.timeout(job.timeout_s)
         try:
             async with deadline:
-                outputs, data = await invoke_async(job.spec, task.path, task.out_dir,
-                                                   job.options, ctx)
+                outputs, data = await invoke_async(
+                    job.spec, task.path, task.out_dir, job.options, ctx
+                )
         except TimeoutError as exc:
             if deadline.expired():
                 return failed(ErrorKind.TIMEOUT, f"timed out after {job.timeout_s:g} s")
@@ -62,8 +63,7 @@ class AsyncRunner(Runner):
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             return failed(ErrorKind.CANCELLED, "cancelled while running")
         except Exception as exc:
-            return outcome_of(error_result(exc, job.cancel_requested,
-                                           time.perf_counter() - start))
+            return outcome_of(error_result(exc, job.cancel_requested, time.perf_counter() - start))
         return Outcome(outputs=outputs, data=data, duration_s=time.perf_counter() - start)
 
     def cancel(self, job: Job) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from threading import Event
 from typing import Any
 
-from batchgui.core.errors import ErrorKind, PermanentError
+from batchgui.core.errors import ErrorKind, OperationError, PermanentError
 from batchgui.core.models import Task
 from batchgui.core.operation import OperationSpec, TaskContext, invoke
 
@@ -49,9 +49,9 @@ class Outcome:
     error: str | None = None
     kind: ErrorKind | None = None
     permanent: bool = False
-    requeue: bool = False        # did not run, or ran in a pool another task broke: re-run free
+    requeue: bool = False  # did not run, or ran in a pool another task broke: re-run free
     duration_s: float = 0.0
-    detail: str | None = None    # the traceback, for the log
+    detail: str | None = None  # the traceback, for the log
 
     @property
     def ok(self) -> bool:
@@ -67,8 +67,9 @@ class OperationCancelled(Exception):
     """Raised by an operation that noticed `ctx.cancelled`."""
 
 
-def execute_call(spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any],
-                 ctx: TaskContext) -> Result:
+def execute_call(
+    spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext
+) -> Result:
     start = time.perf_counter()
     try:
         outputs, data = invoke(spec, src, out_dir, options, ctx)
@@ -90,12 +91,14 @@ def error_result(exc: BaseException, cancelled: bool, seconds: float) -> Result:
         kind, permanent = ErrorKind.ERROR, True  # the same file will fail the same way
     else:
         kind, permanent = ErrorKind.ERROR, False
-    message = str(exc) if isinstance(exc, PermanentError) else describe_exception(exc)
+    message = describe_exception(exc)
     return ("err", message, kind.value, permanent, seconds, traceback.format_exc(limit=8))
 
 
 def describe_exception(exc: BaseException) -> str:
     text = str(exc).strip()
+    if isinstance(exc, PermanentError | OperationError) and text:
+        return text
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
 
@@ -104,8 +107,9 @@ def outcome_of(result: Result) -> Outcome:
     if result[0] == "ok":
         return Outcome(outputs=result[1], data=result[2], duration_s=result[3])
     _, message, kind, permanent, seconds, detail = result
-    return Outcome(error=message, kind=ErrorKind(kind), permanent=permanent,
-                   duration_s=seconds, detail=detail)
+    return Outcome(
+        error=message, kind=ErrorKind(kind), permanent=permanent, duration_s=seconds, detail=detail
+    )
 
 
 def failed(kind: ErrorKind, message: str) -> Outcome:

@@ -107,9 +107,10 @@ class _Pool:
         self.size = size
         self.slots = mp.Array("q", size * _FIELDS)
         self.starts = mp.Array("d", size, lock=False)
-        self.executor = ProcessPoolExecutor(size, mp_context=mp, initializer=_init_worker,
-                                            initargs=(self.slots, self.starts))
-        self.jobs: dict[int, Job] = {}          # task id -> job, while its unit is out
+        self.executor = ProcessPoolExecutor(
+            size, mp_context=mp, initializer=_init_worker, initargs=(self.slots, self.starts)
+        )
+        self.jobs: dict[int, Job] = {}  # task id -> job, while its unit is out
         self.killed: dict[int, ErrorKind] = {}  # task id -> why we killed its worker
         self.units = 0
         self.broken = False
@@ -191,8 +192,10 @@ class ProcessRunner(Runner):
             closing.add_done_callback(self._closing.discard)
 
     async def _run_in(self, pool: _Pool, jobs: list[Job]) -> list[Outcome]:
-        calls = [(j.task.id, j.spec.func, j.task.path, j.task.out_dir, j.task.root, j.options)
-                 for j in jobs]
+        calls = [
+            (j.task.id, j.spec.func, j.task.path, j.task.out_dir, j.task.root, j.options)
+            for j in jobs
+        ]
         for job in jobs:
             pool.jobs[job.task.id] = job
         pool.units += 1
@@ -204,8 +207,13 @@ class ProcessRunner(Runner):
             return await self._after_break(pool, jobs)
         except Exception as exc:  # the call could not be sent (an option that does not pickle)
             log.exception("could not hand %d task(s) to a worker process", len(jobs))
-            return [failed(ErrorKind.ERROR, f"could not start in a worker process: "
-                                            f"{describe_exception(exc)}") for _ in jobs]
+            return [
+                failed(
+                    ErrorKind.ERROR,
+                    f"could not start in a worker process: {describe_exception(exc)}",
+                )
+                for _ in jobs
+            ]
         finally:
             pool.units -= 1
             for job in jobs:
@@ -220,19 +228,31 @@ class ProcessRunner(Runner):
         if not verdict and not pool.killed:
             self._blind_breaks += 1
             if self._blind_breaks > _MAX_BLIND_BREAKS:
-                return [failed(ErrorKind.CRASHED, "worker processes die before running "
-                                                  "anything; see the log") for _ in jobs]
+                return [
+                    failed(
+                        ErrorKind.CRASHED,
+                        "worker processes die before running anything; see the log",
+                    )
+                    for _ in jobs
+                ]
         outcomes = []
         for job in jobs:
             task_id = job.task.id
             if task_id in pool.killed:
                 why = pool.killed[task_id]
-                text = (f"timed out after {job.timeout_s:g} s" if why is ErrorKind.TIMEOUT
-                        else "cancelled while running")
+                text = (
+                    f"timed out after {job.timeout_s:g} s"
+                    if why is ErrorKind.TIMEOUT
+                    else "cancelled while running"
+                )
                 outcomes.append(failed(why, text))
             elif verdict.get(task_id) == "culprit":
-                outcomes.append(Outcome(error="the worker process died while processing "
-                                              "this file", kind=ErrorKind.CRASHED))
+                outcomes.append(
+                    Outcome(
+                        error="the worker process died while processing this file",
+                        kind=ErrorKind.CRASHED,
+                    )
+                )
             elif verdict.get(task_id) == "suspect":
                 outcomes.append(await self._run_alone(job))
             else:

@@ -58,8 +58,9 @@ class WorkerThreads:
             if self._idle > 0:
                 self._idle -= 1
             else:
-                thread = threading.Thread(target=self._work, daemon=True,
-                                          name=f"{self._name}-{len(self._threads) + 1}")
+                thread = threading.Thread(
+                    target=self._work, daemon=True, name=f"{self._name}-{len(self._threads) + 1}"
+                )
                 self._threads.append(thread)
                 thread.start()
         self._queue.put((future, fn, args))
@@ -91,8 +92,9 @@ def run_unit_in_thread(calls: list[tuple[Job, TaskContext]]) -> list[Result]:
     results: list[Result] = []
     for job, ctx in calls:
         if job.cancel_requested:
-            results.append(("err", "cancelled before it started", ErrorKind.CANCELLED.value,
-                            True, 0.0, None))
+            results.append(
+                ("err", "cancelled before it started", ErrorKind.CANCELLED.value, True, 0.0, None)
+            )
             continue
         task = job.task
         results.append(execute_call(job.spec, task.path, task.out_dir, job.options, ctx))
@@ -138,7 +140,9 @@ class ThreadRunner(Runner):
 def _log_abandoned(job: Job) -> Callable[[asyncio.Future], None]:
     def done(future: asyncio.Future) -> None:
         if not future.cancelled() and future.exception() is None:
-            log.info("timed-out task %s finished late in its thread; its result was dropped",
-                     job.task.path)
+            log.info(
+                "timed-out task %s finished late in its thread; its result was dropped",
+                job.task.path,
+            )
 
     return done
