@@ -67,10 +67,11 @@ def run_command(args: argparse.Namespace) -> int:
     interrupted = asyncio.run(_execute(batch, spec, workers, retry, show_bar))
 
     if not args.quiet:
-        _print_summary(batch, interrupted)
+        _print_summary(batch)
     if report_path is not None:
         _write_report(build_report(batch, workers), report_path)
     if interrupted:
+        print("batchgui: interrupted; running work was stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
     c = batch.counts
     if c[TaskStatus.FAILED] or c[TaskStatus.CANCELLED] or batch.error:
@@ -178,7 +179,7 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
-def _print_summary(batch: Batch, interrupted: bool) -> None:
+def _print_summary(batch: Batch) -> None:
     c = batch.counts
     elapsed = (batch.finished_at or 0) - (batch.started_at or 0)
     worked = c[TaskStatus.COMPLETED] + c[TaskStatus.FAILED]
@@ -198,8 +199,6 @@ def _print_summary(batch: Batch, interrupted: bool) -> None:
         print(f"  wrote {output}", file=sys.stderr)
     if batch.error:
         print(f"batchgui: error: {batch.error}", file=sys.stderr)
-    if interrupted:
-        print("batchgui: interrupted; running work was stopped", file=sys.stderr)
 
 
 def _write_report(report: dict, path: Path) -> None:

@@ -1,0 +1,181 @@
+"""The command line as a user runs it: a real `batchgui` process, exit codes, report JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import psutil
+import pytest
+
+from tests.conftest import make_files
+
+REPORT_SCHEMA = {
+    "type": "object",
+    "required": ["schema", "batch_id", "op", "mode", "workers", "started_at", "finished_at",
+                 "elapsed_s", "totals", "tasks"],
+    "properties": {
+        "schema": {"const": 1},
+        "batch_id": {"type": "string", "minLength": 1},
+        "op": {"type": "string"},
+        "mode": {"enum": ["async", "thread", "process"]},
+        "workers": {"type": "integer", "minimum": 1},
+        "started_at": {"type": "string", "format": "date-time"},
+        "finished_at": {"type": "string", "format": "date-time"},
+        "elapsed_s": {"type": "number", "minimum": 0},
+        "totals": {
+            "type": "object",
+            "required": ["total", "completed", "failed", "skipped", "cancelled"],
+            "additionalProperties": {"type": "integer", "minimum": 0},
+        },
+        "tasks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "status", "reason", "duplicate_of", "attempts", "error",
+                             "error_kind", "outputs", "duration_s"],
+                "properties": {
+                    "path": {"type": "string"},
+                    "status": {"enum": ["completed", "failed", "skipped", "cancelled"]},
+                    "reason": {"enum": [None, "duplicate", "unchanged"]},
+                    "attempts": {"type": "integer", "minimum": 0},
+                    "error": {"type": ["string", "null"]},
+                    "error_kind": {"enum": [None, "password_required", "corrupt", "unsupported",
+                                            "too_large", "timeout", "crashed", "cancelled",
+                                            "error"]},
+                    "outputs": {"type": "array", "items": {"type": "string"}},
+                    "duration_s": {"type": ["number", "null"]},
+                },
+            },
+        },
+    },
+}
+
+
+def batchgui(*args: str, cwd: Path | None = None, timeout: float = 60):
+    return subprocess.run([sys.executable, "-m", "batchgui", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=timeout)
+
+
+def test_run_checksum_exits_0_and_reports_every_task(tmp_path):
+    make_files(tmp_path / "photos", 12)
+    result = batchgui("run", str(tmp_path / "photos"), "--op", "checksum", "--out",
+                      str(tmp_path / "sums"), "--workers", "4", "--report", "-")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, REPORT_SCHEMA)
+    assert report["totals"] == {"total": 12, "completed": 12, "failed": 0, "skipped": 0,
+                                "cancelled": 0}
+    assert report["mode"] == "thread" and report["workers"] == 4
+    assert "checksum: 12 completed, 0 failed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_exec_failure_exits_1_with_error_kinds_in_the_report(tmp_path):
+    make_files(tmp_path / "logs", 3)
+    (tmp_path / "logs" / "bad.log").write_text("x")
+    report_file = tmp_path / "report.json"
+    result = batchgui("run", str(tmp_path / "logs"), "--exec",
+                      "sh -c 'case \"$0\" in *bad*) echo no good >&2; exit 4;; esac' {path}",
+                      "--mode", "async", "--workers", "2", "--retries", "1", "--backoff", "0",
+                      "--report", str(report_file))
+    assert result.returncode == 1
+    report = json.loads(report_file.read_text())
+    jsonschema.validate(report, REPORT_SCHEMA)
+    failed = [t for t in report["tasks"] if t["status"] == "failed"]
+    assert len(failed) == 1
+    assert failed[0]["error_kind"] == "error" and failed[0]["attempts"] == 2
+    assert failed[0]["error"] == "exit status 4: no good"
+    assert "failed: " in result.stderr and "bad.log" in result.stderr
+
+
+def test_timeout_shows_as_error_kind_timeout(tmp_path):
+    make_files(tmp_path / "in", 1)
+    result = batchgui("run", str(tmp_path / "in"), "--exec", "sleep 30", "--timeout", "0.3",
+                      "--report", "-", "--quiet")
+    assert result.returncode == 1
+    [task] = json.loads(result.stdout)["tasks"]
+    assert task["error_kind"] == "timeout"
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "{missing}", "--op", "checksum"],
+    ["run", "{in}", "--op", "no-such-op"],
+    ["run", "{in}", "--exec", "echo {size}"],
+    ["run", "{in}", "--exec", "echo 'unbalanced"],
+    ["run", "{in}", "--op", "checksum", "--set", "algo"],
+    ["run", "{in}", "--op", "checksum", "--set", "colour=red"],
+    ["run", "{in}", "--op", "checksum", "--set", "algo=crc32"],
+    ["run", "{in}", "--op", "checksum", "--workers", "none"],
+    ["run", "{in}", "--op", "checksum", "--mode", "gpu"],
+    ["run", "{in}", "--op", "checksum", "--shell"],
+    ["run", "{in}", "--op", "checksum", "--report", "{missing}/r.json"],
+    ["run", "{in}"],
+    ["frobnicate"],
+])
+def test_bad_usage_is_one_line_and_exit_2(tmp_path, args):
+    make_files(tmp_path / "in", 1)
+    filled = [a.format(missing=tmp_path / "nope", **{"in": tmp_path / "in"})
+              if "{missing}" in a or a == "{in}" else a for a in args]
+    result = batchgui(*filled, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("batchgui: error: ")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "batchgui-output").exists()
+
+
+def test_ops_lists_the_built_in_operations(tmp_path):
+    result = batchgui("ops", "--json")
+    assert result.returncode == 0
+    names = {op["name"]: op for op in json.loads(result.stdout)["operations"]}
+    assert {"checksum", "exec"} <= set(names)
+    assert names["checksum"]["options"][0]["choices"] == ["sha256", "blake3", "md5"]
+    human = batchgui("ops")
+    assert "checksum" in human.stdout and "--set algo=" in human.stdout
+
+
+def test_version_comes_from_the_package():
+    from batchgui import __version__
+
+    result = batchgui("--version")
+    assert result.stdout.strip() == f"batchgui {__version__}"
+
+
+def test_ctrl_c_stops_running_commands_and_exits_130(tmp_path):
+    make_files(tmp_path / "in", 4)
+    token = f"{time.time_ns() % 100000}.5"
+    proc = subprocess.Popen([sys.executable, "-m", "batchgui", "run", str(tmp_path / "in"),
+                             "--exec", f"sleep {token}", "--workers", "2", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            sleeps = [p for p in psutil.Process(proc.pid).children(recursive=True)
+                      if token in " ".join(p.cmdline())]
+            if len(sleeps) == 2:
+                break
+            time.sleep(0.02)
+        assert len(sleeps) == 2
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert "interrupted" in err
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in sleeps)
+
+
+def test_python_dash_m_and_the_script_agree(tmp_path):
+    script = Path(sys.executable).with_name("batchgui")
+    if not script.exists():
+        script = Path(os.environ.get("VIRTUAL_ENV", sys.prefix)) / "bin" / "batchgui"
+    result = subprocess.run([str(script), "ops"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "checksum" in result.stdout
