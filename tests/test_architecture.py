@@ -10,20 +10,37 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_import_contracts_hold():
-    result = subprocess.run(["lint-imports", "--no-logo", "--no-cache"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["lint-imports", "--no-logo", "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
 
 
 def test_the_engine_imports_without_qt_and_creates_no_folders(tmp_path):
-    code = ("import sys, batchgui, batchgui.cli, batchgui.core, batchgui.operations.registry; "
-            "assert not any(m.startswith(('PySide6', 'qasync')) for m in sys.modules), "
-            "[m for m in sys.modules if m.startswith('PySide6')]")
-    env = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "d"),
-           "XDG_STATE_HOME": str(tmp_path / "s"), "XDG_CONFIG_HOME": str(tmp_path / "c"),
-           "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, cwd=tmp_path, timeout=60)
+    code = (
+        "import sys, batchgui, batchgui.cli, batchgui.core, batchgui.operations.registry; "
+        "assert not any(m.startswith(('PySide6', 'qasync')) for m in sys.modules), "
+        "[m for m in sys.modules if m.startswith('PySide6')]"
+    )
+    env = {
+        "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "d"),
+        "XDG_STATE_HOME": str(tmp_path / "s"),
+        "XDG_CONFIG_HOME": str(tmp_path / "c"),
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.iterdir()) == []

@@ -18,8 +18,18 @@ from tests.conftest import make_files
 
 REPORT_SCHEMA = {
     "type": "object",
-    "required": ["schema", "batch_id", "op", "mode", "workers", "started_at", "finished_at",
-                 "elapsed_s", "totals", "tasks"],
+    "required": [
+        "schema",
+        "batch_id",
+        "op",
+        "mode",
+        "workers",
+        "started_at",
+        "finished_at",
+        "elapsed_s",
+        "totals",
+        "tasks",
+    ],
     "properties": {
         "schema": {"const": 1},
         "batch_id": {"type": "string", "minLength": 1},
@@ -38,17 +48,36 @@ REPORT_SCHEMA = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["path", "status", "reason", "duplicate_of", "attempts", "error",
-                             "error_kind", "outputs", "duration_s"],
+                "required": [
+                    "path",
+                    "status",
+                    "reason",
+                    "duplicate_of",
+                    "attempts",
+                    "error",
+                    "error_kind",
+                    "outputs",
+                    "duration_s",
+                ],
                 "properties": {
                     "path": {"type": "string"},
                     "status": {"enum": ["completed", "failed", "skipped", "cancelled"]},
                     "reason": {"enum": [None, "duplicate", "unchanged"]},
                     "attempts": {"type": "integer", "minimum": 0},
                     "error": {"type": ["string", "null"]},
-                    "error_kind": {"enum": [None, "password_required", "corrupt", "unsupported",
-                                            "too_large", "timeout", "crashed", "cancelled",
-                                            "error"]},
+                    "error_kind": {
+                        "enum": [
+                            None,
+                            "password_required",
+                            "corrupt",
+                            "unsupported",
+                            "too_large",
+                            "timeout",
+                            "crashed",
+                            "cancelled",
+                            "error",
+                        ]
+                    },
                     "outputs": {"type": "array", "items": {"type": "string"}},
                     "duration_s": {"type": ["number", "null"]},
                 },
@@ -59,19 +88,39 @@ REPORT_SCHEMA = {
 
 
 def batchgui(*args: str, cwd: Path | None = None, timeout: float = 60):
-    return subprocess.run([sys.executable, "-m", "batchgui", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "batchgui", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def test_run_checksum_exits_0_and_reports_every_task(tmp_path):
     make_files(tmp_path / "photos", 12)
-    result = batchgui("run", str(tmp_path / "photos"), "--op", "checksum", "--out",
-                      str(tmp_path / "sums"), "--workers", "4", "--report", "-")
+    result = batchgui(
+        "run",
+        str(tmp_path / "photos"),
+        "--op",
+        "checksum",
+        "--out",
+        str(tmp_path / "sums"),
+        "--workers",
+        "4",
+        "--report",
+        "-",
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     jsonschema.validate(report, REPORT_SCHEMA)
-    assert report["totals"] == {"total": 12, "completed": 12, "failed": 0, "skipped": 0,
-                                "cancelled": 0}
+    assert report["totals"] == {
+        "total": 12,
+        "completed": 12,
+        "failed": 0,
+        "skipped": 0,
+        "cancelled": 0,
+    }
     assert report["mode"] == "thread" and report["workers"] == 4
     assert "checksum: 12 completed, 0 failed" in result.stderr
     assert "Traceback" not in result.stderr
@@ -81,10 +130,22 @@ def test_exec_failure_exits_1_with_error_kinds_in_the_report(tmp_path):
     make_files(tmp_path / "logs", 3)
     (tmp_path / "logs" / "bad.log").write_text("x")
     report_file = tmp_path / "report.json"
-    result = batchgui("run", str(tmp_path / "logs"), "--exec",
-                      "sh -c 'case \"$0\" in *bad*) echo no good >&2; exit 4;; esac' {path}",
-                      "--mode", "async", "--workers", "2", "--retries", "1", "--backoff", "0",
-                      "--report", str(report_file))
+    result = batchgui(
+        "run",
+        str(tmp_path / "logs"),
+        "--exec",
+        "sh -c 'case \"$0\" in *bad*) echo no good >&2; exit 4;; esac' {path}",
+        "--mode",
+        "async",
+        "--workers",
+        "2",
+        "--retries",
+        "1",
+        "--backoff",
+        "0",
+        "--report",
+        str(report_file),
+    )
     assert result.returncode == 1
     report = json.loads(report_file.read_text())
     jsonschema.validate(report, REPORT_SCHEMA)
@@ -97,32 +158,48 @@ def test_exec_failure_exits_1_with_error_kinds_in_the_report(tmp_path):
 
 def test_timeout_shows_as_error_kind_timeout(tmp_path):
     make_files(tmp_path / "in", 1)
-    result = batchgui("run", str(tmp_path / "in"), "--exec", "sleep 30", "--timeout", "0.3",
-                      "--report", "-", "--quiet")
+    result = batchgui(
+        "run",
+        str(tmp_path / "in"),
+        "--exec",
+        "sleep 30",
+        "--timeout",
+        "0.3",
+        "--report",
+        "-",
+        "--quiet",
+    )
     assert result.returncode == 1
     [task] = json.loads(result.stdout)["tasks"]
     assert task["error_kind"] == "timeout"
 
 
-@pytest.mark.parametrize("args", [
-    ["run", "{missing}", "--op", "checksum"],
-    ["run", "{in}", "--op", "no-such-op"],
-    ["run", "{in}", "--exec", "echo {size}"],
-    ["run", "{in}", "--exec", "echo 'unbalanced"],
-    ["run", "{in}", "--op", "checksum", "--set", "algo"],
-    ["run", "{in}", "--op", "checksum", "--set", "colour=red"],
-    ["run", "{in}", "--op", "checksum", "--set", "algo=crc32"],
-    ["run", "{in}", "--op", "checksum", "--workers", "none"],
-    ["run", "{in}", "--op", "checksum", "--mode", "gpu"],
-    ["run", "{in}", "--op", "checksum", "--shell"],
-    ["run", "{in}", "--op", "checksum", "--report", "{missing}/r.json"],
-    ["run", "{in}"],
-    ["frobnicate"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "{missing}", "--op", "checksum"],
+        ["run", "{in}", "--op", "no-such-op"],
+        ["run", "{in}", "--exec", "echo {size}"],
+        ["run", "{in}", "--exec", "echo 'unbalanced"],
+        ["run", "{in}", "--op", "checksum", "--set", "algo"],
+        ["run", "{in}", "--op", "checksum", "--set", "colour=red"],
+        ["run", "{in}", "--op", "checksum", "--set", "algo=crc32"],
+        ["run", "{in}", "--op", "checksum", "--workers", "none"],
+        ["run", "{in}", "--op", "checksum", "--mode", "gpu"],
+        ["run", "{in}", "--op", "checksum", "--shell"],
+        ["run", "{in}", "--op", "checksum", "--report", "{missing}/r.json"],
+        ["run", "{in}"],
+        ["frobnicate"],
+    ],
+)
 def test_bad_usage_is_one_line_and_exit_2(tmp_path, args):
     make_files(tmp_path / "in", 1)
-    filled = [a.format(missing=tmp_path / "nope", **{"in": tmp_path / "in"})
-              if "{missing}" in a or a == "{in}" else a for a in args]
+    filled = [
+        a.format(missing=tmp_path / "nope", **{"in": tmp_path / "in"})
+        if "{missing}" in a or a == "{in}"
+        else a
+        for a in args
+    ]
     result = batchgui(*filled, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
@@ -152,14 +229,31 @@ def test_version_comes_from_the_package():
 def test_ctrl_c_stops_running_commands_and_exits_130(tmp_path):
     make_files(tmp_path / "in", 4)
     token = f"{time.time_ns() % 100000}.5"
-    proc = subprocess.Popen([sys.executable, "-m", "batchgui", "run", str(tmp_path / "in"),
-                             "--exec", f"sleep {token}", "--workers", "2", "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "batchgui",
+            "run",
+            str(tmp_path / "in"),
+            "--exec",
+            f"sleep {token}",
+            "--workers",
+            "2",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            sleeps = [p for p in psutil.Process(proc.pid).children(recursive=True)
-                      if token in " ".join(p.cmdline())]
+            sleeps = [
+                p
+                for p in psutil.Process(proc.pid).children(recursive=True)
+                if token in " ".join(p.cmdline())
+            ]
             if len(sleeps) == 2:
                 break
             time.sleep(0.02)
@@ -179,3 +273,46 @@ def test_python_dash_m_and_the_script_agree(tmp_path):
         script = Path(os.environ.get("VIRTUAL_ENV", sys.prefix)) / "bin" / "batchgui"
     result = subprocess.run([str(script), "ops"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "checksum" in result.stdout
+
+
+def test_a_terminal_gets_a_progress_bar_and_a_pipe_does_not(tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    make_files(tmp_path / "in", 30)
+    args = [
+        sys.executable,
+        "-m",
+        "batchgui",
+        "run",
+        str(tmp_path / "in"),
+        "--exec",
+        "sleep 0.02",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    proc = subprocess.Popen(
+        args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal
+    )
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(controller)
+    assert proc.wait(timeout=60) == 0
+    text = seen.decode(errors="replace")
+    assert "exec" in text and "30/30" in text and "files/s" in text and "ETA" in text
+    piped = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert "30/30" not in piped.stderr and "exec: 30 completed" in piped.stderr

@@ -420,3 +420,32 @@ def test_tiny_tasks_are_chunked_without_losing_any(tmp_path, mode):
     # 600 starts but at most 2 units in flight at any time
     assert max(units) <= 2
     assert batch.counts[TaskStatus.RUNNING] == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cancelling_one_running_and_one_pending_task_leaves_the_rest(tmp_path, mode):
+    make_files(tmp_path / "in", 8)
+    op = testops.asleepy if mode == "async" else testops.sleepy
+    batch, spec = build_batch(
+        op, [tmp_path / "in"], tmp_path / "out", mode=mode, options={"seconds": 0.25}
+    )
+
+    async def scenario():
+        engine = BatchProcessor(1)
+        rec = Recorder()
+        rec.attach(engine)
+        engine.submit(batch, spec)
+        running, waiting = batch.tasks[0], batch.tasks[5]
+        await wait_for(lambda: running.status is TaskStatus.RUNNING, timeout=20)
+        engine.cancel([running, waiting])
+        assert waiting.status is TaskStatus.CANCELLED  # a pending task is cancelled at once
+        await asyncio.wait_for(engine.wait(batch), 30)
+        await engine.aclose()
+        return rec, running, waiting
+
+    rec, running, waiting = asyncio.run(scenario())
+    assert running.status is TaskStatus.CANCELLED and running.error_kind is ErrorKind.CANCELLED
+    assert waiting not in [args[0] for _, args in rec.of("task_started")]
+    assert batch.counts[TaskStatus.COMPLETED] == 6
+    assert batch.status is BatchStatus.FINISHED
+    assert running.duration_s is None or running.duration_s < 0.25

@@ -51,8 +51,10 @@ def test_priority_parses_names_and_rejects_others():
         Priority.parse("asap")
 
 
-@given(st.lists(st.sampled_from(list(Priority)), max_size=60),
-       st.lists(st.tuples(st.integers(0, 59), st.sampled_from(list(Priority))), max_size=20))
+@given(
+    st.lists(st.sampled_from(list(Priority)), max_size=60),
+    st.lists(st.tuples(st.integers(0, 59), st.sampled_from(list(Priority))), max_size=20),
+)
 def test_queue_pops_highest_priority_first_and_fifo_within_a_level(levels, changes):
     queue = TaskQueue()
     tasks = [Task(Path(f"/t/{i}"), priority=p) for i, p in enumerate(levels)]

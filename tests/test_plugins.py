@@ -38,17 +38,29 @@ def test_both_call_forms_and_async_functions_are_described():
 
 
 def test_options_are_parsed_to_their_declared_types():
-    @batchgui.operation(name="opts", options=[
-        batchgui.Option("width", int, 800), batchgui.Option("strip", bool, False),
-        batchgui.Option("fmt", str, "png", choices=("png", "jpeg"))])
+    @batchgui.operation(
+        name="opts",
+        options=[
+            batchgui.Option("width", int, 800),
+            batchgui.Option("strip", bool, False),
+            batchgui.Option("fmt", str, "png", choices=("png", "jpeg")),
+        ],
+    )
     def opts(src, out_dir, options):
         return []
 
     spec = spec_of(opts)
     assert spec.resolve_options({"width": "1024", "strip": "yes"}) == {
-        "width": 1024, "strip": True, "fmt": "png"}
-    for bad, message in [({"width": "wide"}, "expected int"), ({"strip": "maybe"}, "true or"),
-                         ({"fmt": "gif"}, "not one of"), ({"height": "3"}, "no option")]:
+        "width": 1024,
+        "strip": True,
+        "fmt": "png",
+    }
+    for bad, message in [
+        ({"width": "wide"}, "expected int"),
+        ({"strip": "maybe"}, "true or"),
+        ({"fmt": "gif"}, "not one of"),
+        ({"height": "3"}, "no option"),
+    ]:
         with pytest.raises(ValueError, match=message):
             spec.resolve_options(bad)
 
@@ -73,7 +85,8 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
 def test_a_plugin_installed_under_the_entry_point_group_runs(tmp_path, monkeypatch):
     site = tmp_path / "site"
     (site / "shout_plugin").mkdir(parents=True)
-    (site / "shout_plugin" / "__init__.py").write_text(textwrap.dedent('''
+    (site / "shout_plugin" / "__init__.py").write_text(
+        textwrap.dedent("""
         from batchgui import operation, atomic_write
 
         @operation(name="shout", title="Upper-case text", extensions={".txt"}, mode="process")
@@ -82,13 +95,15 @@ def test_a_plugin_installed_under_the_entry_point_group_runs(tmp_path, monkeypat
             with atomic_write(target) as handle:
                 handle.write(src.read_bytes().upper())
             return [target]
-    '''))
+    """)
+    )
     (site / "broken_plugin.py").write_text("raise ImportError('missing dependency foo')\n")
     dist = site / "shout_plugin-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: shout-plugin\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(
-        "[batchgui.operations]\nshout = shout_plugin:shout\nbroken = broken_plugin:nothing\n")
+        "[batchgui.operations]\nshout = shout_plugin:shout\nbroken = broken_plugin:nothing\n"
+    )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PYTHONPATH", str(site))  # spawned workers import the plugin too
     registry_module.load_operations.cache_clear()
@@ -144,8 +159,9 @@ def test_two_dropped_folders_of_the_same_name_never_share_outputs(tmp_path):
     for parent in ("x", "y"):
         (tmp_path / parent / "photos").mkdir(parents=True)
         (tmp_path / parent / "photos" / "same.jpg").write_text(parent)
-    plan = plan_tasks(walk_inputs([tmp_path / "x" / "photos", tmp_path / "y" / "photos"]),
-                      tmp_path / "out")
+    plan = plan_tasks(
+        walk_inputs([tmp_path / "x" / "photos", tmp_path / "y" / "photos"]), tmp_path / "out"
+    )
     dirs = [t.out_dir for t in plan.tasks]
     assert dirs == [tmp_path / "out" / "photos", tmp_path / "out" / "photos-2"]
     assert plan.base == tmp_path

@@ -31,7 +31,7 @@ def test_rates_eta_and_progress_for_equal_files():
     meter.snapshot(batch)
     for second in range(10):  # 5 files a second
         clock.now += 1
-        for task in tasks[second * 5:(second + 1) * 5]:
+        for task in tasks[second * 5 : (second + 1) * 5]:
             _finish(batch, meter, task)
         stats = meter.snapshot(batch)
     assert abs(stats.files_per_s - 5) < 0.01
@@ -65,7 +65,7 @@ def test_paused_time_is_left_out_of_elapsed_and_rates():
 
 def test_eta_weights_bytes_when_sizes_vary_and_moves_smoothly():
     clock = Clock()
-    sizes = [1_000_000] + [1_000] * 99   # one big file, many small ones
+    sizes = [1_000_000] + [1_000] * 99  # one big file, many small ones
     tasks = [Task(Path(f"/f{i}"), s) for i, s in enumerate(sizes)]
     batch = Batch("noop", tasks)
     meter = Meter(sizes, clock)
@@ -74,7 +74,7 @@ def test_eta_weights_bytes_when_sizes_vary_and_moves_smoothly():
     etas = []
     for second in range(20):
         clock.now += 1
-        for task in tasks[1 + second * 2: 3 + second * 2]:
+        for task in tasks[1 + second * 2 : 3 + second * 2]:
             _finish(batch, meter, task)
         etas.append(meter.snapshot(batch).eta_s)
     # the big file is still to come: a bytes-weighted ETA knows it is most of the work

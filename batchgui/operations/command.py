@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import shlex
+import shutil
 import signal
 import string
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,21 +70,23 @@ def validate(options: dict[str, Any]) -> None:
     template = options.get("command") or ""
     if not template.strip():
         raise ValueError("exec needs a command, for example --exec 'gzip -k {path}'")
-    placeholders_in(template)
-    if not options.get("shell"):
-        try:
-            words = shlex.split(template)
-        except ValueError as exc:
-            raise ValueError(f"cannot split the command into words: {exc}") from None
-        if not words:
-            raise ValueError("the command is empty")
+    try:
+        command = compile_command(template, bool(options.get("shell")))
+    except ValueError as exc:
+        if "placeholder" in str(exc) or "template" in str(exc):
+            raise
+        raise ValueError(f"cannot split the command into words: {exc}") from None
+    if not command.words:
+        raise ValueError("the command is empty")
 
 
 def fields(src: Path, out_dir: Path, root: Path | None) -> dict[str, str]:
-    root = root or src.parent
-    rel = src.name if root == src else os.path.relpath(src, root)
+    path = str(src)
+    base = str(root) if root is not None and root != src else str(src.parent)
+    # a prefix cut, not os.path.relpath: this runs once per file
+    rel = path[len(base) + 1 :] if path.startswith(base + os.sep) else src.name
     return {
-        "path": str(src),
+        "path": path,
         "name": src.name,
         "stem": src.stem,
         "ext": src.suffix,
@@ -90,11 +96,40 @@ def fields(src: Path, out_dir: Path, root: Path | None) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Command:
+    """A template parsed once per batch: its words, and which fields it uses."""
+
+    words: tuple[str, ...]
+    shell: bool
+    uses_out: bool
+
+    def argv(self, values: dict[str, str]) -> list[str]:
+        if self.shell:
+            quoted = {key: shlex.quote(value) for key, value in values.items()}
+            return ["/bin/sh", "-c", self.words[0].format_map(quoted)]
+        return [word.format_map(values) for word in self.words]
+
+
+@functools.lru_cache(maxsize=32)
+def compile_command(template: str, shell: bool) -> Command:
+    words = (template,) if shell else tuple(shlex.split(template))
+    return Command(words, shell, "out" in placeholders_in(template))
+
+
 def build_argv(template: str, values: dict[str, str], shell: bool) -> list[str]:
-    if shell:
-        quoted = {key: shlex.quote(value) for key, value in values.items()}
-        return ["/bin/sh", "-c", template.format_map(quoted)]
-    return [word.format_map(values) for word in shlex.split(template)]
+    return compile_command(template, shell).argv(values)
+
+
+@functools.lru_cache(maxsize=256)
+def _executable(name: str) -> str:
+    """The program's path, looked up in PATH once per name (not once per file)."""
+    if os.sep in name:
+        return name
+    found = shutil.which(name)
+    if found is None:
+        raise PermanentError(f"command not found: {name}")
+    return found
 
 
 @operation(
@@ -112,16 +147,20 @@ async def run_command(
     src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext
 ) -> list[Path]:
     """Run a command once per file; placeholders {path} {name} {stem} {ext} {parent} {rel} {out}."""
-    template = options["command"]
-    if "out" in placeholders_in(template):
+    command = compile_command(options["command"], options["shell"])
+    if command.uses_out:
         out_dir.mkdir(parents=True, exist_ok=True)
-    argv = build_argv(template, fields(src, out_dir, ctx.root), options["shell"])
+    argv = command.argv(fields(src, out_dir, ctx.root))
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        # Popen, not asyncio's subprocess transports: those cost about a
+        # millisecond of CPU per command in this process, as much as a small
+        # command itself (measured with tests/benchmarks/bench_exec.py).
+        proc = subprocess.Popen(
+            argv,
+            executable=_executable(argv[0]),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             start_new_session=True,
         )
     except FileNotFoundError:
@@ -129,49 +168,116 @@ async def run_command(
     except PermissionError:
         raise PermanentError(f"command not executable: {argv[0]}") from None
     ctx.child_started(proc.pid)  # start_new_session: its pid is its process group
-    readers = [asyncio.ensure_future(_tail(proc.stdout)), asyncio.ensure_future(_tail(proc.stderr))]
+    output = _Output(proc)
     try:
         code = await _wait(proc, ctx)
-        _, pending = await asyncio.wait(readers, timeout=_DRAIN_S)
-        if pending:  # a grandchild kept the pipes open after the command exited
+        if not await output.finished(_DRAIN_S):  # a grandchild kept the pipes open
             _kill_group(proc.pid)
     finally:
         if proc.returncode is None:
             _kill_group(proc.pid)
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(proc.wait())
-        for reader in readers:
-            reader.cancel()
+            await asyncio.shield(asyncio.to_thread(proc.wait))
+        output.close()
         ctx.child_started(None)
-    stdout, stderr = (r.result() if r.done() and not r.cancelled() else b"" for r in readers)
-    if stdout:
-        ctx.data["stdout_tail"] = stdout.decode(errors="replace")
+    if output.stdout:
+        ctx.data["stdout_tail"] = bytes(output.stdout).decode(errors="replace")
     if code != 0:
-        raise OperationError(_describe_exit(code, stderr))
+        raise OperationError(_describe_exit(code, bytes(output.stderr)))
     return []
 
 
-async def _wait(proc: asyncio.subprocess.Process, ctx: TaskContext) -> int:
-    waiter = asyncio.ensure_future(proc.wait())
+async def _wait(proc: subprocess.Popen, ctx: TaskContext) -> int:
+    """The exit status; kills the group and raises if `ctx.cancelled` turns true first.
+
+    In async mode a cancel arrives as CancelledError; in thread and process
+    modes only the flag says so, and a timer looks at it every _POLL_S.
+    """
+    loop = asyncio.get_running_loop()
+    exited = loop.create_future()
+
+    def mark_exited(*_: object) -> None:
+        if not exited.done():
+            exited.set_result(None)
+
+    def look_at_flag() -> None:
+        nonlocal timer
+        if exited.done():
+            return
+        if ctx.cancelled:
+            _kill_group(proc.pid)
+            exited.set_exception(InterruptedError("cancelled"))
+        else:
+            timer = loop.call_later(_POLL_S, look_at_flag)
+
+    pidfd = _pidfd(proc.pid)
+    if pidfd is not None:
+        loop.add_reader(pidfd, mark_exited)
+    else:  # no pidfd (not Linux): a thread waits instead
+        loop.run_in_executor(None, proc.wait).add_done_callback(mark_exited)
+    timer = loop.call_later(_POLL_S, look_at_flag)
     try:
-        while True:
-            done, _ = await asyncio.wait({waiter}, timeout=_POLL_S)
-            if done:
-                return waiter.result()
-            if ctx.cancelled:
-                _kill_group(proc.pid)
-                raise InterruptedError("cancelled")
+        await exited
+        return proc.wait()
     finally:
-        waiter.cancel()
+        timer.cancel()
+        if pidfd is not None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
 
 
-async def _tail(stream: asyncio.StreamReader | None) -> bytes:
-    kept = b""
-    if stream is None:
-        return kept
-    while chunk := await stream.read(65536):
-        kept = (kept + chunk)[-_TAIL_BYTES:]
-    return kept
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+class _Output:
+    """Reads a process's stdout and stderr as they come, keeping the last bytes of each."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        assert proc.stdout is not None and proc.stderr is not None
+        self._loop = asyncio.get_running_loop()
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self._open = {
+            proc.stdout.fileno(): (proc.stdout, self.stdout),
+            proc.stderr.fileno(): (proc.stderr, self.stderr),
+        }
+        self._all_closed = self._loop.create_future()
+        for fd in self._open:
+            os.set_blocking(fd, False)
+            self._loop.add_reader(fd, self._read, fd)
+
+    def _read(self, fd: int) -> None:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if chunk:
+            kept = self._open[fd][1]
+            kept += chunk
+            del kept[:-_TAIL_BYTES]
+            return
+        self._loop.remove_reader(fd)
+        self._open.pop(fd)[0].close()
+        if not self._open and not self._all_closed.done():
+            self._all_closed.set_result(None)
+
+    async def finished(self, timeout: float) -> bool:
+        """Wait for end of file on both pipes; False if still open after `timeout`."""
+        if self._all_closed.done():
+            return True
+        done, _ = await asyncio.wait({self._all_closed}, timeout=timeout)
+        return bool(done)
+
+    def close(self) -> None:
+        for fd, (pipe, _) in list(self._open.items()):
+            self._loop.remove_reader(fd)
+            pipe.close()
+        self._open.clear()
 
 
 def _kill_group(pgid: int) -> None:

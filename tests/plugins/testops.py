@@ -100,3 +100,14 @@ def crasher(src: Path, out_dir: Path, options: dict) -> list[Path]:
 def escape(src: Path, out_dir: Path, options: dict) -> list[Path]:
     target = out_dir.parent.parent / "escaped.txt"
     return [target]
+
+
+@operation("nothing", mode="thread", per_file_outputs=False)
+def nothing(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    """Does nothing at all: measures the engine's own cost per task."""
+    return []
+
+
+@operation("anothing", per_file_outputs=False)
+async def anothing(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    return []
