@@ -84,10 +84,11 @@ def build_batch(
 ):
     from batchgui.core import Batch
     from batchgui.core.operation import spec_of
-    from batchgui.scan.inputs import plan_tasks, walk_inputs
+    from batchgui.scan.plan import plan_tasks
+    from batchgui.scan.walk import scan
 
     spec = spec_of(func)
-    plan = plan_tasks(walk_inputs(list(paths)), out)
+    plan = plan_tasks(scan(list(paths)), out)
     batch = Batch(
         spec.name,
         plan.tasks,

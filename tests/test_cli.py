@@ -316,3 +316,133 @@ def test_a_terminal_gets_a_progress_bar_and_a_pipe_does_not(tmp_path):
     assert "exec" in text and "30/30" in text and "files/s" in text and "ETA" in text
     piped = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert "30/30" not in piped.stderr and "exec: 30 completed" in piped.stderr
+
+
+PREVIEW_SCHEMA = {
+    "type": "object",
+    "required": ["files", "totals"],
+    "properties": {
+        "files": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "size", "included", "reason", "duplicate_of"],
+                "properties": {
+                    "reason": {
+                        "enum": [
+                            None,
+                            "extension",
+                            "size",
+                            "date",
+                            "name",
+                            "excluded",
+                            "hidden",
+                            "symlink",
+                            "duplicate",
+                            "unreadable",
+                        ]
+                    }
+                },
+            },
+        },
+        "totals": {"type": "object", "required": ["files", "included", "bytes", "excluded"]},
+    },
+}
+
+
+def test_preview_json_explains_every_file(tmp_path):
+    root = tmp_path / "docs"
+    make_files(root, 3)
+    (root / "zz-copy.txt").write_bytes((root / "f0000.txt").read_bytes())
+    (root / "notes.md").write_text("x")
+    (root / ".cache").mkdir()
+    (root / ".cache" / "c.txt").write_text("c")
+    result = batchgui("preview", str(root), "--ext", ".txt", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, PREVIEW_SCHEMA)
+    rows = {Path(f["path"]).name: f for f in report["files"]}
+    assert rows["notes.md"]["reason"] == "extension"
+    assert rows[".cache"]["reason"] == "hidden"
+    assert rows["f0000.txt"]["included"] is True
+    assert rows["zz-copy.txt"]["reason"] == "duplicate"
+    assert rows["zz-copy.txt"]["duplicate_of"] == str(root / "f0000.txt")
+    assert report["totals"]["included"] == 3
+    assert report["totals"]["excluded"] == {"duplicate": 1, "extension": 1, "hidden": 1}
+
+
+def test_preview_text_lists_files_groups_and_reasons(tmp_path):
+    root = tmp_path / "docs"
+    make_files(root, 2)
+    (root / "g-copy.txt").write_bytes((root / "f0001.txt").read_bytes())
+    (root / "big.bin").write_bytes(b"x" * 5000)
+    result = batchgui("preview", str(root), "--max-size", "1K")
+    assert result.returncode == 0
+    assert "2 files to process" in result.stdout
+    assert "= " + str(root / "g-copy.txt") in result.stdout
+    assert "size: 1 (big.bin)" in result.stdout
+
+
+def test_run_with_filters_and_no_dedupe(tmp_path):
+    root = tmp_path / "logs"
+    make_files(root, 4)
+    (root / "zdup.txt").write_bytes((root / "f0000.txt").read_bytes())
+    (root / "skip.md").write_text("x")
+    result = batchgui(
+        "run",
+        str(root),
+        "--op",
+        "checksum",
+        "--ext",
+        "txt",
+        "--out",
+        str(tmp_path / "sums"),
+        "--report",
+        "-",
+    )
+    report = json.loads(result.stdout)
+    assert report["totals"] == {
+        "total": 5,
+        "completed": 4,
+        "failed": 0,
+        "skipped": 1,
+        "cancelled": 0,
+    }
+    dup = next(t for t in report["tasks"] if t["path"].endswith("zdup.txt"))
+    assert (dup["status"], dup["reason"]) == ("skipped", "duplicate")
+    manifest = (tmp_path / "sums" / "SHA256SUMS").read_text()
+    assert "  zdup.txt\n" in manifest and "skip.md" not in manifest
+    result = batchgui(
+        "run",
+        str(root),
+        "--op",
+        "checksum",
+        "--ext",
+        "txt",
+        "--no-dedupe",
+        "--out",
+        str(tmp_path / "sums"),
+        "--report",
+        "-",
+    )
+    assert json.loads(result.stdout)["totals"]["completed"] == 5
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--name", "(["],
+        ["--min-size", "big"],
+        ["--newer-than", "someday"],
+        ["--min-size", "2M", "--max-size", "1M"],
+    ],
+)
+def test_bad_filters_are_one_line_errors(tmp_path, args):
+    make_files(tmp_path / "in", 1)
+    for command in (
+        ["preview", str(tmp_path / "in")],
+        ["run", str(tmp_path / "in"), "--op", "checksum"],
+    ):
+        result = batchgui(*command, *args, cwd=tmp_path)
+        assert result.returncode == 2
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr

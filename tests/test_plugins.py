@@ -154,13 +154,14 @@ def test_every_call_form_gets_a_mirrored_out_dir(tmp_path):
 
 
 def test_two_dropped_folders_of_the_same_name_never_share_outputs(tmp_path):
-    from batchgui.scan.inputs import plan_tasks, walk_inputs
+    from batchgui.scan.plan import plan_tasks
+    from batchgui.scan.walk import scan
 
     for parent in ("x", "y"):
         (tmp_path / parent / "photos").mkdir(parents=True)
         (tmp_path / parent / "photos" / "same.jpg").write_text(parent)
     plan = plan_tasks(
-        walk_inputs([tmp_path / "x" / "photos", tmp_path / "y" / "photos"]), tmp_path / "out"
+        scan([tmp_path / "x" / "photos", tmp_path / "y" / "photos"]), tmp_path / "out"
     )
     dirs = [t.out_dir for t in plan.tasks]
     assert dirs == [tmp_path / "out" / "photos", tmp_path / "out" / "photos-2"]
@@ -168,10 +169,14 @@ def test_two_dropped_folders_of_the_same_name_never_share_outputs(tmp_path):
 
 
 def test_the_output_folder_inside_an_input_is_not_walked(tmp_path):
-    from batchgui.scan.inputs import walk_inputs
+    from batchgui.scan.walk import scan
 
     make_files(tmp_path / "in", 2)
     make_files(tmp_path / "in" / "batchgui-output", 5)
-    found = list(walk_inputs([tmp_path / "in"], skip=[tmp_path / "in" / "batchgui-output"]))
-    assert [f.path.name for f in found] == ["f0000.txt", "f0001.txt"]
+    found = list(scan([tmp_path / "in"], skip=[tmp_path / "in" / "batchgui-output"]))
+    assert [(f.path.name, f.reason) for f in found] == [
+        ("batchgui-output", "excluded"),
+        ("f0000.txt", None),
+        ("f0001.txt", None),
+    ]
     assert Path(found[0].root) == tmp_path / "in"

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from batchgui._version import __version__
+from batchgui.cli.filters import add_filter_arguments
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -133,8 +135,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="operation option (repeatable)",
     )
     run.add_argument("--shell", action="store_true", help="run --exec through /bin/sh")
+    run.add_argument(
+        "--no-dedupe", action="store_true", help="process files with the same content separately"
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="re-run files unchanged since an earlier successful run",
+    )
     run.add_argument("--report", metavar="FILE", help="write a JSON report ('-': stdout)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+    add_filter_arguments(run)
+
+    preview = commands.add_parser(
+        "preview", help="show which files would be processed, and why others would not"
+    )
+    preview.add_argument("paths", nargs="+", metavar="PATH")
+    preview.add_argument("--json", action="store_true", help="machine-readable output")
+    preview.add_argument("--no-dedupe", action="store_true", help="do not look for duplicates")
+    add_filter_arguments(preview)
 
     ops = commands.add_parser("ops", help="list operations and their options")
     ops.add_argument("--json", action="store_true")
@@ -149,6 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from batchgui.cli.run import run_command
 
             return run_command(args)
+        if args.command == "preview":
+            from batchgui.cli.preview import preview_command
+
+            return preview_command(args)
         if args.command == "ops":
             return _ops(args)
         build_parser().print_help()
@@ -157,6 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"batchgui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # the reader went away (`batchgui preview … | head`): not an error worth a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 def _ops(args: argparse.Namespace) -> int:

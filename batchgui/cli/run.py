@@ -18,9 +18,11 @@ import json
 import os
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
 
 from batchgui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from batchgui.cli.filters import filters_from
 from batchgui.core import Batch, BatchProcessor, Priority, RetryPolicy, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.processor import default_workers
@@ -28,7 +30,9 @@ from batchgui.core.report import build_report
 from batchgui.logs import setup_logging
 from batchgui.operations.registry import load_operations
 from batchgui.paths import log_dir
-from batchgui.scan.inputs import InputError, absolute, plan_tasks, walk_inputs
+from batchgui.scan.incremental import operation_key
+from batchgui.scan.prepare import prepare
+from batchgui.scan.walk import InputError, absolute
 
 _BAR_INTERVAL_S = 0.1
 _FAILURES_SHOWN = 5
@@ -40,7 +44,20 @@ def run_command(args: argparse.Namespace) -> int:
     out_root = absolute(args.out)
     report_path = _report_path(args.report)
     try:
-        found = list(walk_inputs(args.paths, skip=[out_root]))
+        filters = filters_from(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    workers = args.workers or default_workers()
+    try:
+        prepared = prepare(
+            args.paths,
+            filters,
+            out_root,
+            priority=Priority.parse(args.priority),
+            dedupe=not args.no_dedupe,
+            force=args.force,
+            op_key=operation_key(spec.name, options),
+        )
     except InputError as exc:
         raise UsageError(str(exc)) from None
     if spec.per_file_outputs or spec.finalize is not None:
@@ -50,7 +67,7 @@ def run_command(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"cannot create the output folder {out_root}: {exc.strerror or exc}"
             ) from None
-    plan = plan_tasks(found, out_root, Priority.parse(args.priority))
+    plan = prepared.plan
     batch = Batch(
         spec.name,
         plan.tasks,
@@ -61,7 +78,6 @@ def run_command(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         rate_per_s=args.rate,
     )
-    workers = args.workers or default_workers()
     retry = RetryPolicy(max_retries=args.retries, base_delay_s=args.backoff)
     show_bar = not args.quiet and sys.stderr.isatty()
     interrupted = asyncio.run(_execute(batch, spec, workers, retry, show_bar))
@@ -184,10 +200,13 @@ def _print_summary(batch: Batch) -> None:
     elapsed = (batch.finished_at or 0) - (batch.started_at or 0)
     worked = c[TaskStatus.COMPLETED] + c[TaskStatus.FAILED]
     rate = f" ({worked / elapsed:.1f} files/s)" if elapsed > 0 and worked else ""
+    reasons = Counter(t.reason for t in batch.tasks if t.status is TaskStatus.SKIPPED)
+    why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+    skipped = f"{c[TaskStatus.SKIPPED]} skipped" + (f" ({why})" if why else "")
     print(
         f"{batch.op_name}: {c[TaskStatus.COMPLETED]} completed, {c[TaskStatus.FAILED]} failed, "
-        f"{c[TaskStatus.SKIPPED]} skipped, {c[TaskStatus.CANCELLED]} cancelled of "
-        f"{batch.total} in {elapsed:.2f} s{rate}",
+        f"{skipped}, {c[TaskStatus.CANCELLED]} cancelled of {batch.total} in {elapsed:.2f} s"
+        f"{rate}",
         file=sys.stderr,
     )
     failures = [t for t in batch.tasks if t.status is TaskStatus.FAILED]

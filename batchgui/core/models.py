@@ -13,6 +13,9 @@ its tasks and knows its operation, options and execution settings.
        │  │    retry_wait ──────────────┘
        │  └──► skipped / cancelled
        └─────── (retry_wait, innocent re-run after a pool crash, retry)
+
+A duplicate waits as `pending` outside the queue until its original ends, then
+becomes `skipped` (with copies of the outputs), `failed` or `cancelled` with it.
 """
 
 from __future__ import annotations
@@ -64,7 +67,10 @@ _FINAL = frozenset(
 )
 
 _TASK_MOVES: dict[TaskStatus, frozenset[TaskStatus]] = {
-    TaskStatus.PENDING: frozenset({TaskStatus.RUNNING, TaskStatus.SKIPPED, TaskStatus.CANCELLED}),
+    # FAILED straight from PENDING: a duplicate whose original failed
+    TaskStatus.PENDING: frozenset(
+        {TaskStatus.RUNNING, TaskStatus.SKIPPED, TaskStatus.CANCELLED, TaskStatus.FAILED}
+    ),
     TaskStatus.RUNNING: frozenset(
         {
             TaskStatus.COMPLETED,
@@ -132,6 +138,8 @@ class Task:
     reason: str | None = None  # why skipped: duplicate / unchanged
     duplicate_of: Path | None = None
     progress: float = 0.0
+    fingerprint: tuple[int, ...] | None = None  # (size, mtime_ns, dev, inode) when scanned
+    content_hash: str | None = None  # BLAKE3 of the content, once known
 
     def move_to(self, new: TaskStatus) -> None:
         old = self.status

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from batchgui.core.errors import ErrorKind
 from batchgui.core.events import EngineEvents
+from batchgui.core.files import copy_outputs, unchanged_since_scan
 from batchgui.core.models import Batch, BatchStatus, Priority, Task, TaskStatus
 from batchgui.core.operation import MODES, OperationSpec
 from batchgui.core.queue import TaskQueue
@@ -89,6 +90,8 @@ class _BatchRun:
     jobs: dict[int, Job] = field(default_factory=dict)  # running task id -> job
     retry_timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
     units: int = 0
+    followers: dict[int, list[Task]] = field(default_factory=dict)  # original id -> duplicates
+    adopting: int = 0  # duplicates whose copies of outputs are being made
     next_start: float = 0.0  # rate limit: earliest monotonic time of the next start
     cancelling: bool = False
     finishing: asyncio.Task | None = None
@@ -152,17 +155,33 @@ class BatchProcessor:
         run = _BatchRun(batch, spec, self._runner(mode), Meter(t.size for t in batch.tasks))
         run.done = asyncio.get_running_loop().create_future()
         self._runs[batch.id] = run
-        for task in batch.tasks:
-            if task.status is TaskStatus.PENDING:
-                run.queue.push(task)
+        self._enqueue(run)
         batch.started_at = batch.started_at or time.time()
         batch.move_to(BatchStatus.PAUSED if paused else BatchStatus.RUNNING)
         if not paused:
             run.meter.running()
         self.events.batch_added.send(batch)
+        for task in batch.tasks:
+            if task.status is TaskStatus.SKIPPED:
+                self.events.task_skipped.send(task)
+            if task.status.is_final:
+                self._release_followers(run, task)
         self._check_finished(run)
         self._kick()
         return batch
+
+    def _enqueue(self, run: _BatchRun) -> None:
+        """Pending tasks go in the queue; a duplicate waits for its original instead."""
+        by_path = {task.path: task for task in run.batch.tasks}
+        for task in run.batch.tasks:
+            if task.status is not TaskStatus.PENDING:
+                continue
+            original = by_path.get(task.duplicate_of) if task.duplicate_of else None
+            if original is not None and original is not task:
+                run.followers.setdefault(original.id, []).append(task)
+            else:
+                task.duplicate_of = None
+                run.queue.push(task)
 
     async def wait(self, batch: Batch) -> Batch:
         run = self._runs[batch.id]
@@ -417,12 +436,14 @@ class BatchProcessor:
         run.chunker.observe(outcome.duration_s)
         run.meter.task_done(task.size)
         self.events.task_completed.send(task)
+        self._release_followers(run, task)
 
     def _fail(self, run: _BatchRun, task: Task, error: str, kind: ErrorKind) -> None:
         task.error, task.error_kind = error, kind
         task.move_to(TaskStatus.FAILED)
         run.meter.task_done(task.size)
         self.events.task_failed.send(task)
+        self._release_followers(run, task)
 
     def _finish_cancelled(
         self, run: _BatchRun, task: Task, why: str, from_running: bool = False
@@ -431,6 +452,7 @@ class BatchProcessor:
         task.finished_at = time.time() if from_running else task.finished_at
         task.move_to(TaskStatus.CANCELLED)
         self.events.task_cancelled.send(task)
+        self._release_followers(run, task)
         if not from_running:
             self._check_finished(run)
 
@@ -449,6 +471,56 @@ class BatchProcessor:
 
         run.retry_timers[task.id] = asyncio.get_running_loop().call_later(delay, due)
 
+    # --- duplicates ---------------------------------------------------------------
+    def _release_followers(self, run: _BatchRun, original: Task) -> None:
+        """The original ended: its waiting duplicates end the same way."""
+        for follower in run.followers.pop(original.id, []):
+            if follower.status is not TaskStatus.PENDING:
+                continue  # cancelled meanwhile
+            if original.status in (TaskStatus.COMPLETED, TaskStatus.SKIPPED):
+                run.adopting += 1
+                adoption = asyncio.get_running_loop().create_task(
+                    self._adopt(run, original, follower)
+                )
+                self._unit_tasks.add(adoption)
+                adoption.add_done_callback(self._unit_tasks.discard)
+            elif original.status is TaskStatus.FAILED:
+                follower.duplicate_of = original.path
+                why = f"same content as {original.path.name}, which failed: {original.error}"
+                self._fail(run, follower, why, original.error_kind or ErrorKind.ERROR)
+            else:
+                why = f"same content as {original.path.name}, which was cancelled"
+                self._finish_cancelled(run, follower, why)
+
+    async def _adopt(self, run: _BatchRun, original: Task, follower: Task) -> None:
+        """Give a duplicate copies of its original's outputs (on a thread)."""
+        try:
+            same = await asyncio.to_thread(
+                lambda: unchanged_since_scan(original) and unchanged_since_scan(follower)
+            )
+            if not same:  # changed since the scan: not a duplicate any more, run it
+                log.info("%s or its original changed since the scan; running it", follower.path)
+                follower.duplicate_of = None
+                run.queue.push(follower)
+                return
+            copies = await asyncio.to_thread(copy_outputs, original, follower)
+        except OSError as exc:
+            log.exception("copying outputs of %s to %s failed", original.path, follower.path)
+            why = f"could not copy the outputs of {original.path.name}: {exc.strerror or exc}"
+            self._fail(run, follower, why, ErrorKind.ERROR)
+            return
+        finally:
+            run.adopting -= 1
+            self._check_finished(run)
+            self._kick()
+        if follower.status is TaskStatus.PENDING:  # not cancelled while copying
+            follower.outputs, follower.data = copies, dict(original.data)
+            follower.duplicate_of, follower.reason = original.path, "duplicate"
+            follower.finished_at = time.time()
+            follower.move_to(TaskStatus.SKIPPED)
+            self.events.task_skipped.send(follower)
+        self._check_finished(run)
+
     def _on_progress(self, task: Task, fraction: float) -> None:
         if task.status is TaskStatus.RUNNING:
             task.progress = fraction
@@ -460,6 +532,7 @@ class BatchProcessor:
         if (
             batch.is_done
             and run.units == 0
+            and run.adopting == 0
             and run.finishing is None
             and run.done is not None
             and not run.done.done()
@@ -470,8 +543,13 @@ class BatchProcessor:
         batch = run.batch
         try:
             if run.spec.finalize is not None:
+                # completed tasks and skipped ones that carry a result (an
+                # unchanged file, a duplicate): a manifest lists them all
                 entries = [
-                    (t.path, t.data) for t in batch.tasks if t.status is TaskStatus.COMPLETED
+                    (t.path, t.data)
+                    for t in batch.tasks
+                    if t.status is TaskStatus.COMPLETED
+                    or (t.status is TaskStatus.SKIPPED and t.data)
                 ]
                 try:
                     batch.outputs = await asyncio.to_thread(

@@ -1,0 +1,107 @@
+"""`batchgui preview`: which files a run would process, and why each other file would not.
+
+paths + filters ─► scan + duplicates (no operation runs, nothing is written)
+                ─► text: included files, totals, duplicate groups, left-out
+                   counts by reason with examples; or --json (SPEC §6)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter, defaultdict
+
+from batchgui.cli import EXIT_OK, UsageError
+from batchgui.cli.filters import filters_from
+from batchgui.scan.prepare import find_files
+from batchgui.scan.walk import Entry, InputError
+
+_EXAMPLES = 3
+
+
+def preview_command(args: argparse.Namespace) -> int:
+    try:
+        filters = filters_from(args)
+        entries, duplicates = find_files(args.paths, filters, dedupe=not args.no_dedupe)
+    except (ValueError, InputError) as exc:
+        raise UsageError(str(exc)) from None
+    dup_of = duplicates.duplicate_of
+    files = [_row(e, dup_of) for e in entries]
+    included = [f for f in files if f["included"]]
+    left_out = Counter(f["reason"] for f in files if not f["included"])
+    totals = {
+        "files": len([e for e in entries if not e.is_dir]),
+        "included": len(included),
+        "bytes": sum(f["size"] for f in included),
+        "duplicates": len(dup_of),
+        "duplicate_groups": len(duplicates.groups()),
+        "excluded": dict(sorted(left_out.items())),
+    }
+    if args.json:
+        json.dump({"files": files, "totals": totals}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    _print_text(entries, files, totals, duplicates.groups())
+    return EXIT_OK
+
+
+def _row(entry: Entry, dup_of: dict) -> dict:
+    original = dup_of.get(entry.path)
+    reason = "duplicate" if original is not None and entry.included else entry.reason
+    row = {
+        "path": os.fsdecode(entry.path),
+        "size": entry.size,
+        "included": reason is None,
+        "reason": reason,
+        "duplicate_of": os.fsdecode(original) if original is not None else None,
+    }
+    if entry.is_dir:
+        row["folder"] = True
+    if entry.detail:
+        row["detail"] = entry.detail
+    return row
+
+
+def _print_text(entries: list[Entry], files: list[dict], totals: dict, groups: dict) -> None:
+    out = sys.stdout
+    for row in files:
+        if row["included"]:
+            print(row["path"], file=out)
+    print(f"\n{totals['included']} files to process, {_size(totals['bytes'])}", file=out)
+    if groups:
+        print(
+            f"{totals['duplicates']} duplicates in {len(groups)} groups, done once and copied:",
+            file=out,
+        )
+        for original, copies in list(groups.items())[:10]:
+            print(f"  {os.fsdecode(original)}", file=out)
+            for copy in copies:
+                print(f"    = {os.fsdecode(copy)}", file=out)
+        if len(groups) > 10:
+            print(f"  … and {len(groups) - 10} more groups (see --json)", file=out)
+    examples: dict[str, list[dict]] = defaultdict(list)
+    for row in files:
+        if not row["included"] and row["reason"] != "duplicate":
+            examples[row["reason"]].append(row)
+    if examples:
+        print("Left out:", file=out)
+        for reason, rows in sorted(examples.items(), key=lambda kv: -len(kv[1])):
+            shown = ", ".join(_label(r) for r in rows[:_EXAMPLES])
+            more = f", … {len(rows) - _EXAMPLES} more" if len(rows) > _EXAMPLES else ""
+            print(f"  {reason}: {len(rows)} ({shown}{more})", file=out)
+
+
+def _label(row: dict) -> str:
+    name = os.path.basename(row["path"]) + ("/" if row.get("folder") else "")
+    return f"{name}: {row['detail']}" if row.get("detail") else name
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} bytes"

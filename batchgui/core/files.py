@@ -1,0 +1,67 @@
+"""File work the engine itself does, always on a worker thread, never on the loop:
+fingerprints, and giving a duplicate copies of its original's outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from batchgui.core.models import Task
+from batchgui.core.operation import TEMP_MARK
+
+Fingerprint = tuple[int, ...]
+
+
+def fingerprint_of(path: Path) -> Fingerprint:
+    """What says "this file has not changed": size, mtime_ns, device, inode."""
+    info = os.stat(path)
+    return (info.st_size, info.st_mtime_ns, info.st_dev, info.st_ino)
+
+
+def unchanged_since_scan(task: Task) -> bool:
+    try:
+        return task.fingerprint is None or fingerprint_of(task.path) == task.fingerprint
+    except OSError:
+        return False
+
+
+def copy_outputs(original: Task, duplicate: Task) -> list[Path]:
+    """Copy the original's outputs to where the duplicate's would be.
+
+    An output named after the original (`photo.jpg.md`) is renamed after the
+    duplicate (`copy.jpg.md`); outputs in subfolders of the original's
+    out_dir keep their relative place. Each copy is atomic.
+    """
+    assert original.out_dir is not None and duplicate.out_dir is not None
+    copies = []
+    for output in original.outputs:
+        try:
+            relative = output.relative_to(original.out_dir)
+        except ValueError:
+            relative = Path(output.name)
+        name = relative.name
+        if name.startswith(original.path.name):
+            name = duplicate.path.name + name[len(original.path.name) :]
+        target = duplicate.out_dir / relative.parent / name
+        if target != output:
+            atomic_copy(output, target)
+        copies.append(target)
+    return copies
+
+
+def atomic_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:80]}{TEMP_MARK}", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        shutil.copymode(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
