@@ -22,6 +22,7 @@ whole; hashing runs on a small thread pool (BLAKE3 and reads release the GIL).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -38,22 +39,33 @@ log = logging.getLogger(__name__)
 HEAD_BYTES = 64 * 1024
 
 
+_MMAP_FROM = 1 << 20  # below this, one read() is cheaper than setting up a mapping
+
+
 def content_hash(path: Path) -> str:
-    """BLAKE3 hex digest of the whole file, read through mmap (or in chunks if it cannot be)."""
+    """BLAKE3 hex digest of the whole file: large files through mmap, never loaded whole."""
     hasher = blake3.blake3()
+    fd = os.open(path, os.O_RDONLY)
     try:
-        hasher.update_mmap(path)
-    except (OSError, ValueError):  # mmap can fail on special files; plain reads cannot
-        hasher = blake3.blake3()
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                hasher.update(chunk)
+        if os.fstat(fd).st_size >= _MMAP_FROM:
+            try:
+                hasher.update_mmap(path)
+                return hasher.hexdigest()
+            except (OSError, ValueError):  # mmap can fail on special files; reads cannot
+                hasher = blake3.blake3()
+        while chunk := os.read(fd, _MMAP_FROM):
+            hasher.update(chunk)
+    finally:
+        os.close(fd)
     return hasher.hexdigest()
 
 
 def head_hash(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return blake3.blake3(handle.read(HEAD_BYTES)).hexdigest()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return blake3.blake3(os.read(fd, HEAD_BYTES)).hexdigest()
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -123,13 +135,36 @@ def _hash_all(
     entries: list[Entry],
     cancel: threading.Event | None,
 ) -> dict[Path, str | None]:
-    def one(entry: Entry) -> str | None:
-        if cancel is not None and cancel.is_set():
-            return None
-        try:
-            return hasher(entry.path)
-        except OSError as exc:  # vanished or unreadable: simply not a duplicate
-            log.warning("cannot read %s to compare it: %s", entry.path, exc.strerror or exc)
-            return None
+    """Hash files on the pool in slices of similar total size.
 
-    return dict(zip((e.path for e in entries), pool.map(one, entries), strict=True))
+    One pool item per file costs more than hashing a small file (tens of
+    microseconds of queueing and waking), so each item is a slice.
+    """
+
+    def hash_slice(part: list[Entry]) -> list[str | None]:
+        digests: list[str | None] = []
+        for entry in part:
+            if cancel is not None and cancel.is_set():
+                digests.append(None)
+                continue
+            try:
+                digests.append(hasher(entry.path))
+            except OSError as exc:  # vanished or unreadable: simply not a duplicate
+                log.warning("cannot read %s to compare it: %s", entry.path, exc.strerror or exc)
+                digests.append(None)
+        return digests
+
+    slices: list[list[Entry]] = [[]]
+    weight = 0
+    for entry in entries:
+        if weight >= _SLICE_BYTES or len(slices[-1]) >= _SLICE_FILES:
+            slices.append([])
+            weight = 0
+        slices[-1].append(entry)
+        weight += min(entry.size, HEAD_BYTES) if hasher is head_hash else entry.size
+    digests = [d for part in pool.map(hash_slice, slices) for d in part]
+    return dict(zip((e.path for e in entries), digests, strict=True))
+
+
+_SLICE_BYTES = 32 << 20
+_SLICE_FILES = 256

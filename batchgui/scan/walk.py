@@ -64,8 +64,9 @@ def scan(
     cancel: threading.Event | None = None,
 ) -> Iterator[Entry]:
     filters = filters or Filters()
-    skipped = {absolute(p) for p in skip}
-    seen: set[Path] = set()
+    # plain strings: hashing a str is several times cheaper than hashing a Path
+    skipped = {str(absolute(p)) for p in skip}
+    seen: set[str] = set()
     for raw in paths:
         root = absolute(raw)
         try:
@@ -80,8 +81,8 @@ def scan(
             walker = _Walk(root, filters, skipped, seen, cancel)
             yield from walker.run((info.st_dev, info.st_ino))
         elif stat.S_ISREG(info.st_mode):
-            if root not in seen:
-                seen.add(root)
+            if str(root) not in seen:
+                seen.add(str(root))
                 yield _file_entry(root, root, info, filters)
         else:
             raise InputError(f"{raw}: not a regular file or folder")
@@ -97,8 +98,8 @@ class _Walk:
         self,
         root: Path,
         filters: Filters,
-        skipped: set[Path],
-        seen: set[Path],
+        skipped: set[str],
+        seen: set[str],
         cancel: threading.Event | None,
     ) -> None:
         self.root, self.filters, self.skipped, self.seen = root, filters, skipped, seen
@@ -137,7 +138,7 @@ class _Walk:
             is_dir = entry.is_dir(follow_symlinks=follow)
         except OSError as exc:
             return Entry(path, root, reason="unreadable", detail=_why(exc))
-        if path in self.skipped:
+        if entry.path in self.skipped:
             return Entry(path, root, reason="excluded", detail="the output folder", is_dir=is_dir)
         if entry.name.startswith(".") and not filters.hidden:
             return Entry(path, root, reason="hidden", is_dir=is_dir)
@@ -168,9 +169,9 @@ class _Walk:
                 return Entry(path, root, reason="unreadable", detail=_why(exc), is_dir=True)
         if not stat.S_ISREG(info.st_mode):
             return Entry(path, root, reason="unreadable", detail="not a regular file")
-        if path in self.seen:  # two overlapping roots: list the file once
+        if entry.path in self.seen:  # two overlapping roots: list the file once
             return None
-        self.seen.add(path)
+        self.seen.add(entry.path)
         return _file_entry(path, root, info, filters)
 
 
