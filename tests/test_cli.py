@@ -420,6 +420,7 @@ def test_run_with_filters_and_no_dedupe(tmp_path):
         "--ext",
         "txt",
         "--no-dedupe",
+        "--force",
         "--out",
         str(tmp_path / "sums"),
         "--report",

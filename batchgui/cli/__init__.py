@@ -156,6 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--no-dedupe", action="store_true", help="do not look for duplicates")
     add_filter_arguments(preview)
 
+    resume = commands.add_parser(
+        "resume", help="resume an unfinished batch (the latest if no id is given)"
+    )
+    resume.add_argument("batch_id", nargs="?", metavar="BATCH_ID")
+    resume.add_argument("--report", metavar="FILE", help="write a JSON report ('-': stdout)")
+    resume.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+    history = commands.add_parser("history", help="list batches")
+    history.add_argument("--json", action="store_true")
+
+    report = commands.add_parser("report", help="export the results of a stored batch")
+    report.add_argument("batch_id", metavar="BATCH_ID")
+    form = report.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="JSON, schema 1 (the default)")
+    form.add_argument("--csv", action="store_true", help="CSV, for a spreadsheet")
+
     ops = commands.add_parser("ops", help="list operations and their options")
     ops.add_argument("--json", action="store_true")
     return parser
@@ -173,6 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from batchgui.cli.preview import preview_command
 
             return preview_command(args)
+        if args.command in ("resume", "history", "report"):
+            from batchgui.cli import batches
+
+            return getattr(batches, f"{args.command}_command")(args)
         if args.command == "ops":
             return _ops(args)
         build_parser().print_help()

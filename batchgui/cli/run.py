@@ -1,38 +1,29 @@
-"""`batchgui run`: build a batch from the command line, run it, report it.
+"""`batchgui run`: build a batch from the command line and hand it to execute_batch.
 
-    args ─► operation + options (bad: exit 2) ─► walk inputs ─► plan tasks
-         ─► BatchProcessor on asyncio.run, a progress bar on stderr (a TTY only)
-         ─► summary on stderr, JSON report to a file or stdout ─► exit code
-
-Ctrl-C (or SIGTERM) cancels the batch: running commands and workers are
-killed, nothing else starts, and the exit code is 130. A second Ctrl-C
-stops at once.
+args ─► operation + options (bad: exit 2) ─► scan, filters, duplicates,
+     unchanged files (the store is the cache) ─► batch saved in the store
+     ─► execute_batch (cli/execute.py)
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import json
 import os
-import signal
 import sys
-from collections import Counter
-from pathlib import Path
 
-from batchgui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from batchgui.cli import UsageError
+from batchgui.cli.execute import execute_batch, open_store, report_target
 from batchgui.cli.filters import filters_from
-from batchgui.core import Batch, BatchProcessor, Priority, RetryPolicy, TaskStatus
-from batchgui.core.operation import OperationSpec, atomic_write
+from batchgui.core import Batch, Priority
+from batchgui.core.operation import OperationSpec
 from batchgui.core.processor import default_workers
-from batchgui.core.report import build_report
 from batchgui.logs import setup_logging
 from batchgui.operations.registry import load_operations
 from batchgui.paths import log_dir
 from batchgui.scan.incremental import operation_key
 from batchgui.scan.prepare import prepare
 from batchgui.scan.walk import InputError, absolute
+from batchgui.store import StoreError
 
 _BAR_INTERVAL_S = 0.1
 _FAILURES_SHOWN = 5
@@ -42,12 +33,13 @@ def run_command(args: argparse.Namespace) -> int:
     setup_logging(log_dir(args.data_dir), quiet=args.quiet)
     spec, options = _operation(args)
     out_root = absolute(args.out)
-    report_path = _report_path(args.report)
+    report_path = report_target(args.report)
     try:
         filters = filters_from(args)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    workers = args.workers or default_workers()
+    store = open_store(args.data_dir)
+    op_key = operation_key(spec.name, options)
     try:
         prepared = prepare(
             args.paths,
@@ -56,7 +48,8 @@ def run_command(args: argparse.Namespace) -> int:
             priority=Priority.parse(args.priority),
             dedupe=not args.no_dedupe,
             force=args.force,
-            op_key=operation_key(spec.name, options),
+            cache=store if spec.incremental else None,
+            op_key=op_key,
         )
     except InputError as exc:
         raise UsageError(str(exc)) from None
@@ -68,6 +61,14 @@ def run_command(args: argparse.Namespace) -> int:
                 f"cannot create the output folder {out_root}: {exc.strerror or exc}"
             ) from None
     plan = prepared.plan
+    settings = {
+        "workers": args.workers or default_workers(),
+        "retries": args.retries,
+        "backoff": args.backoff,
+        "priority": args.priority,
+        "dedupe": not args.no_dedupe,
+        "sources": [os.fsdecode(absolute(p)) for p in args.paths],
+    }
     batch = Batch(
         spec.name,
         plan.tasks,
@@ -77,22 +78,15 @@ def run_command(args: argparse.Namespace) -> int:
         base=plan.base,
         timeout_s=args.timeout,
         rate_per_s=args.rate,
+        settings=settings,
     )
-    retry = RetryPolicy(max_retries=args.retries, base_delay_s=args.backoff)
-    show_bar = not args.quiet and sys.stderr.isatty()
-    interrupted = asyncio.run(_execute(batch, spec, workers, retry, show_bar))
-
-    if not args.quiet:
-        _print_summary(batch)
-    if report_path is not None:
-        _write_report(build_report(batch, workers), report_path)
-    if interrupted:
-        print("batchgui: interrupted; running work was stopped", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    c = batch.counts
-    if c[TaskStatus.FAILED] or c[TaskStatus.CANCELLED] or batch.error:
-        return EXIT_FAILED
-    return EXIT_OK
+    try:
+        store.create_batch(batch)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    return execute_batch(
+        batch, spec, store, args.data_dir, quiet=args.quiet, report_path=report_path
+    )
 
 
 def _operation(args: argparse.Namespace) -> tuple[OperationSpec, dict]:
@@ -115,122 +109,3 @@ def _operation(args: argparse.Namespace) -> tuple[OperationSpec, dict]:
         return spec, spec.resolve_options(raw)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-
-
-def _report_path(report: str | None) -> Path | None:
-    if report is None or report == "-":
-        return Path("-") if report == "-" else None
-    path = absolute(report)
-    if not path.parent.is_dir():
-        raise UsageError(f"cannot write the report: folder {path.parent} does not exist")
-    return path
-
-
-async def _execute(
-    batch: Batch, spec: OperationSpec, workers: int, retry: RetryPolicy, show_bar: bool
-) -> bool:
-    """Run the batch to its end; True if the user interrupted it."""
-    processor = BatchProcessor(workers, retry=retry)
-    loop = asyncio.get_running_loop()
-    interrupted = False
-
-    def interrupt() -> None:
-        nonlocal interrupted
-        if interrupted:
-            os._exit(EXIT_INTERRUPTED)  # a second Ctrl-C: stop now (children are killed already)
-        interrupted = True
-        processor.cancel_batch(batch)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, interrupt)
-    bar = loop.create_task(_progress_bar(processor, batch)) if show_bar else None
-    try:
-        processor.submit(batch, spec)
-        await processor.wait(batch)
-    finally:
-        if bar is not None:
-            bar.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await bar
-        await processor.aclose(kill=interrupted)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-    return interrupted
-
-
-async def _progress_bar(processor: BatchProcessor, batch: Batch) -> None:
-    from tqdm import tqdm
-
-    fmt = "{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}] {postfix}"
-    with tqdm(
-        total=batch.total,
-        unit="file",
-        file=sys.stderr,
-        dynamic_ncols=True,
-        desc=batch.op_name,
-        bar_format=fmt,
-        mininterval=0,
-    ) as bar:
-        try:
-            while True:
-                stats = processor.stats(batch)
-                bar.n = stats.done
-                eta = "?" if stats.eta_s is None else _duration(stats.eta_s)
-                failed = f"{stats.failed} failed, " if stats.failed else ""
-                bar.set_postfix_str(
-                    f"{failed}{stats.files_per_s:.1f} files/s, ETA {eta}", refresh=False
-                )
-                bar.refresh()
-                await asyncio.sleep(_BAR_INTERVAL_S)
-        except asyncio.CancelledError:
-            bar.n = processor.stats(batch).done
-            bar.refresh()
-            raise
-
-
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
-
-
-def _print_summary(batch: Batch) -> None:
-    c = batch.counts
-    elapsed = (batch.finished_at or 0) - (batch.started_at or 0)
-    worked = c[TaskStatus.COMPLETED] + c[TaskStatus.FAILED]
-    rate = f" ({worked / elapsed:.1f} files/s)" if elapsed > 0 and worked else ""
-    reasons = Counter(t.reason for t in batch.tasks if t.status is TaskStatus.SKIPPED)
-    why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
-    skipped = f"{c[TaskStatus.SKIPPED]} skipped" + (f" ({why})" if why else "")
-    print(
-        f"{batch.op_name}: {c[TaskStatus.COMPLETED]} completed, {c[TaskStatus.FAILED]} failed, "
-        f"{skipped}, {c[TaskStatus.CANCELLED]} cancelled of {batch.total} in {elapsed:.2f} s"
-        f"{rate}",
-        file=sys.stderr,
-    )
-    failures = [t for t in batch.tasks if t.status is TaskStatus.FAILED]
-    for task in failures[:_FAILURES_SHOWN]:
-        print(f"  failed: {os.fsdecode(task.path)}: {task.error}", file=sys.stderr)
-    if len(failures) > _FAILURES_SHOWN:
-        print(f"  … and {len(failures) - _FAILURES_SHOWN} more (see --report)", file=sys.stderr)
-    for output in batch.outputs:
-        print(f"  wrote {output}", file=sys.stderr)
-    if batch.error:
-        print(f"batchgui: error: {batch.error}", file=sys.stderr)
-
-
-def _write_report(report: dict, path: Path) -> None:
-    text = json.dumps(report, indent=2) + "\n"
-    if str(path) == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    try:
-        with atomic_write(path) as handle:
-            handle.write(text.encode())
-    except OSError as exc:
-        print(
-            f"batchgui: error: cannot write the report {path}: {exc.strerror or exc}",
-            file=sys.stderr,
-        )

@@ -1,5 +1,6 @@
 """File work the engine itself does, always on a worker thread, never on the loop:
-fingerprints, and giving a duplicate copies of its original's outputs.
+content hashes (BLAKE3, see scan/duplicates.py for why), fingerprints, and giving
+a duplicate copies of its original's outputs.
 """
 
 from __future__ import annotations
@@ -10,10 +11,32 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import blake3
+
 from batchgui.core.models import Task
 from batchgui.core.operation import TEMP_MARK
 
 Fingerprint = tuple[int, ...]
+
+_MMAP_FROM = 1 << 20  # below this, one read() is cheaper than setting up a mapping
+
+
+def content_hash(path: Path) -> str:
+    """BLAKE3 hex digest of the whole file: large files through mmap, never loaded whole."""
+    hasher = blake3.blake3()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if os.fstat(fd).st_size >= _MMAP_FROM:
+            try:
+                hasher.update_mmap(path)
+                return hasher.hexdigest()
+            except (OSError, ValueError):  # mmap can fail on special files; reads cannot
+                hasher = blake3.blake3()
+        while chunk := os.read(fd, _MMAP_FROM):
+            hasher.update(chunk)
+    finally:
+        os.close(fd)
+    return hasher.hexdigest()
 
 
 def fingerprint_of(path: Path) -> Fingerprint:
@@ -65,3 +88,19 @@ def atomic_copy(source: Path, target: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def remove_temp_files(folders: set[Path]) -> int:
+    """Remove atomic-write temporaries left in these folders; returns how many."""
+    removed = 0
+    for folder in folders:
+        try:
+            with os.scandir(folder) as entries:
+                stale = [e.path for e in entries if TEMP_MARK in e.name and e.is_file()]
+        except OSError:
+            continue
+        for path in stale:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                removed += 1
+    return removed

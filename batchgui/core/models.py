@@ -132,6 +132,7 @@ class Task:
     finished_at: float | None = None
     duration_s: float | None = None  # time spent in the operation, last attempt
     outputs: list[Path] = field(default_factory=list)
+    output_hashes: dict[str, str] = field(default_factory=dict)  # output -> BLAKE3
     data: dict[str, Any] = field(default_factory=dict)  # small values an operation reports
     error: str | None = None
     error_kind: ErrorKind | None = None
@@ -169,6 +170,7 @@ class Batch:
     started_at: float | None = None  # wall clock
     finished_at: float | None = None
     outputs: list[Path] = field(default_factory=list)  # aggregate outputs (a manifest)
+    settings: dict[str, Any] = field(default_factory=dict)  # how it was asked for (to resume)
     error: str | None = None  # a batch-level failure (the manifest could not be written)
 
     def __post_init__(self) -> None:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from batchgui.core import faults
+
 MODES = ("async", "thread", "process")
 TEMP_MARK = ".batchgui-tmp-"
 
@@ -89,6 +91,9 @@ class OperationSpec:
     # False: the engine does not create each task's out_dir (the operation
     # writes no per-file outputs, or makes the folder itself when it needs it)
     per_file_outputs: bool = True
+    # False: never skip a file as unchanged (the operation's effects are not
+    # its returned outputs, so batchgui cannot tell whether they still exist)
+    incremental: bool = True
     is_async: bool = False
     takes_context: bool = False
 
@@ -127,6 +132,7 @@ def operation(
     finalize: Callable[..., list[Path]] | None = None,
     validate: Callable[[dict[str, Any]], None] | None = None,
     per_file_outputs: bool = True,
+    incremental: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Describe a module-level function as a batchgui operation (SPEC §4)."""
 
@@ -153,6 +159,7 @@ def operation(
             finalize=finalize,
             validate=validate,
             per_file_outputs=per_file_outputs,
+            incremental=incremental,
             is_async=is_async,
             takes_context=len(params) >= 4,
         )
@@ -278,14 +285,21 @@ def atomic_write(path: str | os.PathLike[str], *, overwrite: bool = True) -> Ite
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         with os.fdopen(fd, "wb") as handle:
             yield handle
+            if faults.armed_point() == "mid-output":  # crash tests: leave half of it
+                handle.flush()
+                handle.truncate(handle.tell() // 2)
+                handle.flush()
+                faults.reached("mid-output")
             handle.flush()
             os.fsync(handle.fileno())
+        faults.reached("before-replace")
         if not overwrite:
             # link() fails if the target appeared meanwhile; replace() would not
             os.link(tmp_name, target)
             os.unlink(tmp_name)
         else:
             os.replace(tmp_name, target)
+        faults.reached("after-replace")
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)

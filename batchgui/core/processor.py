@@ -30,9 +30,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from batchgui.core import faults
 from batchgui.core.errors import ErrorKind
 from batchgui.core.events import EngineEvents
-from batchgui.core.files import copy_outputs, unchanged_since_scan
+from batchgui.core.files import copy_outputs, remove_temp_files, unchanged_since_scan
 from batchgui.core.models import Batch, BatchStatus, Priority, Task, TaskStatus
 from batchgui.core.operation import MODES, OperationSpec
 from batchgui.core.queue import TaskQueue
@@ -262,6 +263,22 @@ class BatchProcessor:
         self.events.task_reprioritised.send(task)
         self._kick()
 
+    async def interrupt(self, grace_s: float = 5.0) -> None:
+        """Stop now but stay resumable: nothing new starts, running work is stopped
+        (killed where the mode allows; threads are asked and given `grace_s`) and
+        goes back to pending without charge. Batches are left paused."""
+        for run in self._runs.values():
+            if run.batch.status is BatchStatus.RUNNING:
+                run.batch.move_to(BatchStatus.PAUSED)
+                run.meter.paused()
+                self.events.batch_paused.send(run.batch)
+            for job in list(run.jobs.values()):
+                job.interrupted = True
+                job.request_cancel()
+                run.runner.cancel(job)
+        if self._unit_tasks:
+            await asyncio.wait(list(self._unit_tasks), timeout=grace_s)
+
     async def aclose(self, kill: bool = False) -> None:
         """Shut down: with `kill`, cancel everything and stop workers at once."""
         self._closed = True
@@ -350,6 +367,7 @@ class BatchProcessor:
             run.jobs[task.id] = job
             jobs.append(job)
             self.events.task_started.send(task)
+        faults.reached("after-claim")
         run.units += 1
         self._in_flight += 1
         unit = asyncio.get_running_loop().create_task(self._run_unit(run, jobs))
@@ -387,9 +405,11 @@ class BatchProcessor:
     def _settle(self, run: _BatchRun, job: Job, outcome: Outcome) -> None:
         task = job.task
         task.duration_s = outcome.duration_s
+        if job.interrupted and not outcome.ok:
+            outcome = Outcome(requeue=True)
         if outcome.requeue:
             task.attempts -= 1
-            if job.cancel_requested:
+            if job.cancel_requested and not job.interrupted:
                 self._finish_cancelled(run, task, "cancelled", from_running=True)
                 return
             task.move_to(TaskStatus.PENDING)
@@ -429,6 +449,7 @@ class BatchProcessor:
             )
             return
         task.outputs = outcome.outputs
+        task.output_hashes = outcome.output_hashes
         task.data = outcome.data
         task.error = task.error_kind = None
         task.progress = 1.0
@@ -515,6 +536,10 @@ class BatchProcessor:
             self._kick()
         if follower.status is TaskStatus.PENDING:  # not cancelled while copying
             follower.outputs, follower.data = copies, dict(original.data)
+            hashes = [original.output_hashes.get(os.fsdecode(p)) for p in original.outputs]
+            follower.output_hashes = {
+                os.fsdecode(c): h for c, h in zip(copies, hashes, strict=True) if h
+            }
             follower.duplicate_of, follower.reason = original.path, "duplicate"
             follower.finished_at = time.time()
             follower.move_to(TaskStatus.SKIPPED)
@@ -542,6 +567,10 @@ class BatchProcessor:
     async def _finish_batch(self, run: _BatchRun) -> None:
         batch = run.batch
         try:
+            # nothing of this batch is writing now: temporary files left by a
+            # worker that was killed mid-write can go
+            folders = {t.out_dir for t in batch.tasks if t.out_dir} | {batch.out_root}
+            await asyncio.to_thread(remove_temp_files, folders)
             if run.spec.finalize is not None:
                 # completed tasks and skipped ones that carry a result (an
                 # unchanged file, a duplicate): a manifest lists them all

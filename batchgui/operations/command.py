@@ -137,6 +137,7 @@ def _executable(name: str) -> str:
     "Run a command per file",
     mode="async",
     per_file_outputs=False,
+    incremental=False,  # what a command writes is unknown, so it always runs
     validate=validate,
     options=[
         Option("command", str, "", "command template, e.g. gzip -k {path}"),

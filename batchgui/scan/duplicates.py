@@ -32,32 +32,12 @@ from pathlib import Path
 
 import blake3
 
+from batchgui.core.files import content_hash
 from batchgui.scan.walk import Entry
 
 log = logging.getLogger(__name__)
 
 HEAD_BYTES = 64 * 1024
-
-
-_MMAP_FROM = 1 << 20  # below this, one read() is cheaper than setting up a mapping
-
-
-def content_hash(path: Path) -> str:
-    """BLAKE3 hex digest of the whole file: large files through mmap, never loaded whole."""
-    hasher = blake3.blake3()
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if os.fstat(fd).st_size >= _MMAP_FROM:
-            try:
-                hasher.update_mmap(path)
-                return hasher.hexdigest()
-            except (OSError, ValueError):  # mmap can fail on special files; reads cannot
-                hasher = blake3.blake3()
-        while chunk := os.read(fd, _MMAP_FROM):
-            hasher.update(chunk)
-    finally:
-        os.close(fd)
-    return hasher.hexdigest()
 
 
 def head_hash(path: Path) -> str:

@@ -15,7 +15,15 @@ import time
 
 from batchgui.core.errors import ErrorKind
 from batchgui.core.operation import TaskContext, invoke_async
-from batchgui.core.runners.base import Job, Outcome, Runner, error_result, failed, outcome_of
+from batchgui.core.runners.base import (
+    Job,
+    Outcome,
+    Runner,
+    error_result,
+    failed,
+    hash_outputs,
+    outcome_of,
+)
 from batchgui.core.runners.threads import ThreadRunner
 
 
@@ -64,7 +72,9 @@ class AsyncRunner(Runner):
             return failed(ErrorKind.CANCELLED, "cancelled while running")
         except Exception as exc:
             return outcome_of(error_result(exc, job.cancel_requested, time.perf_counter() - start))
-        return Outcome(outputs=outputs, data=data, duration_s=time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        hashes = await asyncio.to_thread(hash_outputs, outputs) if outputs else {}
+        return Outcome(outputs=outputs, data=data, duration_s=seconds, output_hashes=hashes)
 
     def cancel(self, job: Job) -> None:
         if not job.spec.is_async:

@@ -14,6 +14,7 @@ drags an unpicklable exception along); the runner turns it into an `Outcome`.
 from __future__ import annotations
 
 import abc
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from threading import Event
 from typing import Any
 
 from batchgui.core.errors import ErrorKind, OperationError, PermanentError
+from batchgui.core.files import content_hash
 from batchgui.core.models import Task
 from batchgui.core.operation import OperationSpec, TaskContext, invoke
 
@@ -36,6 +38,7 @@ class Job:
     cancel_event: Event = field(default_factory=Event)  # what the operation sees as ctx.cancelled
     on_progress: Callable[[Task, float], None] | None = None
     cancel_requested: bool = False  # the user cancelled it (a timeout also sets the event)
+    interrupted: bool = False  # stopped to be resumed later: back to pending, no charge
 
     def request_cancel(self) -> None:
         self.cancel_requested = True
@@ -52,13 +55,14 @@ class Outcome:
     requeue: bool = False  # did not run, or ran in a pool another task broke: re-run free
     duration_s: float = 0.0
     detail: str | None = None  # the traceback, for the log
+    output_hashes: dict[str, str] = field(default_factory=dict)  # output path -> BLAKE3
 
     @property
     def ok(self) -> bool:
         return self.error is None and not self.requeue
 
 
-# A worker's answer for one call: ("ok", outputs, data, seconds) or
+# A worker's answer for one call: ("ok", outputs, data, seconds, output hashes) or
 # ("err", message, kind, permanent, seconds, traceback_text)
 Result = tuple
 
@@ -73,11 +77,17 @@ def execute_call(
     start = time.perf_counter()
     try:
         outputs, data = invoke(spec, src, out_dir, options, ctx)
-        return ("ok", outputs, data, time.perf_counter() - start)
+        # hashed here, where the outputs are hot in the cache: the store records
+        # them so a resumed batch can tell a complete output from a torn one
+        return ("ok", outputs, data, time.perf_counter() - start, hash_outputs(outputs))
     except BaseException as exc:  # a worker must answer whatever the operation does
         if isinstance(exc, KeyboardInterrupt | SystemExit) and not ctx.cancelled:
             raise
         return error_result(exc, ctx.cancelled, time.perf_counter() - start)
+
+
+def hash_outputs(outputs: list[Path]) -> dict[str, str]:
+    return {os.fsdecode(p): content_hash(p) for p in outputs if p.is_file()}
 
 
 def error_result(exc: BaseException, cancelled: bool, seconds: float) -> Result:
@@ -105,7 +115,8 @@ def describe_exception(exc: BaseException) -> str:
 
 def outcome_of(result: Result) -> Outcome:
     if result[0] == "ok":
-        return Outcome(outputs=result[1], data=result[2], duration_s=result[3])
+        _, outputs, data, seconds, hashes = result
+        return Outcome(outputs=outputs, data=data, duration_s=seconds, output_hashes=hashes)
     _, message, kind, permanent, seconds, detail = result
     return Outcome(
         error=message, kind=ErrorKind(kind), permanent=permanent, duration_s=seconds, detail=detail

@@ -1,0 +1,145 @@
+"""Stored batches from the command line: `resume`, `history` and `report`.
+
+resume [ID] ─► the latest unfinished batch (or ID) ─► lock ─► load: tasks a
+               dead process left running come back pending ─► execute_batch
+               with the settings it was started with
+history     ─► every batch with its counts and times (text or --json)
+report ID   ─► its results as the run report (JSON, schema 1) or CSV
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from datetime import datetime
+
+from batchgui.cli import EXIT_OK, UsageError
+from batchgui.cli.execute import execute_batch, open_store, report_target
+from batchgui.core.files import remove_temp_files
+from batchgui.core.models import BatchStatus
+from batchgui.core.report import build_report
+from batchgui.logs import setup_logging
+from batchgui.operations.registry import load_operations
+from batchgui.paths import data_dir, log_dir
+from batchgui.store import BatchLock, StoreError
+
+
+def resume_command(args: argparse.Namespace) -> int:
+    setup_logging(log_dir(args.data_dir), quiet=args.quiet)
+    store = open_store(args.data_dir)
+    try:
+        if args.batch_id:
+            batch_id = args.batch_id
+        else:
+            unfinished = store.batch_ids(unfinished_only=True)
+            if not unfinished:
+                print("batchgui: nothing to resume: every batch has finished", file=sys.stderr)
+                store.close()
+                return EXIT_OK
+            batch_id = unfinished[0]
+        # hold the lock while loading: a live process may still be running it
+        with BatchLock(data_dir(args.data_dir), batch_id):
+            batch = store.load_batch(batch_id)
+    except StoreError as exc:
+        store.close()
+        raise UsageError(str(exc)) from None
+    if batch.status in (BatchStatus.FINISHED, BatchStatus.CANCELLED) and batch.is_done:
+        print(
+            f"batchgui: batch {batch_id} has {batch.status.value}; nothing to resume "
+            "(see 'batchgui report')",
+            file=sys.stderr,
+        )
+        store.close()
+        return EXIT_OK
+    try:
+        spec = load_operations().get(batch.op_name)
+    except KeyError as exc:
+        store.close()
+        raise UsageError(f"cannot resume batch {batch_id}: {exc.args[0]}") from None
+    remove_temp_files({t.out_dir for t in batch.tasks if t.out_dir} | {batch.out_root})
+    batch.status = BatchStatus.PENDING  # submit() starts it again
+    batch.mode = "auto" if batch.mode not in ("async", "thread", "process") else batch.mode
+    if not args.quiet:
+        left = batch.unfinished
+        print(
+            f"batchgui: resuming batch {batch_id} ({batch.op_name}): {left} of "
+            f"{batch.total} tasks left",
+            file=sys.stderr,
+        )
+    return execute_batch(
+        batch, spec, store, args.data_dir, quiet=args.quiet, report_path=report_target(args.report)
+    )
+
+
+def history_command(args: argparse.Namespace) -> int:
+    store = open_store(args.data_dir)
+    try:
+        batches = store.history()
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"batches": batches}, indent=2))
+        return EXIT_OK
+    if not batches:
+        print("no batches yet")
+        return EXIT_OK
+    print(
+        f"{'batch':<13} {'operation':<10} {'status':<10} {'created':<17} "
+        f"{'done':>11} {'failed':>6}  output"
+    )
+    for entry in batches:
+        c = entry["counts"]
+        done = c["completed"] + c["skipped"]
+        created = datetime.fromtimestamp(entry["created_at"]).strftime("%Y-%m-%d %H:%M")
+        print(
+            f"{entry['batch_id']:<13} {entry['op']:<10} {entry['status']:<10} {created:<17} "
+            f"{done:>5}/{c['total']:<5} {c['failed']:>6}  {entry['out']}"
+        )
+    return EXIT_OK
+
+
+def report_command(args: argparse.Namespace) -> int:
+    store = open_store(args.data_dir)
+    try:
+        batch = store.load_batch(args.batch_id, recover=False)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    report = build_report(batch, int(batch.settings.get("workers") or 0) or 1)
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(
+            [
+                "path",
+                "status",
+                "reason",
+                "duplicate_of",
+                "attempts",
+                "error",
+                "error_kind",
+                "outputs",
+                "duration_s",
+            ]
+        )
+        for task in report["tasks"]:
+            writer.writerow(
+                [
+                    task["path"],
+                    task["status"],
+                    task["reason"] or "",
+                    task["duplicate_of"] or "",
+                    task["attempts"],
+                    task["error"] or "",
+                    task["error_kind"] or "",
+                    " ".join(task["outputs"]),
+                    "" if task["duration_s"] is None else task["duration_s"],
+                ]
+            )
+        return EXIT_OK
+    print(json.dumps(report, indent=2))
+    return EXIT_OK

@@ -1,0 +1,189 @@
+"""The SQLite file: opening it safely, checking it is ours, migrating its schema.
+
+One database, `batchgui.db` in the data folder. Every connection runs in WAL
+mode with `synchronous=FULL` and a 5 s busy timeout; writes use
+`BEGIN IMMEDIATE` so two writers queue instead of deadlocking. A file that is
+not SQLite, or an SQLite file that is not batchgui's (its `application_id`
+differs), is refused with a clear message and never written to. The schema
+version lives in `user_version`; `MIGRATIONS[n]` turns version n into n+1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+APPLICATION_ID = 0x42475549  # "BGUI"
+DB_NAME = "batchgui.db"
+BUSY_TIMEOUT_S = 5.0
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message is one line for the user."""
+
+
+MIGRATIONS: list[str] = [
+    # 0 -> 1
+    """
+    CREATE TABLE batches (
+        id TEXT PRIMARY KEY,
+        op TEXT NOT NULL,
+        options TEXT NOT NULL,          -- JSON
+        mode TEXT NOT NULL,
+        out_root BLOB NOT NULL,
+        base BLOB,
+        timeout_s REAL,
+        rate_per_s REAL,
+        settings TEXT NOT NULL,         -- JSON: workers, retries, sources, filters, ...
+        status TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        outputs TEXT NOT NULL DEFAULT '[]',
+        error TEXT
+    );
+    CREATE TABLE tasks (
+        batch_id TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,           -- position in the batch (scan order)
+        path BLOB NOT NULL,             -- bytes: file names need not be UTF-8
+        root BLOB,
+        out_dir BLOB,
+        size INTEGER NOT NULL,
+        priority INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        crashes INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        started_at REAL,
+        finished_at REAL,
+        duration_s REAL,
+        outputs TEXT NOT NULL DEFAULT '[]',        -- JSON of fsdecoded paths
+        output_hashes TEXT NOT NULL DEFAULT '{}',
+        data TEXT NOT NULL DEFAULT '{}',
+        error TEXT,
+        error_kind TEXT,
+        reason TEXT,
+        duplicate_of BLOB,
+        fingerprint TEXT,
+        content_hash TEXT,
+        PRIMARY KEY (batch_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX tasks_by_status ON tasks (batch_id, status);
+    CREATE TABLE file_hashes (
+        path BLOB PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        digest TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE results (
+        digest TEXT NOT NULL,
+        op_key TEXT NOT NULL,
+        outputs TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (digest, op_key)
+    ) WITHOUT ROWID;
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def db_path(data_dir: Path) -> Path:
+    return data_dir / DB_NAME
+
+
+def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
+    """A checked, migrated connection; StoreError (one line) if it cannot be had."""
+    if not create and not path.exists():
+        raise StoreError(f"no batchgui database at {path}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the data folder {path.parent}: {exc.strerror or exc}"
+        ) from None
+    existed = path.exists() and path.stat().st_size > 0
+    try:
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from None
+    try:
+        _check_ours(conn, path, existed)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        _migrate(conn, path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(_describe(exc, path)) from None
+    except StoreError:
+        conn.close()
+        raise
+    return conn
+
+
+def _check_ours(conn: sqlite3.Connection, path: Path, existed: bool) -> None:
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]  # reads the header
+    if app_id == APPLICATION_ID:
+        return
+    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if existed and (app_id != 0 or tables):
+        raise StoreError(
+            f"{path} is an SQLite database of another program; batchgui "
+            "leaves it alone (choose another --data-dir)"
+        )
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer batchgui (schema {version}); upgrade batchgui to use it"
+        )
+    while version < SCHEMA_VERSION:
+        with transaction(conn):
+            for statement in _statements(MIGRATIONS[version]):
+                conn.execute(statement)
+            version += 1
+            conn.execute(f"PRAGMA user_version={version}")
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip() and not s.strip().startswith("--")]
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _describe(exc: sqlite3.DatabaseError, path: Path) -> str:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return f"{path} is damaged or not a database ({text}); move it away to start afresh"
+    if "readonly" in text or "read-only" in text:
+        return f"cannot write to {path}: the data folder is read-only"
+    if "disk is full" in text or "disk I/O" in text:
+        return f"cannot write to {path}: {text} (is the disk full?)"
+    return f"database {path}: {text}"
+
+
+def describe(exc: sqlite3.Error, path: Path) -> str:
+    return _describe(exc, path) if isinstance(exc, sqlite3.DatabaseError) else str(exc)
+
+
+def fspath_bytes(path: os.PathLike[str] | None) -> bytes | None:
+    return None if path is None else os.fsencode(path)
