@@ -6,7 +6,9 @@ of an output written to its temporary file), before-replace (the temporary
 file complete, not yet renamed), after-replace (the output in place, its
 completion not yet committed), in-commit (inside a store transaction, before
 COMMIT). The count is per process: a process worker inherits the variable
-and counts its own visits.
+and counts its own visits. With `BATCHGUI_FAULT_ONCE=<file>` only the first
+process to fire does (it creates the file; later ones see it and live), so a
+test knows exactly how many kills happened.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import signal
 
 POINTS = ("after-claim", "mid-output", "before-replace", "after-replace", "in-commit")
 ENV = "BATCHGUI_FAULT"
+ENV_ONCE = "BATCHGUI_FAULT_ONCE"
 
 _armed: tuple[str, int] | bool | None = False  # False: not read yet
 _visits = 0
@@ -33,20 +36,30 @@ def _arm() -> tuple[str, int] | None:
 
 
 def reached(point: str) -> None:
-    """Die here if the fault says so; otherwise a dictionary look-up's cost."""
+    """Die here if the fault says so; otherwise a comparison's cost."""
+    if fires(point):
+        die()
+
+
+def fires(point: str) -> bool:
+    """Count a visit to `point`; True if this is the one that must die (the caller
+    may do its damage first, then call die())."""
     global _armed, _visits
     if _armed is False:
         _armed = _arm()
     if _armed is None or _armed[0] != point:
-        return
+        return False
     _visits += 1
-    if _visits == _armed[1]:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if _visits != _armed[1]:
+        return False
+    once = os.environ.get(ENV_ONCE)
+    if once:
+        try:
+            os.close(os.open(once, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+    return True
 
 
-def armed_point() -> str | None:
-    """The point armed in this process, if any (for tests)."""
-    global _armed
-    if _armed is False:
-        _armed = _arm()
-    return None if _armed is None else _armed[0]
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -285,11 +285,11 @@ def atomic_write(path: str | os.PathLike[str], *, overwrite: bool = True) -> Ite
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         with os.fdopen(fd, "wb") as handle:
             yield handle
-            if faults.armed_point() == "mid-output":  # crash tests: leave half of it
+            if faults.fires("mid-output"):  # crash tests: leave half of it, then die
                 handle.flush()
                 handle.truncate(handle.tell() // 2)
                 handle.flush()
-                faults.reached("mid-output")
+                faults.die()
             handle.flush()
             os.fsync(handle.fileno())
         faults.reached("before-replace")

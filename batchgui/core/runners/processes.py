@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -62,11 +64,12 @@ _starts: Any = None
 _slot = -1
 
 
-def _init_worker(slots: Any, starts: Any) -> None:
+def _init_worker(slots: Any, starts: Any, parent: int) -> None:
     global _slots, _starts, _slot
     # Ctrl-C in a terminal reaches the whole process group; the main process
     # decides what happens to running work, so workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
     with slots.get_lock():
         raw = slots.get_obj()
         for index in range(len(raw) // _FIELDS):
@@ -75,6 +78,23 @@ def _init_worker(slots: Any, starts: Any) -> None:
                 _slot = index
                 break
     _slots, _starts = slots.get_obj(), starts
+
+
+def _die_with(parent: int) -> None:
+    """A worker must not outlive batchgui, even when batchgui is SIGKILLed: on
+    Linux the kernel kills it when its parent goes (PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _record_child(pgid: int | None) -> None:
@@ -108,7 +128,10 @@ class _Pool:
         self.slots = mp.Array("q", size * _FIELDS)
         self.starts = mp.Array("d", size, lock=False)
         self.executor = ProcessPoolExecutor(
-            size, mp_context=mp, initializer=_init_worker, initargs=(self.slots, self.starts)
+            size,
+            mp_context=mp,
+            initializer=_init_worker,
+            initargs=(self.slots, self.starts, os.getpid()),
         )
         self.jobs: dict[int, Job] = {}  # task id -> job, while its unit is out
         self.killed: dict[int, ErrorKind] = {}  # task id -> why we killed its worker
