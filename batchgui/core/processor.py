@@ -165,7 +165,7 @@ class BatchProcessor:
         for task in batch.tasks:
             if task.status is TaskStatus.SKIPPED:
                 self.events.task_skipped.send(task)
-            if task.status.is_final:
+            if run.followers and task.status.is_final:
                 self._release_followers(run, task)
         self._check_finished(run)
         self._kick()
@@ -173,16 +173,18 @@ class BatchProcessor:
 
     def _enqueue(self, run: _BatchRun) -> None:
         """Pending tasks go in the queue; a duplicate waits for its original instead."""
-        by_path = {task.path: task for task in run.batch.tasks}
-        for task in run.batch.tasks:
-            if task.status is not TaskStatus.PENDING:
-                continue
-            original = by_path.get(task.duplicate_of) if task.duplicate_of else None
-            if original is not None and original is not task:
-                run.followers.setdefault(original.id, []).append(task)
-            else:
-                task.duplicate_of = None
-                run.queue.push(task)
+        pending = [t for t in run.batch.tasks if t.status is TaskStatus.PENDING]
+        waiting = [t for t in pending if t.duplicate_of is not None]
+        if waiting:  # only then is a path index worth its cost
+            by_path = {task.path: task for task in run.batch.tasks}
+            for task in waiting:
+                original = by_path.get(task.duplicate_of)  # type: ignore[arg-type]
+                if original is not None and original is not task:
+                    run.followers.setdefault(original.id, []).append(task)
+                else:
+                    task.duplicate_of = None
+            pending = [t for t in pending if t.duplicate_of is None]
+        run.queue.extend(pending)
 
     async def wait(self, batch: Batch) -> Batch:
         run = self._runs[batch.id]

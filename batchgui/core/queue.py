@@ -40,6 +40,16 @@ class TaskQueue:
         self._entries[task.id] = entry
         heapq.heappush(self._heap, entry)
 
+    def extend(self, tasks: list[Task]) -> None:
+        """Push many at once: one O(n) heapify instead of n pushes."""
+        for task in tasks:
+            if task.id in self._entries:
+                self._entries.pop(task.id)[2] = _DEAD
+            entry = [-int(task.priority), next(_seq), task]
+            self._entries[task.id] = entry
+            self._heap.append(entry)
+        heapq.heapify(self._heap)
+
     def remove(self, task: Task) -> bool:
         entry = self._entries.pop(task.id, None)
         if entry is None:

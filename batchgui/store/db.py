@@ -71,7 +71,6 @@ MIGRATIONS: list[str] = [
         content_hash TEXT,
         PRIMARY KEY (batch_id, seq)
     ) WITHOUT ROWID;
-    CREATE INDEX tasks_by_status ON tasks (batch_id, status);
     CREATE TABLE file_hashes (
         path BLOB PRIMARY KEY,
         fingerprint TEXT NOT NULL,

