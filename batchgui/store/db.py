@@ -102,7 +102,6 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         raise StoreError(
             f"cannot create the data folder {path.parent}: {exc.strerror or exc}"
         ) from None
-    existed = path.exists() and path.stat().st_size > 0
     try:
         conn = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
@@ -110,12 +109,11 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:
-        _check_ours(conn, path, existed)
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        _check_and_migrate(conn, path)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA foreign_keys=ON")
-        _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(_describe(exc, path)) from None
@@ -125,31 +123,34 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
     return conn
 
 
-def _check_ours(conn: sqlite3.Connection, path: Path, existed: bool) -> None:
+def _check_and_migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Under the write lock, so two processes opening a new file at once agree:
+    the first creates the schema, the second finds it."""
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]  # reads the header
-    if app_id == APPLICATION_ID:
-        return
-    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-    if existed and (app_id != 0 or tables):
-        raise StoreError(
-            f"{path} is an SQLite database of another program; batchgui "
-            "leaves it alone (choose another --data-dir)"
-        )
-
-
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"{path} was written by a newer batchgui (schema {version}); upgrade batchgui to use it"
-        )
-    while version < SCHEMA_VERSION:
-        with transaction(conn):
+    if app_id == APPLICATION_ID and conn.execute("PRAGMA user_version").fetchone()[0] == (
+        SCHEMA_VERSION
+    ):
+        return  # the common case: no write lock needed
+    with transaction(conn):
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id != APPLICATION_ID and (app_id != 0 or tables):
+            raise StoreError(
+                f"{path} is an SQLite database of another program; batchgui "
+                "leaves it alone (choose another --data-dir)"
+            )
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} was written by a newer batchgui (schema {version}); "
+                "upgrade batchgui to use it"
+            )
+        while version < SCHEMA_VERSION:
             for statement in _statements(MIGRATIONS[version]):
                 conn.execute(statement)
             version += 1
-            conn.execute(f"PRAGMA user_version={version}")
-            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version={version}")
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
 
 
 def _statements(script: str) -> list[str]:
