@@ -213,11 +213,20 @@ def test_a_full_disk_while_saving_stops_cleanly_and_resumes_once_there_is_room(t
 
 
 def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
-    code = "import sys; from pathlib import Path; from batchgui.store import Store; " \
-           "Store(Path(sys.argv[1])).close(); print('ok')"
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "data")], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(6)]
+    code = (
+        "import sys; from pathlib import Path; from batchgui.store import Store; "
+        "Store(Path(sys.argv[1])).close(); print('ok')"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / "data")],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0 and out.strip() == "ok", err
