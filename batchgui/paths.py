@@ -4,12 +4,14 @@ Data: `--data-dir`, else `$BATCHGUI_DATA_DIR`, else platformdirs' user data
 folder. Logs and settings follow the data folder when it was chosen
 explicitly (so a test or a portable run touches nothing else), else they go
 to platformdirs' log and config folders. Nothing here creates a folder;
-callers do, when they first write.
+callers do, when they first write. Shipped files (icons, the .desktop file)
+come from `resource()`.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -37,3 +39,10 @@ def log_dir(override: str | os.PathLike[str] | None = None) -> Path:
 def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
     chosen = _chosen_data_dir(override)
     return chosen / "config" if chosen else Path(platformdirs.user_config_dir(APP))
+
+
+def resource(name: str) -> Path:
+    """A file shipped in batchgui/resources (under sys._MEIPASS when frozen)."""
+    frozen = getattr(sys, "_MEIPASS", None)
+    base = Path(frozen) / "batchgui" if frozen else Path(__file__).resolve().parent
+    return base / "resources" / name

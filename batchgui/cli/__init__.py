@@ -172,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     form.add_argument("--json", action="store_true", help="JSON, schema 1 (the default)")
     form.add_argument("--csv", action="store_true", help="CSV, for a spreadsheet")
 
+    gui = commands.add_parser("gui", help="open the window with these files and folders")
+    gui.add_argument("paths", nargs="*", metavar="PATH")
+    gui.add_argument("--smoke-test", action="store_true", help=argparse.SUPPRESS)
+
     ops = commands.add_parser("ops", help="list operations and their options")
     ops.add_argument("--json", action="store_true")
     return parser
@@ -195,9 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return getattr(batches, f"{args.command}_command")(args)
         if args.command == "ops":
             return _ops(args)
-        build_parser().print_help()
-        print("\nThe window is not built yet; use the commands above.", file=sys.stderr)
-        return EXIT_OK
+        return _gui(args)
     except UsageError as exc:
         print(f"batchgui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -206,6 +208,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
+
+
+def _gui(args: argparse.Namespace) -> int:
+    from batchgui.logs import setup_logging
+    from batchgui.paths import data_dir, log_dir
+
+    setup_logging(log_dir(args.data_dir))
+    missing = [p for p in getattr(args, "paths", []) if not os.path.exists(p)]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or folder")
+    from batchgui.gui.app import run_gui
+
+    return run_gui(
+        getattr(args, "paths", []),
+        data_dir(args.data_dir),
+        smoke_test=getattr(args, "smoke_test", False),
+    )
 
 
 def _ops(args: argparse.Namespace) -> int:

@@ -1,0 +1,43 @@
+"""Starting the desktop application: QApplication, the qasync loop, the window.
+
+run_gui(paths) ─► QApplication ─► qasync.QEventLoop (asyncio on Qt's loop)
+    ─► MainWindow shown, paths added, unfinished batch offered
+    ─► runs until the last window closes ─► exit code 0
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_API", "pyside6")
+
+
+def run_gui(paths: list[str], data_dir: Path, *, smoke_test: bool = False) -> int:
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from batchgui.gui.icons import app_icon
+    from batchgui.gui.main_window import create_main_window
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("batchgui")
+    app.setOrganizationName("batchgui")
+    app.setWindowIcon(app_icon())
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    quit_now = asyncio.Event()
+    app.lastWindowClosed.connect(quit_now.set)
+    window = create_main_window(data_dir)
+    window.show()
+    if paths:
+        window.add_paths(paths)
+    window.offer_resume()
+    if smoke_test:  # packaging checks: show the window, then close it
+        QTimer.singleShot(500, window.close)
+    with loop:
+        loop.run_until_complete(quit_now.wait())
+    return 0

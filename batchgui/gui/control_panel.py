@@ -1,0 +1,190 @@
+"""The control panel: which operation, its options, how to run it, and the buttons.
+
+The options form is generated from the operation's declared `Option`s (the
+same declaration `--set` parses), so a plugin's options appear without GUI
+code. The panel only describes the choice; the window acts on its signals.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from batchgui.core.operation import OperationSpec, Option
+
+MODES = ("auto", "async", "thread", "process")
+
+
+class ControlPanel(QGroupBox):
+    #: the worker limit changed (takes effect at once)
+    workers_changed = Signal(int)
+
+    def __init__(
+        self, operations: dict[str, OperationSpec], workers: int, parent: QWidget | None = None
+    ) -> None:
+        super().__init__("Run", parent)
+        self.setObjectName("controlPanel")
+        self._operations = operations
+        self._option_widgets: dict[str, QWidget] = {}
+
+        self.op_combo = QComboBox(self)
+        self.op_combo.setObjectName("opCombo")
+        for name, spec in sorted(operations.items()):
+            self.op_combo.addItem(spec.title or name, name)
+        self.op_combo.currentIndexChanged.connect(self._rebuild_options)
+        self.options_box = QWidget(self)
+        self.options_box.setObjectName("optionsForm")
+        self.options_form = QFormLayout(self.options_box)
+        self.options_form.setContentsMargins(0, 0, 0, 0)
+
+        self.mode_combo = QComboBox(self)
+        self.mode_combo.setObjectName("modeCombo")
+        self.mode_combo.addItems(MODES)
+        self.workers_spin = QSpinBox(self)
+        self.workers_spin.setObjectName("workersSpin")
+        self.workers_spin.setRange(1, 256)
+        self.workers_spin.setValue(workers)
+        self.workers_spin.valueChanged.connect(self.workers_changed)
+        self.output_edit = QLineEdit(self)
+        self.output_edit.setObjectName("outputEdit")
+        self.output_edit.setPlaceholderText("output folder")
+        browse = QPushButton("Browse…", self)
+        browse.setObjectName("browseButton")
+        browse.clicked.connect(self._browse)
+
+        self.start_button = self._button("Start", "startButton")
+        self.pause_button = self._button("Pause", "pauseButton")
+        self.resume_button = self._button("Resume", "resumeButton")
+        self.cancel_button = self._button("Cancel all", "cancelAllButton")
+        self.retry_button = self._button("Retry failed", "retryFailedButton")
+
+        form = QFormLayout()
+        form.addRow("Operation", self.op_combo)
+        form.addRow(self.options_box)
+        form.addRow("Mode", self.mode_combo)
+        form.addRow("Workers", self.workers_spin)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.output_edit, 1)
+        out_row.addWidget(browse)
+        form.addRow("Output", out_row)
+        buttons = QHBoxLayout()
+        for button in (
+            self.start_button,
+            self.pause_button,
+            self.resume_button,
+            self.cancel_button,
+            self.retry_button,
+        ):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        self._rebuild_options()
+        self.set_running(False, paused=False, has_failed=False)
+
+    def _button(self, text: str, name: str) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setObjectName(name)
+        return button
+
+    def _browse(self) -> None:
+        dialog = QFileDialog(self, "Output folder", self.output_edit.text())
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.fileSelected.connect(self.output_edit.setText)
+        dialog.open()
+
+    # --- the operation and its options -------------------------------------------------
+    def operation(self) -> OperationSpec:
+        return self._operations[self.op_combo.currentData()]
+
+    def select_operation(self, name: str) -> None:
+        index = self.op_combo.findData(name)
+        if index >= 0:
+            self.op_combo.setCurrentIndex(index)
+
+    def _rebuild_options(self) -> None:
+        while self.options_form.rowCount():
+            self.options_form.removeRow(0)
+        self._option_widgets.clear()
+        for option in self.operation().options:
+            widget = _editor_for(option, self.options_box)
+            widget.setObjectName(f"option_{option.name}")
+            widget.setToolTip(option.help)
+            self._option_widgets[option.name] = widget
+            self.options_form.addRow(option.name.replace("_", " "), widget)
+
+    def raw_options(self) -> dict[str, Any]:
+        """Option values as the form holds them (the spec parses and checks them)."""
+        values: dict[str, Any] = {}
+        for name, widget in self._option_widgets.items():
+            if isinstance(widget, QCheckBox):
+                values[name] = widget.isChecked()
+            elif isinstance(widget, QComboBox):
+                values[name] = widget.currentText()
+            elif isinstance(widget, QSpinBox | QDoubleSpinBox):
+                values[name] = widget.value()
+            else:
+                text = widget.text()  # type: ignore[attr-defined]
+                if text != "":
+                    values[name] = text
+        return values
+
+    def mode(self) -> str:
+        return self.mode_combo.currentText()
+
+    def output_folder(self) -> Path | None:
+        text = self.output_edit.text().strip()
+        return Path(text).expanduser() if text else None
+
+    def set_running(self, running: bool, *, paused: bool, has_failed: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running and not paused)
+        self.resume_button.setEnabled(running and paused)
+        self.cancel_button.setEnabled(running)
+        self.retry_button.setEnabled(has_failed)
+        for widget in (self.op_combo, self.options_box, self.mode_combo, self.output_edit):
+            widget.setEnabled(not running)
+
+
+def _editor_for(option: Option, parent: QWidget) -> QWidget:
+    if option.choices:
+        combo = QComboBox(parent)
+        combo.addItems([str(c) for c in option.choices])
+        if option.default is not None:
+            combo.setCurrentText(str(option.default))
+        return combo
+    if option.type is bool:
+        check = QCheckBox(parent)
+        check.setChecked(bool(option.default))
+        return check
+    if option.type is int:
+        spin = QSpinBox(parent)
+        spin.setRange(-1_000_000_000, 1_000_000_000)
+        spin.setValue(int(option.default or 0))
+        return spin
+    if option.type is float:
+        dspin = QDoubleSpinBox(parent)
+        dspin.setRange(-1e9, 1e9)
+        dspin.setDecimals(3)
+        dspin.setValue(float(option.default or 0))
+        return dspin
+    edit = QLineEdit(parent)
+    edit.setText("" if option.default is None else str(option.default))
+    edit.setPlaceholderText(option.help)
+    return edit

@@ -1,0 +1,555 @@
+"""The main window: four panels around one engine, and what the user does with them.
+
+    drop / Add / `batchgui gui PATH` ─► add_paths ─► _scan: stream_scan on a
+        thread fills the preview as it goes, then duplicates on a thread
+    Start ─► _start: prepare (scan, duplicates, unchanged: a thread) ─► saved
+        in the store (a thread) ─► BatchProcessor.submit on this loop
+    engine events ─► EngineBridge (≤ 20 updates/s) ─► task model, statistics,
+        buttons, a notification when a batch ends
+    close while running ─► interrupt (running work stopped, back to pending,
+        saved) ─► next start offers to resume it
+
+Everything here runs on the Qt main thread, which is also the asyncio loop's
+thread (qasync); anything that touches files is awaited on a worker thread.
+Dialogs are opened with open(), never exec(), so the loop never nests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QSystemTrayIcon,
+    QWidget,
+)
+
+from batchgui._version import __version__
+from batchgui.core import Batch, BatchProcessor, BatchStatus, Priority, TaskStatus
+from batchgui.core.files import remove_temp_files
+from batchgui.core.operation import atomic_write
+from batchgui.core.processor import default_workers
+from batchgui.core.report import build_report
+from batchgui.gui.bridge import EngineBridge
+from batchgui.gui.control_panel import ControlPanel
+from batchgui.gui.icons import app_icon
+from batchgui.gui.preview_panel import PreviewPanel
+from batchgui.gui.stats_panel import StatisticsPanel
+from batchgui.gui.task_view import TaskPanel
+from batchgui.operations.registry import load_operations
+from batchgui.paths import config_dir
+from batchgui.scan.duplicates import find_duplicates
+from batchgui.scan.incremental import ResultRecorder, operation_key
+from batchgui.scan.prepare import prepare
+from batchgui.scan.walk import InputError, absolute, stream_scan
+from batchgui.store import BatchJournal, BatchLock, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("batchgui")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.data_dir = data_dir
+        self.settings = QSettings(
+            str(config_dir(data_dir) / "batchgui.ini"), QSettings.Format.IniFormat
+        )
+        self.sources: list[str] = []
+        self.batch: Batch | None = None
+        self._lock: BatchLock | None = None
+        self._background: set[asyncio.Future] = set()  # keep references (qasync)
+        self._scan_task: asyncio.Task | None = None
+        self._closing = False
+
+        registry = load_operations()
+        workers = int(self.settings.value("workers", default_workers()))
+        self.processor = BatchProcessor(workers)
+        self.bridge = EngineBridge(self.processor, self)
+        self.store: Store | None = None
+        self.journal: BatchJournal | None = None
+        try:
+            self.store = Store(data_dir)
+        except StoreError as exc:
+            log.error("the store cannot be used: %s", exc)
+            self._store_problem = str(exc)
+        else:
+            self._store_problem = ""
+
+        self.preview = PreviewPanel(self)
+        self.control = ControlPanel(registry.operations, workers, self)
+        self.stats = StatisticsPanel(self.processor, self)
+        self.tasks = TaskPanel(self)
+        self._build_layout()
+        self._build_menus()
+        self._connect()
+        self._restore_settings()
+        self.statusBar().showMessage(self._store_problem or "Drop files or folders to begin")
+        for warning in registry.warnings:
+            self.statusBar().showMessage(warning)
+        self.tray = (
+            QSystemTrayIcon(app_icon(), self) if QSystemTrayIcon.isSystemTrayAvailable() else None
+        )
+        if self.tray is not None:
+            self.tray.show()
+        self._refresh_buttons()
+
+    # --- construction -------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        left = QSplitter(Qt.Orientation.Vertical, self)
+        left.addWidget(self.preview)
+        left.addWidget(self.tasks)
+        left.setStretchFactor(0, 2)
+        left.setStretchFactor(1, 3)
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(self.control)
+        right.addWidget(self.stats)
+        right.setStretchFactor(0, 0)
+        right.setStretchFactor(1, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(self.splitter)
+        self.resize(1200, 780)
+
+    def _action(self, menu, text: str, slot, shortcut=None, name: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        if name:
+            action.setObjectName(name)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(
+            file_menu, "Add &files…", self.preview.choose_files, QKeySequence.StandardKey.Open
+        )
+        self._action(file_menu, "Add f&older…", self.preview.choose_folder, "Ctrl+Shift+O")
+        self._action(file_menu, "&Export report…", self.export_report, "Ctrl+E")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        batch_menu = bar.addMenu("&Batch")
+        self.start_action = self._action(batch_menu, "&Start", self.start, "F5")
+        self.pause_action = self._action(batch_menu, "&Pause", self.pause, "F6")
+        self.resume_action = self._action(batch_menu, "&Resume", self.resume, "F7")
+        self.cancel_action = self._action(batch_menu, "&Cancel all", self.cancel_all, "Ctrl+.")
+        self.retry_action = self._action(
+            batch_menu, "Retry &failed", self.retry_failed, "Ctrl+Shift+R"
+        )
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About batchgui", self.about)
+
+    def _connect(self) -> None:
+        self.preview.paths_added.connect(self.add_paths)
+        self.preview.filters_changed.connect(self.rescan)
+        self.preview.cleared.connect(self.clear_sources)
+        c = self.control
+        c.start_button.clicked.connect(self.start)
+        c.pause_button.clicked.connect(self.pause)
+        c.resume_button.clicked.connect(self.resume)
+        c.cancel_button.clicked.connect(self.cancel_all)
+        c.retry_button.clicked.connect(self.retry_failed)
+        c.workers_changed.connect(self.set_workers)
+        self.tasks.retry_requested.connect(self._retry)
+        self.tasks.cancel_requested.connect(self.processor.cancel)
+        self.tasks.priority_requested.connect(self._reprioritise)
+        self.bridge.tasks_changed.connect(self.tasks.model.tasks_changed)
+        self.bridge.stats_changed.connect(self.stats.refresh)
+        self.bridge.stats_changed.connect(self._refresh_buttons)
+        self.bridge.batch_state_changed.connect(lambda _batch: self._refresh_buttons())
+        self.bridge.batch_finished.connect(self._batch_finished)
+
+    # --- settings -------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = self.settings.value("splitter")
+        if isinstance(state, QByteArray):
+            self.splitter.restoreState(state)
+        self.control.select_operation(str(self.settings.value("operation", "checksum")))
+        index = self.control.mode_combo.findText(str(self.settings.value("mode", "auto")))
+        self.control.mode_combo.setCurrentIndex(max(0, index))
+        self.control.output_edit.setText(str(self.settings.value("output", "")))
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("splitter", self.splitter.saveState())
+        s.setValue("operation", self.control.op_combo.currentData())
+        s.setValue("mode", self.control.mode())
+        s.setValue("workers", self.control.workers_spin.value())
+        s.setValue("output", self.control.output_edit.text())
+        s.sync()
+
+    # --- inputs and the preview -------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() or event.mimeData().hasText():
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = event.mimeData().urls()
+        local = [u.toLocalFile() for u in urls if u.isLocalFile() and u.toLocalFile()]
+        if not local:
+            self.statusBar().showMessage("Only files and folders can be dropped here")
+            event.ignore()
+            return
+        if len(local) < len(urls):
+            self.statusBar().showMessage(
+                f"{len(urls) - len(local)} dropped item(s) were not local files and were ignored"
+            )
+        event.acceptProposedAction()
+        self.add_paths(local)
+
+    def add_paths(self, paths: list[str]) -> None:
+        fresh = [os.fspath(absolute(p)) for p in paths]
+        self.sources.extend(p for p in fresh if p not in self.sources)
+        self.rescan()
+
+    def clear_sources(self) -> None:
+        self.sources.clear()
+        self.rescan()
+
+    def rescan(self) -> None:
+        if self._scan_task is not None:
+            self._scan_task.cancel()
+        self.preview.start_scan()
+        if not self.sources:
+            self.preview.update_counts(note="drop files or folders to begin")
+            return
+        self._scan_task = self._spawn(self._scan(list(self.sources)))
+
+    async def _scan(self, sources: list[str]) -> None:
+        try:
+            filters = self.preview.filters()
+        except ValueError as exc:
+            self.preview.update_counts(note=str(exc))
+            return
+        entries = []
+        try:
+            async for chunk in stream_scan(sources, filters, skip=[self._output_folder()]):
+                entries.extend(chunk)
+                self.preview.add_entries(chunk)
+        except InputError as exc:
+            self.statusBar().showMessage(str(exc))
+        self.preview.update_counts(note="looking for duplicates…")
+        duplicates = await asyncio.to_thread(find_duplicates, entries)
+        self.preview.model.mark_duplicates(duplicates.duplicate_of)
+        note = "" if entries else "nothing found"
+        if any(e.reason == "unreadable" for e in entries):
+            note = "some folders could not be read"
+        self.preview.update_counts(note=note)
+
+    def _output_folder(self) -> Path:
+        chosen = self.control.output_folder()
+        if chosen is not None:
+            return absolute(chosen)
+        first = Path(self.sources[0]) if self.sources else Path.home()
+        base = first if first.is_dir() else first.parent
+        return absolute(base.parent / f"{base.name}-batchgui")
+
+    # --- running ---------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.batch is not None and not self.batch.is_done:
+            return
+        if not self.sources:
+            self.statusBar().showMessage("Add files or folders first")
+            return
+        self._spawn(self._start())
+
+    async def _start(self) -> None:
+        spec = self.control.operation()
+        try:
+            options = spec.resolve_options(self.control.raw_options())
+            filters = self.preview.filters()
+        except ValueError as exc:
+            self.statusBar().showMessage(str(exc))
+            return
+        out = self._output_folder()
+        key = operation_key(spec.name, options)
+        self.control.start_button.setEnabled(False)
+        self.statusBar().showMessage("Preparing…")
+        try:
+            prepared = await asyncio.to_thread(
+                prepare,
+                list(self.sources),
+                filters,
+                out,
+                cache=self.store if spec.incremental else None,
+                op_key=key,
+            )
+            if spec.per_file_outputs or spec.finalize is not None:
+                await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+        except (InputError, OSError) as exc:
+            self.statusBar().showMessage(str(exc))
+            self._refresh_buttons()
+            return
+        settings = {
+            "workers": self.control.workers_spin.value(),
+            "retries": 2,
+            "backoff": 1.0,
+            "sources": list(self.sources),
+        }
+        batch = Batch(
+            spec.name,
+            prepared.plan.tasks,
+            options,
+            mode=self.control.mode(),
+            out_root=out,
+            base=prepared.plan.base,
+            settings=settings,
+        )
+        await self._run(batch, spec, save=True)
+
+    async def _run(self, batch: Batch, spec, *, save: bool) -> None:
+        if self.store is not None:
+            try:
+                if save:
+                    await asyncio.to_thread(self.store.create_batch, batch)
+                self._lock = BatchLock(self.data_dir, batch.id).acquire()
+            except StoreError as exc:
+                self.statusBar().showMessage(f"Not saved: {exc}")
+            if self.journal is None:
+                self.journal = BatchJournal(self.store, self.processor, on_error=self._store_failed)
+            if spec.incremental:
+                ResultRecorder(
+                    self.processor, batch, self.store, operation_key(spec.name, batch.options)
+                )
+        self.batch = batch
+        self.processor.submit(batch, spec)
+        self.tasks.model.set_tasks(batch.tasks)
+        self.stats.show_batch(batch)
+        self.statusBar().showMessage(
+            f"Running {batch.total} tasks ({batch.op_name}, {batch.mode} mode) → {batch.out_root}"
+        )
+        self._refresh_buttons()
+
+    def pause(self) -> None:
+        if self.batch is not None:
+            self.processor.pause(self.batch)
+            self.statusBar().showMessage("Paused: nothing new starts; running tasks finish")
+
+    def resume(self) -> None:
+        if self.batch is not None:
+            self.processor.resume(self.batch)
+            self.statusBar().showMessage("Resumed")
+
+    def cancel_all(self) -> None:
+        if self.batch is not None:
+            self.processor.cancel_batch(self.batch)
+
+    def retry_failed(self) -> None:
+        if self.batch is not None:
+            self._retry(
+                [
+                    t
+                    for t in self.batch.tasks
+                    if t.status in (TaskStatus.FAILED, TaskStatus.CANCELLED)
+                ]
+            )
+
+    def _retry(self, tasks: list) -> None:
+        if tasks:
+            self.processor.retry_tasks(tasks)
+            self.stats.show_batch(self.batch)
+            self._refresh_buttons()
+
+    def _reprioritise(self, tasks: list, priority: Priority) -> None:
+        for task in tasks:
+            self.processor.set_priority(task, priority)
+
+    def set_workers(self, workers: int) -> None:
+        self.processor.max_workers = workers
+        self.statusBar().showMessage(f"{workers} workers")
+
+    def _refresh_buttons(self) -> None:
+        batch = self.batch
+        running = batch is not None and not batch.is_done
+        paused = batch is not None and batch.status is BatchStatus.PAUSED
+        failed = batch is not None and bool(
+            batch.counts[TaskStatus.FAILED] or batch.counts[TaskStatus.CANCELLED]
+        )
+        self.control.set_running(running, paused=paused, has_failed=failed and not running)
+        self.start_action.setEnabled(not running)
+        self.pause_action.setEnabled(running and not paused)
+        self.resume_action.setEnabled(running and paused)
+        self.cancel_action.setEnabled(running)
+        self.retry_action.setEnabled(failed and not running)
+
+    def _batch_finished(self, batch: Batch) -> None:
+        if batch is not self.batch:
+            return
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        c = batch.counts
+        text = (
+            f"{batch.op_name}: {c[TaskStatus.COMPLETED]} completed, "
+            f"{c[TaskStatus.FAILED]} failed, {c[TaskStatus.SKIPPED]} skipped, "
+            f"{c[TaskStatus.CANCELLED]} cancelled"
+        )
+        self.statusBar().showMessage(text)
+        if self.tray is not None:
+            self.tray.showMessage("batchgui: batch finished", text, app_icon(), 5000)
+        self.stats.refresh()
+        self._refresh_buttons()
+
+    def _store_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"Progress is not being saved: {message}")
+
+    # --- reports, resuming, about ---------------------------------------------------------
+    def export_report(self) -> None:
+        if self.batch is None:
+            self.statusBar().showMessage("No batch to report on yet")
+            return
+        dialog = QFileDialog(self, "Export report", str(Path.home() / f"{self.batch.id}.json"))
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilter("JSON report (*.json)")
+        dialog.fileSelected.connect(lambda path: self._spawn(self.write_report(Path(path))))
+        dialog.open()
+
+    async def write_report(self, path: Path) -> None:
+        assert self.batch is not None
+        text = json.dumps(build_report(self.batch, self.processor.max_workers), indent=2)
+
+        def write() -> None:
+            with atomic_write(path) as handle:
+                handle.write(text.encode())
+
+        try:
+            await asyncio.to_thread(write)
+        except OSError as exc:
+            self.statusBar().showMessage(f"Cannot write {path}: {exc.strerror or exc}")
+            return
+        self.statusBar().showMessage(f"Report written to {path}")
+
+    def offer_resume(self) -> QMessageBox | None:
+        """Ask (without blocking) whether to resume the latest unfinished batch."""
+        if self.store is None:
+            return None
+        try:
+            unfinished = self.store.batch_ids(unfinished_only=True)
+        except StoreError as exc:
+            self.statusBar().showMessage(str(exc))
+            return None
+        if not unfinished:
+            return None
+        batch_id = unfinished[0]
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Resume?",
+            f"Batch {batch_id} did not finish. Resume it now?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setObjectName("resumeOffer")
+        box.finished.connect(
+            lambda result: (
+                result == QMessageBox.StandardButton.Yes
+                and self._spawn(self.resume_batch(batch_id))
+            )
+        )
+        box.open()
+        return box
+
+    async def resume_batch(self, batch_id: str) -> None:
+        assert self.store is not None
+        try:
+            batch = await asyncio.to_thread(self.store.load_batch, batch_id)
+            spec = load_operations().get(batch.op_name)
+        except (StoreError, KeyError) as exc:
+            self.statusBar().showMessage(f"Cannot resume: {exc}")
+            return
+        await asyncio.to_thread(
+            remove_temp_files, {t.out_dir for t in batch.tasks if t.out_dir} | {batch.out_root}
+        )
+        batch.status = BatchStatus.PENDING
+        self.sources = list(batch.settings.get("sources", []))
+        await self._run(batch, spec, save=False)
+
+    def about(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "About batchgui",
+            f"batchgui {__version__}\n\nRun one operation over many files.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("aboutBox")
+        box.open()
+
+    # --- closing ----------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closing:
+            event.accept()
+            return
+        event.ignore()  # finish asynchronously, then close for real
+        self._closing = True
+        self._save_settings()
+        self._spawn(self._shut_down())
+
+    async def _shut_down(self) -> None:
+        """Stop running work (resumable: it goes back to pending), save, and close."""
+        if self.batch is not None and not self.batch.is_done:
+            await self.processor.interrupt()
+        if self.journal is not None:
+            await self.journal.aclose()
+        await self.processor.aclose(kill=True)
+        self.bridge.stop()
+        if self._lock is not None:
+            self._lock.release()
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)
+        if self.tray is not None:
+            self.tray.hide()
+        QTimer.singleShot(0, self.close)
+
+    def _spawn(self, coroutine) -> asyncio.Task:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._finished_background)
+        return task
+
+    def _finished_background(self, task: asyncio.Future) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("background work failed", exc_info=exc)
+            self.statusBar().showMessage(f"Error: {exc}")
+
+
+def create_main_window(data_dir: Path | str) -> MainWindow:
+    """The main window on the running QApplication and qasync loop, not yet shown."""
+    return MainWindow(Path(data_dir))
+
+
+__all__ = ["MainWindow", "QWidget", "create_main_window"]

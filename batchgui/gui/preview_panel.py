@@ -1,0 +1,257 @@
+"""The preview panel: what was dropped, what will be processed, and why not the rest.
+
+    paths added (drop, buttons, command line) ─► MainWindow scans them with
+    stream_scan (a worker thread) ─► add_entries(chunk) as chunks arrive
+    ─► PreviewModel rows + counts; duplicates marked when detection ends
+
+Filter controls emit `filters_changed`; the window rescans. Nothing here
+touches the file system.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from batchgui.scan.filters import Filters, compile_name, parse_size
+from batchgui.scan.walk import Entry
+
+Index = QModelIndex | QPersistentModelIndex
+_COLUMNS = ("File", "Folder", "Size", "Included")
+
+
+def human_size(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} TB"
+
+
+class PreviewModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.entries: list[Entry] = []
+        self.duplicate_of: dict[Path, Path] = {}
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.entries, self.duplicate_of = [], {}
+        self.endResetModel()
+
+    def add(self, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        first = len(self.entries)
+        self.beginInsertRows(QModelIndex(), first, first + len(entries) - 1)
+        self.entries.extend(entries)
+        self.endInsertRows()
+
+    def mark_duplicates(self, duplicate_of: dict[Path, Path]) -> None:
+        self.duplicate_of = duplicate_of
+        if self.entries:
+            self.dataChanged.emit(self.index(0, 3), self.index(len(self.entries) - 1, 3))
+
+    def reason(self, entry: Entry) -> str | None:
+        if entry.reason is None and entry.path in self.duplicate_of:
+            return "duplicate"
+        return entry.reason
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.entries)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(_COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return _COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        entry = self.entries[index.row()]
+        column = index.column()
+        reason = self.reason(entry)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return os.fsdecode(entry.path.name) + ("/" if entry.is_dir else "")
+            if column == 1:
+                return os.fsdecode(entry.path.parent)
+            if column == 2:
+                return "" if entry.is_dir else human_size(entry.size)
+            if reason is None:
+                return "yes"
+            if reason == "duplicate":
+                return f"duplicate of {os.fsdecode(self.duplicate_of[entry.path].name)}"
+            return f"no: {reason}" + (f" ({entry.detail})" if entry.detail else "")
+        if role == Qt.ItemDataRole.ForegroundRole and reason is not None:
+            return QBrush(QColor(128, 128, 128))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return os.fsdecode(entry.path)
+        return None
+
+    def counts(self) -> tuple[int, int, Counter]:
+        included = [e for e in self.entries if self.reason(e) is None and not e.is_dir]
+        left_out = Counter(self.reason(e) for e in self.entries if self.reason(e) is not None)
+        return len(included), sum(e.size for e in included), left_out
+
+
+class PreviewPanel(QGroupBox):
+    #: the user added files or folders (list of str paths)
+    paths_added = Signal(list)
+    #: a filter control changed
+    filters_changed = Signal()
+    #: the user asked to forget the added paths
+    cleared = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Files", parent)
+        self.setObjectName("previewPanel")
+        self.model = PreviewModel(self)
+
+        self.drop_zone = QLabel("Drop files or folders here", self)
+        self.drop_zone.setObjectName("dropZone")
+        self.drop_zone.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_zone.setFrameShape(QFrame.Shape.StyledPanel)
+        self.drop_zone.setMinimumHeight(44)
+        self.drop_zone.setStyleSheet(
+            "QLabel#dropZone { border: 2px dashed palette(mid); border-radius: 6px; padding: 6px; }"
+        )
+        add_files = QPushButton("Add files…", self)
+        add_files.setObjectName("addFilesButton")
+        add_files.clicked.connect(self.choose_files)
+        add_folder = QPushButton("Add folder…", self)
+        add_folder.setObjectName("addFolderButton")
+        add_folder.clicked.connect(self.choose_folder)
+        clear = QPushButton("Clear", self)
+        clear.setObjectName("clearButton")
+        clear.clicked.connect(self.cleared)
+
+        self.ext_edit = QLineEdit(self)
+        self.ext_edit.setObjectName("extEdit")
+        self.ext_edit.setPlaceholderText(".pdf, .docx (all)")
+        self.exclude_edit = QLineEdit(self)
+        self.exclude_edit.setObjectName("excludeEdit")
+        self.exclude_edit.setPlaceholderText("node_modules/, *.tmp")
+        self.name_edit = QLineEdit(self)
+        self.name_edit.setObjectName("nameEdit")
+        self.name_edit.setPlaceholderText("name regex")
+        self.max_size_edit = QLineEdit(self)
+        self.max_size_edit.setObjectName("maxSizeEdit")
+        self.max_size_edit.setPlaceholderText("max size, e.g. 2G")
+        self.hidden_check = QCheckBox("Hidden files", self)
+        self.hidden_check.setObjectName("hiddenCheck")
+        for edit in (self.ext_edit, self.exclude_edit, self.name_edit, self.max_size_edit):
+            edit.editingFinished.connect(self.filters_changed)
+        self.hidden_check.toggled.connect(self.filters_changed)
+
+        self.table = QTableView(self)
+        self.table.setObjectName("previewTable")
+        self.table.setModel(self.model)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, 200)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        self.counts_label = QLabel("No files yet", self)
+        self.counts_label.setObjectName("previewCounts")
+        self.counts_label.setWordWrap(True)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(add_files)
+        buttons.addWidget(add_folder)
+        buttons.addWidget(clear)
+        buttons.addStretch(1)
+        filters = QHBoxLayout()
+        for label, widget in (
+            ("Extensions", self.ext_edit),
+            ("Exclude", self.exclude_edit),
+            ("Name", self.name_edit),
+            ("Size", self.max_size_edit),
+        ):
+            filters.addWidget(QLabel(label, self))
+            filters.addWidget(widget, 1)
+        filters.addWidget(self.hidden_check)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.drop_zone)
+        layout.addLayout(buttons)
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.counts_label)
+
+    # --- the user's input ---------------------------------------------------------
+    def choose_files(self) -> None:
+        dialog = QFileDialog(self, "Add files")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.filesSelected.connect(lambda files: self.paths_added.emit(list(files)))
+        dialog.open()  # never exec(): the event loop keeps running
+
+    def choose_folder(self) -> None:
+        dialog = QFileDialog(self, "Add folder")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(lambda folder: self.paths_added.emit([folder]))
+        dialog.open()
+
+    def filters(self) -> Filters:
+        """The filters the controls describe; ValueError with a one-line message."""
+        exts = tuple(e for e in self.ext_edit.text().replace(" ", ",").split(",") if e)
+        exclude = tuple(p.strip() for p in self.exclude_edit.text().split(",") if p.strip())
+        name = self.name_edit.text().strip()
+        size = self.max_size_edit.text().strip()
+        return Filters(
+            extensions=exts,
+            exclude=exclude,
+            name=compile_name(name) if name else None,
+            max_size=parse_size(size) if size else None,
+            hidden=self.hidden_check.isChecked(),
+        )
+
+    # --- what the scan found --------------------------------------------------------
+    def start_scan(self) -> None:
+        self.model.clear()
+        self.counts_label.setText("Scanning…")
+
+    def add_entries(self, entries: Iterable[Entry]) -> None:
+        self.model.add(list(entries))
+        self.update_counts(scanning=True)
+
+    def update_counts(self, scanning: bool = False, note: str = "") -> None:
+        included, size, left_out = self.model.counts()
+        parts = [f"{included} files to process ({human_size(size)})"]
+        if left_out:
+            reasons = ", ".join(f"{n} {reason}" for reason, n in left_out.most_common())
+            parts.append(f"left out: {reasons}")
+        if scanning:
+            parts.append("scanning…")
+        if note:
+            parts.append(note)
+        self.counts_label.setText(" · ".join(parts))

@@ -1,0 +1,182 @@
+"""The statistics panel: progress, counts, rates, elapsed, ETA and a throughput chart.
+
+It reads `BatchProcessor.stats(batch)` (cheap: counters and a few floats)
+when the bridge says something changed and on its own 4 Hz timer, so elapsed
+time and ETA keep moving while a long task runs. The chart keeps the last two
+minutes of files/s samples and draws them with QPainter.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from batchgui.core.models import Batch
+from batchgui.core.processor import BatchProcessor
+from batchgui.core.stats import Stats
+from batchgui.gui.preview_panel import human_size
+
+_FIELDS = (
+    "Completed",
+    "Failed",
+    "Skipped",
+    "Cancelled",
+    "Pending",
+    "Running",
+    "Success rate",
+    "Files/s",
+    "MB/s",
+    "Elapsed",
+    "ETA",
+)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class ThroughputChart(QWidget):
+    SAMPLES = 240  # two minutes at two samples a second
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("throughputChart")
+        self.setMinimumHeight(70)
+        self.samples: deque[float] = deque(maxlen=self.SAMPLES)
+
+    def add(self, value: float) -> None:
+        self.samples.append(max(0.0, value))
+        self.update()
+
+    def clear(self) -> None:
+        self.samples.clear()
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        palette = self.palette()
+        area = QRectF(self.rect()).adjusted(1, 1, -1, -1)
+        painter.fillRect(area, palette.base())
+        painter.setPen(QPen(palette.mid().color(), 1))
+        painter.drawRect(area)
+        if len(self.samples) < 2:
+            painter.setPen(palette.placeholderText().color())
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "files/s")
+            painter.end()
+            return
+        top = max(self.samples) or 1.0
+        # the line fills the width as samples come, then scrolls
+        step = area.width() / max(len(self.samples) - 1, 20)
+        start = area.left()
+        points = [
+            QPointF(start + i * step, area.bottom() - (v / top) * (area.height() - 14))
+            for i, v in enumerate(self.samples)
+        ]
+        fill = QPainterPath(QPointF(points[0].x(), area.bottom()))
+        for point in points:
+            fill.lineTo(point)
+        fill.lineTo(QPointF(points[-1].x(), area.bottom()))
+        accent = palette.highlight().color()
+        shade = QColor(accent)
+        shade.setAlpha(60)
+        painter.fillPath(fill, shade)
+        painter.setPen(QPen(accent, 1.6))
+        painter.drawPolyline(points)
+        painter.setPen(palette.text().color())
+        painter.drawText(
+            area.adjusted(4, 2, -4, -2), Qt.AlignmentFlag.AlignRight, f"peak {top:.1f} files/s"
+        )
+        painter.end()
+
+
+class StatisticsPanel(QGroupBox):
+    def __init__(self, processor: BatchProcessor, parent: QWidget | None = None) -> None:
+        super().__init__("Statistics", parent)
+        self.setObjectName("statisticsPanel")
+        self._processor = processor
+        self._batch: Batch | None = None
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("progressBar")
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat("%p%")
+        self.values: dict[str, QLabel] = {}
+        grid = QGridLayout()
+        for i, name in enumerate(_FIELDS):
+            value = QLabel("–", self)
+            value.setObjectName("stat_" + name.lower().replace(" ", "_").replace("/", "_per_"))
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.values[name] = value
+            row, col = divmod(i, 2)
+            grid.addWidget(QLabel(name, self), row, col * 2)
+            grid.addWidget(value, row, col * 2 + 1)
+        self.chart = ThroughputChart(self)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.progress)
+        layout.addLayout(grid)
+        layout.addWidget(self.chart, 1)
+        self._timer = QTimer(self)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self.refresh)
+        self._sample = QTimer(self)
+        self._sample.setInterval(500)
+        self._sample.timeout.connect(self._chart_sample)
+
+    def show_batch(self, batch: Batch | None) -> None:
+        self._batch = batch
+        self.chart.clear()
+        if batch is None:
+            self._timer.stop()
+            self._sample.stop()
+        else:
+            self._timer.start()
+            self._sample.start()
+        self.refresh()
+
+    def stats(self) -> Stats | None:
+        if self._batch is None:
+            return None
+        return self._processor.stats(self._batch)
+
+    def refresh(self) -> None:
+        stats = self.stats()
+        if stats is None:
+            return
+        v = self.values
+        v["Completed"].setText(str(stats.completed))
+        v["Failed"].setText(str(stats.failed))
+        v["Skipped"].setText(str(stats.skipped))
+        v["Cancelled"].setText(str(stats.cancelled))
+        v["Pending"].setText(str(stats.pending + stats.retry_wait))
+        v["Running"].setText(str(stats.running))
+        v["Success rate"].setText(
+            "–" if stats.success_rate is None else f"{stats.success_rate:.0%}"
+        )
+        v["Files/s"].setText(f"{stats.files_per_s:.1f}")
+        v["MB/s"].setText(f"{stats.bytes_per_s / 1e6:.2f}")
+        v["Elapsed"].setText(duration(stats.elapsed_s))
+        v["ETA"].setText(duration(stats.eta_s))
+        self.progress.setValue(round(stats.progress * 1000))
+        self.progress.setFormat(
+            f"%p%  ({stats.done} of {stats.total}, {human_size(self._batch_bytes())})"
+        )
+        if self._batch is not None and self._batch.is_done:
+            self._timer.stop()
+
+    def _batch_bytes(self) -> int:
+        return sum(t.size for t in self._batch.tasks) if self._batch is not None else 0
+
+    def _chart_sample(self) -> None:
+        stats = self.stats()
+        if stats is not None:
+            self.chart.add(stats.files_per_s)
+            if self._batch is not None and self._batch.is_done:
+                self._sample.stop()

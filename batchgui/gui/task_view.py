@@ -1,0 +1,131 @@
+"""The task list panel: a status filter, the table, and a context menu per task.
+
+Actions that change work (retry, cancel, priority) are signals: the window
+owns the engine. Opening files goes through QDesktopServices (the desktop's
+own handler), so nothing here reads or writes files.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from batchgui.core.models import Priority, Task, TaskStatus
+from batchgui.gui.task_model import COLUMNS, RESULT, TaskTableModel
+
+_FILTERS = {
+    "All": None,
+    "Waiting": (TaskStatus.PENDING, TaskStatus.RETRY_WAIT),
+    "Running": (TaskStatus.RUNNING,),
+    "Completed": (TaskStatus.COMPLETED,),
+    "Failed": (TaskStatus.FAILED,),
+    "Skipped": (TaskStatus.SKIPPED,),
+    "Cancelled": (TaskStatus.CANCELLED,),
+}
+
+
+class TaskPanel(QGroupBox):
+    #: the user asked to retry / cancel these tasks
+    retry_requested = Signal(list)
+    cancel_requested = Signal(list)
+    #: (tasks, Priority) chosen from the menu
+    priority_requested = Signal(list, object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Tasks", parent)
+        self.model = TaskTableModel(self)
+        self.filter_combo = QComboBox(self)
+        self.filter_combo.setObjectName("statusFilter")
+        self.filter_combo.addItems(list(_FILTERS))
+        self.filter_combo.currentTextChanged.connect(
+            lambda text: self.model.set_status_filter(_FILTERS[text])
+        )
+        self.table = QTableView(self)
+        self.table.setObjectName("taskList")
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._menu)
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate((220, 160, 70, 70, 80)):
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(RESULT, QHeaderView.ResizeMode.Stretch)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Show", self))
+        top.addWidget(self.filter_combo)
+        top.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+
+    def selected_tasks(self) -> list[Task]:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        return [self.model.task_at(row) for row in sorted(rows)]
+
+    def _menu(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if index.isValid() and not self.table.selectionModel().isRowSelected(index.row()):
+            self.table.selectRow(index.row())
+        tasks = self.selected_tasks()
+        if not tasks:
+            return
+        menu = self.build_menu(tasks)
+        menu.popup(self.table.viewport().mapToGlobal(position))
+
+    def build_menu(self, tasks: list[Task]) -> QMenu:
+        menu = QMenu(self)
+        first = tasks[0]
+        self._add(menu, "Open file", lambda: _open(first.path), len(tasks) == 1)
+        self._add(
+            menu,
+            "Open output",
+            lambda: _open(first.outputs[0]),
+            len(tasks) == 1 and bool(first.outputs),
+        )
+        self._add(menu, "Show in folder", lambda: _open(first.path.parent), len(tasks) == 1)
+        menu.addSeparator()
+        retryable = [t for t in tasks if t.status in (TaskStatus.FAILED, TaskStatus.CANCELLED)]
+        self._add(menu, "Retry", lambda: self.retry_requested.emit(retryable), bool(retryable))
+        live = [t for t in tasks if not t.status.is_final]
+        self._add(menu, "Cancel", lambda: self.cancel_requested.emit(live), bool(live))
+        priority = menu.addMenu("Priority")
+        waiting = [t for t in tasks if t.status in (TaskStatus.PENDING, TaskStatus.RETRY_WAIT)]
+        priority.setEnabled(bool(waiting))
+        for level in reversed(Priority):
+            self._add(
+                priority,
+                level.name.capitalize(),
+                lambda level=level: self.priority_requested.emit(waiting, level),
+                True,
+            )
+        return menu
+
+    def _add(self, menu: QMenu, text: str, slot, enabled: bool) -> QAction:
+        action = menu.addAction(text)
+        action.setEnabled(enabled)
+        action.triggered.connect(slot)
+        return action
+
+
+def _open(path) -> None:
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
