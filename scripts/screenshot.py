@@ -31,7 +31,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="batchgui-shot-"))
     photos = work / "holiday-photos"
     for i in range(160):
-        folder = photos / ("day-%d" % (i // 40 + 1))
+        folder = photos / f"day-{i // 40 + 1}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"IMG_{4000 + i}.jpg").write_bytes(os.urandom(2000 + (i * 7919) % 200_000))
     for i in range(6):

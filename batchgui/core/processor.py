@@ -282,13 +282,14 @@ class BatchProcessor:
             await asyncio.wait(list(self._unit_tasks), timeout=grace_s)
 
     async def aclose(self, kill: bool = False) -> None:
-        """Shut down: with `kill`, cancel everything and stop workers at once."""
-        self._closed = True
+        """Shut down. Without `kill`, running work finishes first; with it, running
+        work is stopped at once and goes back to pending (as `interrupt`), so the
+        batches stay resumable. Nothing queued is cancelled either way."""
         if kill:
-            self.cancel_batch()
-        for unit in list(self._unit_tasks):
-            if kill:
+            await self.interrupt(grace_s=2.0)
+            for unit in list(self._unit_tasks):  # a thread that would not stop
                 unit.cancel()
+        self._closed = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self._unit_tasks, return_exceptions=True)
         for run in self._runs.values():

@@ -49,9 +49,9 @@ class EngineBridge(QObject):
         ):
             signal.connect(self._mark)
         events.task_retrying.connect(lambda task, _delay: self._mark(task))
-        events.batch_finished.connect(self._finished.append)
-        events.batch_paused.connect(self._states.append)
-        events.batch_resumed.connect(self._states.append)
+        events.batch_finished.connect(self._batch_ended)
+        events.batch_paused.connect(self._batch_state)
+        events.batch_resumed.connect(self._batch_state)
         self._timer = QTimer(self)
         self._timer.setInterval(UPDATE_INTERVAL_MS)
         self._timer.timeout.connect(self._deliver)
@@ -60,6 +60,12 @@ class EngineBridge(QObject):
 
     def _mark(self, task: Task) -> None:
         self._dirty[task.id] = task
+
+    def _batch_ended(self, batch: Batch) -> None:
+        self._finished.append(batch)
+
+    def _batch_state(self, batch: Batch) -> None:
+        self._states.append(batch)
 
     def _deliver(self) -> None:
         if not (self._dirty or self._finished or self._states):

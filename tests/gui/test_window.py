@@ -1,0 +1,321 @@
+"""The window as a user drives it: drop, start, pause, cancel, retry, workers, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import sys
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+
+from batchgui.core import RetryPolicy, TaskStatus
+from tests.conftest import make_files
+from tests.gui.conftest import close, until
+
+OBJECT_NAMES = (
+    "previewPanel",
+    "controlPanel",
+    "statisticsPanel",
+    "taskList",
+    "opCombo",
+    "modeCombo",
+    "workersSpin",
+    "outputEdit",
+    "startButton",
+    "pauseButton",
+    "resumeButton",
+    "cancelAllButton",
+    "retryFailedButton",
+)
+
+
+def drop(window, urls: list[QUrl] | None = None, text: str | None = None) -> bool:
+    """A drag that enters, moves and drops where a real one would: on the window."""
+    mime = QMimeData()
+    if urls is not None:
+        mime.setUrls(urls)
+    if text is not None:
+        mime.setText(text)
+    where = QPointF(window.width() / 2, window.height() / 3)
+    actions = Qt.DropAction.CopyAction
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(where.toPoint(), actions, mime, buttons, mods)
+    QApplication.sendEvent(window, enter)
+    if not enter.isAccepted():
+        return False
+    move = QDragMoveEvent(where.toPoint(), actions, mime, buttons, mods)
+    QApplication.sendEvent(window, move)
+    assert move.isAccepted(), "a drag that is not accepted while moving is refused by Qt"
+    event = QDropEvent(where, actions, mime, buttons, mods)
+    QApplication.sendEvent(window, event)
+    return event.isAccepted()
+
+
+def use_command(window, command: str, workers: int = 2) -> None:
+    window.control.select_operation("exec")
+    window.control._option_widgets["command"].setText(command)
+    window.control.workers_spin.setValue(workers)
+
+
+def click(window, name: str, qtbot) -> None:
+    button = window.findChild(QPushButton, name)
+    assert button is not None and button.isEnabled(), name
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def scanned(window) -> bool:
+    """The preview's scan, duplicate detection included, has ended."""
+    return window._scan_task is not None and window._scan_task.done()
+
+
+def stat(window, name: str) -> str:
+    return window.stats.values[name].text()
+
+
+def test_the_panels_carry_the_names_checks_rely_on(make_window, run):
+    async def scenario():
+        window = make_window()
+        for name in OBJECT_NAMES:
+            assert window.findChild(object, name) is not None, name
+        await close(window)
+
+    run(scenario)
+
+
+def test_a_dropped_folder_fills_the_preview_with_reasons(make_window, run, tmp_path):
+    make_files(tmp_path / "docs", 12)
+    (tmp_path / "docs" / ".hidden").write_text("x")
+    (tmp_path / "docs" / "copy.txt").write_bytes((tmp_path / "docs" / "f0001.txt").read_bytes())
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        assert drop(window, urls=[QUrl.fromLocalFile(str(tmp_path / "docs"))])
+        await until(lambda: scanned(window))
+        model = window.preview.model
+        assert model.rowCount() == 14
+        reasons = {e.path.name: model.reason(e) for e in model.entries}
+        assert reasons[".hidden"] == "hidden" and reasons["f0000.txt"] is None
+        # "copy.txt" comes first in scan order, so it is the original
+        assert reasons["copy.txt"] is None and reasons["f0001.txt"] == "duplicate"
+        assert window.preview.counts_label.text().startswith("12 files to process")
+        # plain text and web links are refused with a message, not a freeze
+        assert not drop(window, text="just some text")
+        assert not drop(window, urls=[QUrl("https://example.invalid/a.pdf")])
+        assert "Only files and folders" in window.statusBar().currentMessage()
+        await close(window)
+
+    run(scenario)
+
+
+def test_start_runs_everything_and_the_statistics_agree(make_window, run, tmp_path, qtbot):
+    make_files(tmp_path / "in", 20)
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.control.output_edit.setText(str(tmp_path / "sums"))
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        window.control.select_operation("checksum")
+        click(window, "startButton", qtbot)
+        await until(
+            lambda: (
+                window.batch is not None
+                and window.batch.is_done
+                and window.batch.status.value == "finished"
+            )
+        )
+        await until(lambda: stat(window, "Completed") == "20")
+        assert stat(window, "Failed") == "0" and stat(window, "Success rate") == "100%"
+        assert window.stats.progress.value() == 1000
+        assert (tmp_path / "sums" / "SHA256SUMS").read_text().count("\n") == 20
+        model = window.tasks.model
+        assert model.rowCount() == 20
+        assert all(model.task_at(r).status is TaskStatus.COMPLETED for r in range(20))
+        await until(lambda: "20 completed" in window.statusBar().currentMessage())
+        assert window.bridge.updates > 0
+        await close(window)
+
+    run(scenario)
+
+
+def test_pause_starts_nothing_and_resume_finishes(make_window, run, tmp_path, qtbot):
+    make_files(tmp_path / "in", 16)
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        use_command(window, "sleep 0.1", workers=2)
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        await until(
+            lambda: window.batch is not None and window.batch.counts[TaskStatus.COMPLETED] >= 2
+        )
+        click(window, "pauseButton", qtbot)
+        await until(lambda: window.batch.counts[TaskStatus.RUNNING] == 0)
+        started = sum(1 for t in window.batch.tasks if t.attempts)
+        assert window.control.resume_button.isEnabled()
+        await asyncio.sleep(0.4)  # the interval under test: nothing may start in it
+        assert sum(1 for t in window.batch.tasks if t.attempts) == started < 16
+        click(window, "resumeButton", qtbot)
+        await until(lambda: window.batch.is_done)
+        assert window.batch.counts[TaskStatus.COMPLETED] == 16
+        await close(window)
+
+    run(scenario)
+
+
+def test_cancel_all_stops_running_and_waiting_tasks(make_window, run, tmp_path, qtbot):
+    make_files(tmp_path / "in", 10)
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        use_command(window, "sleep 30", workers=2)
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        await until(
+            lambda: window.batch is not None and window.batch.counts[TaskStatus.RUNNING] == 2
+        )
+        click(window, "cancelAllButton", qtbot)
+        await until(lambda: window.batch.is_done, timeout=10)
+        assert window.batch.counts[TaskStatus.CANCELLED] == 10
+        await until(lambda: window.control.retry_button.isEnabled())
+        await close(window)
+
+    run(scenario)
+
+
+def test_retry_failed_runs_the_failures_again(make_window, run, tmp_path, qtbot):
+    files = make_files(tmp_path / "in", 6)
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    script = f'test -e "{ok}/$(basename "$0")" || (echo missing ok file >&2; exit 9)'
+
+    async def scenario():
+        window = make_window()
+        window.processor.retry = RetryPolicy(max_retries=0)
+        window.show()
+        use_command(window, f"sh -c {shlex.quote(script)} {{path}}")
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        (ok / "f0000.txt").write_text("")
+        click(window, "startButton", qtbot)
+        await until(lambda: window.batch is not None and window.batch.is_done)
+        assert window.batch.counts[TaskStatus.FAILED] == 5
+        failed = next(t for t in window.batch.tasks if t.status is TaskStatus.FAILED)
+        assert failed.error == "exit status 9: missing ok file"
+        for path in files:
+            (ok / path.name).write_text("")
+        await until(lambda: window.control.retry_button.isEnabled())
+        click(window, "retryFailedButton", qtbot)
+        await until(lambda: window.batch.is_done and window.batch.counts[TaskStatus.COMPLETED] == 6)
+        await close(window)
+
+    run(scenario)
+
+
+def test_more_workers_while_running_start_more_at_once(make_window, run, tmp_path):
+    make_files(tmp_path / "in", 30)
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        use_command(window, "sleep 0.2", workers=1)
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        window.start()
+        await until(
+            lambda: window.batch is not None and window.batch.counts[TaskStatus.COMPLETED] >= 1
+        )
+        assert window.batch.counts[TaskStatus.RUNNING] == 1
+        window.control.workers_spin.setValue(4)
+        await until(lambda: window.batch.counts[TaskStatus.RUNNING] == 4)
+        window.cancel_all()
+        await until(lambda: window.batch.is_done)
+        await close(window)
+
+    run(scenario)
+
+
+def test_the_task_model_passes_the_model_tester(make_window, run, tmp_path, qtmodeltester):
+    make_files(tmp_path / "in", 25)
+
+    async def scenario():
+        window = make_window()
+        use_command(window, "true")
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        window.start()
+        await until(lambda: window.batch is not None and window.batch.is_done)
+        model = window.tasks.model
+        qtmodeltester.check(model, force_py=True)
+        model.sort(1, Qt.SortOrder.DescendingOrder)
+        window.tasks.filter_combo.setCurrentText("Completed")
+        assert model.rowCount() == 25
+        window.tasks.filter_combo.setCurrentText("Failed")
+        assert model.rowCount() == 0
+        qtmodeltester.check(window.preview.model, force_py=True)
+        await close(window)
+
+    run(scenario)
+
+
+def test_closing_mid_batch_and_reopening_offers_to_resume(make_window, run, tmp_path, qtbot):
+    make_files(tmp_path / "in", 12)
+    data = tmp_path / "data"
+
+    async def scenario():
+        first = make_window(data)
+        first.show()
+        use_command(first, "sleep 0.3", workers=2)
+        first.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(first))
+        first.start()
+        await until(
+            lambda: first.batch is not None and first.batch.counts[TaskStatus.COMPLETED] >= 2
+        )
+        await close(first)
+        assert not first.batch.is_done
+
+        second = make_window(data)
+        second.show()
+        box = second.offer_resume()
+        assert box is not None and box.objectName() == "resumeOffer"
+        box.button(QMessageBox.StandardButton.Yes).click()
+        await until(lambda: second.batch is not None and second.batch.is_done, timeout=30)
+        assert second.batch.counts[TaskStatus.COMPLETED] == 12
+        assert second.batch.id == first.batch.id
+        done_before = {t.path for t in first.batch.tasks if t.status is TaskStatus.COMPLETED}
+        redone = [t for t in second.batch.tasks if t.path in done_before and t.attempts > 1]
+        assert not redone
+        await close(second)
+
+    run(scenario)
+
+
+def test_the_window_opens_from_the_command_line(tmp_path):
+    import subprocess
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "batchgui",
+            "--data-dir",
+            str(tmp_path),
+            "gui",
+            str(tmp_path),
+            "--smoke-test",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
