@@ -47,6 +47,9 @@ from batchgui.core.stats import Meter, Stats
 log = logging.getLogger(__name__)
 
 
+_ENQUEUE_SLICE = 5000
+
+
 def default_workers() -> int:
     return os.cpu_count() or 2
 
@@ -93,6 +96,7 @@ class _BatchRun:
     units: int = 0
     followers: dict[int, list[Task]] = field(default_factory=dict)  # original id -> duplicates
     adopting: int = 0  # duplicates whose copies of outputs are being made
+    enqueuing: bool = False  # a large batch is still being queued, a slice per loop turn
     next_start: float = 0.0  # rate limit: earliest monotonic time of the next start
     cancelling: bool = False
     finishing: asyncio.Task | None = None
@@ -184,7 +188,30 @@ class BatchProcessor:
                 else:
                     task.duplicate_of = None
             pending = [t for t in pending if t.duplicate_of is None]
-        run.queue.extend(pending)
+        self._enqueue_in_slices(run, pending)
+
+    def _enqueue_in_slices(self, run: _BatchRun, tasks: list[Task]) -> None:
+        """Queue a first slice now and the rest on later loop turns, so 100,000
+        tasks never hold the loop (the GUI thread) for more than a few ms at a
+        time; the first tasks start meanwhile. Order is kept: later slices get
+        later arrival numbers. Tasks cancelled before their slice is queued
+        stay out."""
+        run.queue.extend(tasks[:_ENQUEUE_SLICE])
+        rest = tasks[_ENQUEUE_SLICE:]
+        if rest:
+            run.enqueuing = True
+
+            def next_slice() -> None:
+                nonlocal rest
+                part, rest = rest[:_ENQUEUE_SLICE], rest[_ENQUEUE_SLICE:]
+                run.queue.extend([t for t in part if t.status is TaskStatus.PENDING])
+                if rest:
+                    asyncio.get_running_loop().call_soon(next_slice)
+                else:
+                    run.enqueuing = False
+                self._kick()
+
+            asyncio.get_running_loop().call_soon(next_slice)
 
     async def wait(self, batch: Batch) -> Batch:
         run = self._runs[batch.id]
@@ -572,8 +599,13 @@ class BatchProcessor:
         try:
             # nothing of this batch is writing now: temporary files left by a
             # worker that was killed mid-write can go
-            folders = {t.out_dir for t in batch.tasks if t.out_dir} | {batch.out_root}
-            await asyncio.to_thread(remove_temp_files, folders)
+            # (the set of folders is made on the thread too: hashing 100,000 paths
+            # would hold the loop, which is the GUI thread, for a third of a second)
+            await asyncio.to_thread(
+                lambda: remove_temp_files(
+                    {t.out_dir for t in batch.tasks if t.out_dir} | {batch.out_root}
+                )
+            )
             if run.spec.finalize is not None:
                 # completed tasks and skipped ones that carry a result (an
                 # unchanged file, a duplicate): a manifest lists them all

@@ -104,6 +104,7 @@ class StatisticsPanel(QGroupBox):
         self.setObjectName("statisticsPanel")
         self._processor = processor
         self._batch: Batch | None = None
+        self._bytes = 0
         self.progress = QProgressBar(self)
         self.progress.setObjectName("progressBar")
         self.progress.setRange(0, 1000)
@@ -132,6 +133,7 @@ class StatisticsPanel(QGroupBox):
 
     def show_batch(self, batch: Batch | None) -> None:
         self._batch = batch
+        self._bytes = sum(t.size for t in batch.tasks) if batch is not None else 0
         self.chart.clear()
         if batch is None:
             self._timer.stop()
@@ -165,14 +167,9 @@ class StatisticsPanel(QGroupBox):
         v["Elapsed"].setText(duration(stats.elapsed_s))
         v["ETA"].setText(duration(stats.eta_s))
         self.progress.setValue(round(stats.progress * 1000))
-        self.progress.setFormat(
-            f"%p%  ({stats.done} of {stats.total}, {human_size(self._batch_bytes())})"
-        )
+        self.progress.setFormat(f"%p%  ({stats.done} of {stats.total}, {human_size(self._bytes)})")
         if self._batch is not None and self._batch.is_done:
             self._timer.stop()
-
-    def _batch_bytes(self) -> int:
-        return sum(t.size for t in self._batch.tasks) if self._batch is not None else 0
 
     def _chart_sample(self) -> None:
         stats = self.stats()

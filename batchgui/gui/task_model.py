@@ -30,7 +30,7 @@ _STATUS_ORDER = {s: i for i, s in enumerate(TaskStatus)}
 
 def _sort_key(column: int):
     if column == NAME:
-        return lambda t: os.fsdecode(t.path.name).lower()
+        return lambda t: t.name.lower()
     if column == STATUS:
         return lambda t: _STATUS_ORDER[t.status]
     if column == PRIORITY:
@@ -126,7 +126,7 @@ class TaskTableModel(QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.layoutAboutToBeChanged.emit()
-        self._sort = (column, order)
+        self._sort = (column, order) if column >= 0 else None  # -1: scan order
         self._rebuild()
         self.layoutChanged.emit()
 
@@ -158,7 +158,7 @@ class TaskTableModel(QAbstractTableModel):
 
 def _display(task: Task, column: int) -> str:
     if column == NAME:
-        return os.fsdecode(task.path.name)
+        return task.name
     if column == STATUS:
         text = task.status.value.replace("_", " ")
         if task.status is TaskStatus.RUNNING and task.progress > 0:

@@ -55,8 +55,9 @@ class TaskPanel(QGroupBox):
         self.table = QTableView(self)
         self.table.setObjectName("taskList")
         self.table.setModel(self.model)
+        # no sort until the user asks: the tasks come in scan order, already by path
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
