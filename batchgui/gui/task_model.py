@@ -177,6 +177,8 @@ def _display(task: Task, column: int) -> str:
     if task.error and task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
         kind = task.error_kind.value if task.error_kind else "error"
         return f"{kind}: {task.error}"
+    if task.error and task.status in (TaskStatus.RETRY_WAIT, TaskStatus.PENDING):
+        return f"will retry after: {task.error}"
     if task.outputs:
         first = os.fsdecode(task.outputs[0].name)
         return first if len(task.outputs) == 1 else f"{first} (+{len(task.outputs) - 1})"
