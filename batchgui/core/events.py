@@ -64,3 +64,23 @@ class EngineEvents:
         self.batch_paused = Signal("batch_paused")  # (batch)
         self.batch_resumed = Signal("batch_resumed")  # (batch)
         self.batch_finished = Signal("batch_finished")  # (batch) every task final
+
+    def connect_task_changes(
+        self, receiver: Callable[[Any], Any], *, progress: bool = False
+    ) -> None:
+        """`receiver(task)` after any change of a task's state (and, with
+        `progress`, of its progress): one place that knows the list."""
+        signals = [
+            self.task_started,
+            self.task_completed,
+            self.task_failed,
+            self.task_requeued,
+            self.task_skipped,
+            self.task_cancelled,
+            self.task_reprioritised,
+        ]
+        if progress:
+            signals.append(self.task_progress)
+        for signal in signals:
+            signal.connect(receiver)
+        self.task_retrying.connect(lambda task, _delay: receiver(task))

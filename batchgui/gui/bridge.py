@@ -37,18 +37,7 @@ class EngineBridge(QObject):
         self._finished: list[Batch] = []
         self._states: list[Batch] = []
         events = processor.events
-        for signal in (
-            events.task_started,
-            events.task_progress,
-            events.task_completed,
-            events.task_failed,
-            events.task_requeued,
-            events.task_skipped,
-            events.task_cancelled,
-            events.task_reprioritised,
-        ):
-            signal.connect(self._mark)
-        events.task_retrying.connect(lambda task, _delay: self._mark(task))
+        events.connect_task_changes(self._mark, progress=True)
         events.batch_finished.connect(self._batch_ended)
         events.batch_paused.connect(self._batch_state)
         events.batch_resumed.connect(self._batch_state)

@@ -39,17 +39,7 @@ class BatchJournal:
         self._error: str | None = None
         self._closing = False
         events = processor.events
-        for signal in (
-            events.task_started,
-            events.task_completed,
-            events.task_failed,
-            events.task_requeued,
-            events.task_skipped,
-            events.task_cancelled,
-            events.task_reprioritised,
-        ):
-            signal.connect(self._task_changed)
-        events.task_retrying.connect(lambda task, _delay: self._task_changed(task))
+        events.connect_task_changes(self._task_changed)
         for signal in (events.batch_added, events.batch_paused, events.batch_resumed):
             signal.connect(self._batch_changed)
         events.batch_finished.connect(self._batch_finished)
