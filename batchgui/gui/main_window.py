@@ -50,7 +50,7 @@ from batchgui.core.report import build_report
 from batchgui.gui.bridge import EngineBridge
 from batchgui.gui.control_panel import ControlPanel
 from batchgui.gui.icons import app_icon
-from batchgui.gui.preview_panel import PreviewPanel
+from batchgui.gui.preview_panel import PreviewPanel, count_entries
 from batchgui.gui.stats_panel import StatisticsPanel
 from batchgui.gui.task_view import TaskPanel
 from batchgui.operations.registry import load_operations
@@ -259,6 +259,7 @@ class MainWindow(QMainWindow):
             self.preview.update_counts(note=str(exc))
             return
         entries = []
+        self._freeze_timer.start()  # what the preview holds is long-lived (see _run)
         try:
             async for chunk in stream_scan(sources, filters, skip=[self._output_folder()]):
                 entries.extend(chunk)
@@ -266,12 +267,19 @@ class MainWindow(QMainWindow):
         except InputError as exc:
             self.statusBar().showMessage(str(exc))
         self.preview.update_counts(note="looking for duplicates…")
-        duplicates = await asyncio.to_thread(find_duplicates, entries)
-        self.preview.model.mark_duplicates(duplicates.duplicate_of)
+
+        def find() -> tuple:
+            found = find_duplicates(entries)
+            return found, count_entries(entries, found.duplicate_of)
+
+        duplicates, counts = await asyncio.to_thread(find)
+        self.preview.model.mark_duplicates(duplicates.duplicate_of, counts)
         note = "" if entries else "nothing found"
         if any(e.reason == "unreadable" for e in entries):
             note = "some folders could not be read"
         self.preview.update_counts(note=note)
+        if self.batch is None or self.batch.is_done:
+            self._freeze_timer.stop()
 
     def _output_folder(self) -> Path:
         chosen = self.control.output_folder()

@@ -52,10 +52,24 @@ class PreviewModel(QAbstractTableModel):
         super().__init__(parent)
         self.entries: list[Entry] = []
         self.duplicate_of: dict[Path, Path] = {}
+        self._reset_counts()
+
+    def _reset_counts(self) -> None:
+        # kept as entries arrive: recounting 100,000 rows per chunk would freeze
+        self._included = 0
+        self._included_bytes = 0
+        self._left_out: Counter = Counter()
+
+    def _count(self, entries: Iterable[Entry]) -> None:
+        included, size, left_out = count_entries(entries, self.duplicate_of)
+        self._included += included
+        self._included_bytes += size
+        self._left_out += left_out
 
     def clear(self) -> None:
         self.beginResetModel()
         self.entries, self.duplicate_of = [], {}
+        self._reset_counts()
         self.endResetModel()
 
     def add(self, entries: list[Entry]) -> None:
@@ -65,9 +79,14 @@ class PreviewModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), first, first + len(entries) - 1)
         self.entries.extend(entries)
         self.endInsertRows()
+        self._count(entries)
 
-    def mark_duplicates(self, duplicate_of: dict[Path, Path]) -> None:
+    def mark_duplicates(
+        self, duplicate_of: dict[Path, Path], counts: tuple[int, int, Counter]
+    ) -> None:
+        """Duplicates found, with the counts they give (worked out off this thread)."""
         self.duplicate_of = duplicate_of
+        self._included, self._included_bytes, self._left_out = counts
         if self.entries:
             self.dataChanged.emit(self.index(0, 3), self.index(len(self.entries) - 1, 3))
 
@@ -114,9 +133,27 @@ class PreviewModel(QAbstractTableModel):
         return None
 
     def counts(self) -> tuple[int, int, Counter]:
-        included = [e for e in self.entries if self.reason(e) is None and not e.is_dir]
-        left_out = Counter(self.reason(e) for e in self.entries if self.reason(e) is not None)
-        return len(included), sum(e.size for e in included), left_out
+        return self._included, self._included_bytes, self._left_out
+
+
+def count_entries(
+    entries: Iterable[Entry],
+    duplicate_of: dict[Path, Path],
+) -> tuple[int, int, Counter]:
+    """(files to process, their bytes, left out by reason)."""
+    included = size = 0
+    left_out: Counter = Counter()
+    for entry in entries:
+        reason = entry.reason
+        if reason is None and entry.path in duplicate_of:
+            reason = "duplicate"
+        if reason is None:
+            if not entry.is_dir:
+                included += 1
+                size += entry.size
+        else:
+            left_out[reason] += 1
+    return included, size, left_out
 
 
 class PreviewPanel(QGroupBox):
