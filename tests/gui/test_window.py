@@ -319,3 +319,21 @@ def test_the_window_opens_from_the_command_line(tmp_path):
         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_an_empty_folder_says_so_and_start_asks_for_files(make_window, run, tmp_path, qtbot):
+    (tmp_path / "empty").mkdir()
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.add_paths([str(tmp_path / "empty")])
+        await until(lambda: scanned(window))
+        assert "nothing found" in window.preview.counts_label.text()
+        window.clear_sources()
+        window.start()
+        assert window.statusBar().currentMessage() == "Add files or folders first"
+        assert window.batch is None
+        await close(window)
+
+    run(scenario)
