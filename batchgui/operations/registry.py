@@ -25,6 +25,7 @@ ENTRY_POINT_GROUP = "batchgui.operations"
 BUILTINS = {
     "checksum": "batchgui.operations.checksum:checksum",
     "exec": "batchgui.operations.command:run_command",
+    "image": "batchgui.operations.image:convert_image",
 }
 
 

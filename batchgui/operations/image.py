@@ -1,0 +1,181 @@
+"""`image`: convert, resize to fit, set quality, strip metadata (Pillow).
+
+    open (Pillow's decompression-bomb limits kept) ─► frames (the first, or all)
+        ─► EXIF orientation applied ─► fit inside max_width x max_height
+        ─► mode the target format can hold ─► atomic save ─► outputs
+
+Output names: the source's name if the format is kept, else the name with the
+new extension added (`a.png` -> `a.png.jpg`), so `a.png` and `a.gif` never
+write one output. With `all_frames`, formats that hold several frames (TIFF,
+WebP, GIF) get one file; others get one file per frame (`a.tiff.frame-2.png`).
+Failures a retry cannot fix are permanent, with SPEC §6 kinds: not an image or
+truncated -> corrupt; a decompression bomb -> too_large.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from batchgui.core.errors import ErrorKind, PermanentError
+from batchgui.core.operation import Option, TaskContext, atomic_write, operation
+
+FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF"}
+EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "tiff": ".tiff"}
+MULTI_FRAME = {"TIFF", "WEBP", "GIF"}
+READABLE = (
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".ppm",
+    ".pgm",
+    ".pbm",
+    ".ico",
+    ".jfif",
+)
+
+
+def _validate(options: dict[str, Any]) -> None:
+    if options["max_width"] < 0 or options["max_height"] < 0:
+        raise ValueError("max_width and max_height must be 0 (no limit) or more")
+    if not 1 <= options["quality"] <= 100:
+        raise ValueError("quality must be between 1 and 100")
+
+
+@operation(
+    "image",
+    "Convert and resize images",
+    extensions=READABLE,
+    mode="process",
+    validate=_validate,
+    options=[
+        Option("format", str, "keep", "output format", choices=("keep", *FORMATS)),
+        Option("max_width", int, 0, "fit within this width in pixels (0: any)"),
+        Option("max_height", int, 0, "fit within this height in pixels (0: any)"),
+        Option("quality", int, 85, "JPEG/WebP quality, 1-100"),
+        Option("strip_metadata", bool, True, "drop EXIF and other metadata"),
+        Option("all_frames", bool, False, "convert every frame, not only the first"),
+    ],
+)
+def convert_image(
+    src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext
+) -> list[Path]:
+    """Convert to png/jpeg/webp/tiff, fit within a box, set quality, strip metadata."""
+    try:
+        with warnings.catch_warnings():
+            # between Pillow's limit and twice it Pillow only warns: refuse those too
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(src) as image:
+                source_format = image.format or "PNG"
+                target = FORMATS.get(options["format"], source_format)
+                frames = _frames(image, options["all_frames"])
+                converted = [_prepare(frame, options, target) for frame in frames]
+                exif = None if options["strip_metadata"] else image.getexif()
+                if exif is not None:
+                    exif.pop(0x0112, None)  # the orientation is applied to the pixels
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PermanentError(f"refused: {exc}", ErrorKind.TOO_LARGE) from None
+    except UnidentifiedImageError:
+        raise PermanentError(
+            f"{src.name} is not an image Pillow can read", ErrorKind.CORRUPT
+        ) from None
+    except ValueError as exc:
+        if "too large" in str(exc).lower():  # a zlib bomb in a PNG text chunk
+            raise PermanentError(f"refused: {exc}", ErrorKind.TOO_LARGE) from None
+        raise
+    except OSError as exc:
+        if "truncated" in str(exc) or "broken" in str(exc):
+            raise PermanentError(f"{src.name} is damaged: {exc}", ErrorKind.CORRUPT) from None
+        raise
+    if ctx.cancelled:
+        raise InterruptedError("cancelled")
+    name = src.name if options["format"] == "keep" else src.name + EXTENSIONS[options["format"]]
+    save = _save_options(target, options, exif)
+    if len(converted) == 1 or target in MULTI_FRAME:
+        path = out_dir / name
+        _write(
+            path,
+            converted[0],
+            target,
+            {
+                **save,
+                **(
+                    {"save_all": True, "append_images": converted[1:]} if len(converted) > 1 else {}
+                ),
+            },
+        )
+        return [path]
+    outputs = []
+    stem, dot, ext = name.rpartition(".")
+    for number, frame in enumerate(converted, start=1):
+        path = out_dir / f"{stem}.frame-{number}{dot}{ext}"
+        _write(path, frame, target, save)
+        outputs.append(path)
+        ctx.progress(number / len(converted))
+    return outputs
+
+
+def _frames(image: Image.Image, all_frames: bool) -> list[Image.Image]:
+    count = getattr(image, "n_frames", 1) if all_frames else 1
+    frames = []
+    for index in range(count):
+        image.seek(index)
+        frame = image.copy()
+        frame.load()
+        frames.append(frame)
+    return frames
+
+
+def _prepare(frame: Image.Image, options: dict[str, Any], target: str) -> Image.Image:
+    frame = ImageOps.exif_transpose(frame)
+    width, height = options["max_width"], options["max_height"]
+    if width or height:
+        box = (width or frame.width, height or frame.height)
+        if frame.width > box[0] or frame.height > box[1]:
+            frame = ImageOps.contain(frame, box, Image.Resampling.LANCZOS)
+    return _mode_for(frame, target)
+
+
+def _mode_for(frame: Image.Image, target: str) -> Image.Image:
+    """A mode the target format can save: 16-bit to 8-bit, palette and alpha resolved."""
+    if frame.mode in ("I;16", "I;16B", "I;16L", "I"):
+        frame = frame.point(lambda value: value / 256).convert("L")
+    if frame.mode == "P":
+        frame = frame.convert("RGBA" if "transparency" in frame.info else "RGB")
+    if target == "JPEG":
+        if frame.mode in ("RGBA", "LA"):
+            white = Image.new("RGB", frame.size, "white")
+            white.paste(frame.convert("RGBA"), mask=frame.convert("RGBA").getchannel("A"))
+            frame = white
+        elif frame.mode not in ("RGB", "L", "CMYK"):
+            frame = frame.convert("RGB")
+    elif frame.mode not in ("RGB", "RGBA", "L", "LA", "1"):
+        frame = frame.convert("RGBA" if "A" in frame.mode else "RGB")
+    return frame
+
+
+def _save_options(target: str, options: dict[str, Any], exif) -> dict[str, Any]:
+    save: dict[str, Any] = {}
+    if target in ("JPEG", "WEBP"):
+        save["quality"] = options["quality"]
+    if target == "JPEG":
+        save["optimize"] = True
+    if exif is not None and len(exif):
+        save["exif"] = exif.tobytes()
+    return save
+
+
+def _write(path: Path, frame: Image.Image, target: str, save: dict[str, Any]) -> None:
+    buffer = io.BytesIO()
+    frame.save(buffer, target, **save)
+    with atomic_write(path) as handle:
+        handle.write(buffer.getbuffer())
