@@ -26,6 +26,7 @@ BUILTINS = {
     "checksum": "batchgui.operations.checksum:checksum",
     "exec": "batchgui.operations.command:run_command",
     "image": "batchgui.operations.image:convert_image",
+    "text": "batchgui.operations.text:to_markdown",
 }
 
 

@@ -1,0 +1,336 @@
+"""`text`: documents to Markdown, `<name>.<ext>.md` in UTF-8.
+
+    sniff the real type by content (a name can lie) ─► one converter per type
+        PDF   pypdf, falling back to pdfminer.six (each reads files the other cannot)
+        DOCX  python-docx: headings, lists and tables, in document order
+        PPTX  python-pptx: a section per slide, titles, text, tables
+        XLSX  openpyxl (read-only): a table per sheet
+        HTML  markdownify; CSV a table; JSON a fenced block; TXT/MD as text
+    ─► atomic write
+
+Failures a retry cannot fix are permanent with SPEC §6 kinds: a password
+(an encrypted PDF, or an encrypted Office file, which is an OLE2 container
+whose name says .docx) -> password_required; a damaged or mislabelled file
+-> corrupt; a type nothing here reads -> unsupported. Nothing is fetched: the
+Office libraries parse XML without resolving external entities.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from batchgui.core.errors import ErrorKind, PermanentError
+from batchgui.core.operation import TaskContext, atomic_write, operation
+
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OFFICE = {
+    ".docx": "docx",
+    ".docm": "docx",
+    ".pptx": "pptx",
+    ".pptm": "pptx",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+}
+PLAIN = {
+    ".html": "html",
+    ".htm": "html",
+    ".csv": "csv",
+    ".json": "json",
+    ".txt": "txt",
+    ".md": "txt",
+    ".markdown": "txt",
+}
+MAX_SHEET_ROWS = 10_000
+
+
+def sniff(src: Path) -> str:
+    with open(src, "rb") as handle:
+        head = handle.read(8)
+    ext = src.suffix.lower()
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head == OLE2 and ext in OFFICE:
+        raise PermanentError(
+            f"{src.name} is password-protected (an encrypted Office file)",
+            ErrorKind.PASSWORD_REQUIRED,
+        )
+    if head.startswith(b"PK"):
+        if ext in OFFICE:
+            return OFFICE[ext]
+        raise PermanentError(f"{src.name} is a ZIP archive, not a document", ErrorKind.UNSUPPORTED)
+    if ext in OFFICE:
+        raise PermanentError(f"{src.name} is damaged or not an Office file", ErrorKind.CORRUPT)
+    if ext == ".pdf":
+        raise PermanentError(f"{src.name} is not a PDF (no %PDF header)", ErrorKind.CORRUPT)
+    if ext in PLAIN:
+        return PLAIN[ext]
+    raise PermanentError(
+        f"{src.name}: no converter for {ext or 'files without an extension'}", ErrorKind.UNSUPPORTED
+    )
+
+
+@operation(
+    "text",
+    "Documents to Markdown",
+    extensions=(".pdf", *OFFICE, *PLAIN),
+    mode="process",
+)
+def to_markdown(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext) -> list[Path]:
+    """PDF, DOCX, PPTX, XLSX, HTML, CSV, JSON and text to <name>.<ext>.md."""
+    kind = sniff(src)
+    try:
+        markdown = CONVERTERS[kind](src, ctx)
+    except PermanentError:
+        raise
+    except (zipfile.BadZipFile, KeyError, EOFError) as exc:
+        raise PermanentError(f"{src.name} is damaged: {_short(exc)}", ErrorKind.CORRUPT) from None
+    except Exception as exc:  # the libraries' own "cannot parse" errors
+        if _is_parse_error(exc):
+            raise PermanentError(
+                f"{src.name} is damaged or not a {kind.upper()} file: {_short(exc)}",
+                ErrorKind.CORRUPT,
+            ) from None
+        raise
+    target = out_dir / f"{src.name}.md"
+    with atomic_write(target) as handle:
+        handle.write(markdown.encode("utf-8"))
+    return [target]
+
+
+# --- PDF ---------------------------------------------------------------------------------
+
+
+def _pdf(src: Path, ctx: TaskContext) -> str:
+    pages = _pdf_with_pypdf(src, ctx)
+    if pages is None or not any(p.strip() for p in pages):
+        fallback = _pdf_with_pdfminer(src)
+        if fallback is not None:
+            pages = fallback
+    if pages is None:
+        raise PermanentError(
+            f"{src.name} is a damaged PDF neither pypdf nor pdfminer can read", ErrorKind.CORRUPT
+        )
+    return "\n\n".join(f"## Page {n}\n\n{text.strip()}" for n, text in enumerate(pages, 1)) + "\n"
+
+
+def _pdf_with_pypdf(src: Path, ctx: TaskContext) -> list[str] | None:
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # it warns per damaged object
+    try:
+        reader = PdfReader(src, strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise PermanentError(f"{src.name} is password-protected", ErrorKind.PASSWORD_REQUIRED)
+        pages = []
+        total = len(reader.pages)
+        for number, page in enumerate(reader.pages, 1):
+            pages.append(page.extract_text() or "")
+            ctx.progress(number / max(total, 1))
+            if ctx.cancelled:
+                raise InterruptedError("cancelled")
+        return pages
+    except FileNotDecryptedError:
+        raise PermanentError(
+            f"{src.name} is password-protected", ErrorKind.PASSWORD_REQUIRED
+        ) from None
+    except (
+        PdfReadError,
+        ValueError,
+        KeyError,
+        TypeError,
+        RecursionError,
+        AttributeError,
+        IndexError,
+        OSError,
+    ):
+        return None
+
+
+def _pdf_with_pdfminer(src: Path) -> list[str] | None:
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTTextContainer
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # it warns about every quirk
+
+    try:
+        pages = []
+        for layout in extract_pages(src):
+            pages.append(
+                "".join(
+                    element.get_text() for element in layout if isinstance(element, LTTextContainer)
+                )
+            )
+        return pages
+    except PDFPasswordIncorrect:
+        raise PermanentError(
+            f"{src.name} is password-protected", ErrorKind.PASSWORD_REQUIRED
+        ) from None
+    except Exception:  # pdfminer raises many kinds on damaged files
+        return None
+
+
+# --- Office ---------------------------------------------------------------------------------
+
+
+def _docx(src: Path, ctx: TaskContext) -> str:
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    document = docx.Document(str(src))
+    parts = []
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            line = _docx_paragraph(Paragraph(child, document))
+            if line:
+                parts.append(line)
+        elif tag == "tbl":
+            rows = [[cell.text for cell in row.cells] for row in Table(child, document).rows]
+            parts.append(table(rows))
+    return "\n\n".join(parts) + "\n"
+
+
+def _docx_paragraph(paragraph) -> str:
+    text = paragraph.text.strip()
+    if not text:
+        return ""
+    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+    if style == "Title":
+        return f"# {text}"
+    if style.startswith("Heading"):
+        level = style.removeprefix("Heading").strip()
+        return f"{'#' * min(6, int(level) + 1 if level.isdigit() else 2)} {text}"
+    if "List" in style:
+        return f"- {text}"
+    return text
+
+
+def _pptx(src: Path, ctx: TaskContext) -> str:
+    from pptx import Presentation
+
+    presentation = Presentation(str(src))
+    parts = []
+    for number, slide in enumerate(presentation.slides, 1):
+        title = slide.shapes.title.text.strip() if slide.shapes.title is not None else ""
+        parts.append(f"## Slide {number}" + (f": {title}" if title else ""))
+        for shape in slide.shapes:
+            if shape.has_text_frame and shape != slide.shapes.title:
+                text = shape.text_frame.text.strip()
+                if text:
+                    parts.append(text)
+            if getattr(shape, "has_table", False) and shape.has_table:
+                parts.append(table([[c.text for c in row.cells] for row in shape.table.rows]))
+    return "\n\n".join(parts) + ("\n" if parts else "")
+
+
+def _xlsx(src: Path, ctx: TaskContext) -> str:
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(src, read_only=True, data_only=True)
+    try:
+        parts = []
+        for sheet in workbook.worksheets:
+            rows = []
+            for row in sheet.iter_rows(values_only=True):
+                rows.append(["" if v is None else str(v) for v in row])
+                if len(rows) >= MAX_SHEET_ROWS:
+                    break
+            while rows and not any(rows[-1]):
+                rows.pop()
+            parts.append(f"## {sheet.title}")
+            if rows:
+                parts.append(table(rows))
+        return "\n\n".join(parts) + "\n"
+    finally:
+        workbook.close()
+
+
+# --- plain formats ------------------------------------------------------------------------
+
+
+def _read_text(src: Path) -> str:
+    data = src.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _html(src: Path, ctx: TaskContext) -> str:
+    from markdownify import markdownify
+
+    return markdownify(_read_text(src), heading_style="ATX").strip() + "\n"
+
+
+def _csv(src: Path, ctx: TaskContext) -> str:
+    text = _read_text(src)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096])
+    except csv.Error:
+        dialect = csv.excel
+    rows = list(csv.reader(io.StringIO(text), dialect))
+    return (table(rows[:MAX_SHEET_ROWS]) + "\n") if rows else ""
+
+
+def _json(src: Path, ctx: TaskContext) -> str:
+    try:
+        value = json.loads(_read_text(src))
+    except json.JSONDecodeError as exc:
+        raise PermanentError(f"{src.name} is not valid JSON: {exc}", ErrorKind.CORRUPT) from None
+    return "```json\n" + json.dumps(value, indent=2, ensure_ascii=False) + "\n```\n"
+
+
+def _txt(src: Path, ctx: TaskContext) -> str:
+    return _read_text(src)
+
+
+CONVERTERS: dict[str, Callable[[Path, TaskContext], str]] = {
+    "pdf": _pdf,
+    "docx": _docx,
+    "pptx": _pptx,
+    "xlsx": _xlsx,
+    "html": _html,
+    "csv": _csv,
+    "json": _json,
+    "txt": _txt,
+}
+
+
+def table(rows: Iterable[list[str]]) -> str:
+    """Rows as a Markdown table; the first row is the header."""
+    rows = [[_cell(c) for c in row] for row in rows]
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * width]
+    lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+    return "\n".join(lines)
+
+
+def _cell(value: str) -> str:
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def _is_parse_error(exc: Exception) -> bool:
+    name = type(exc).__name__
+    return any(
+        word in name
+        for word in ("PackageNotFound", "XMLSyntax", "InvalidFile", "BadZip", "NotAPowerPoint")
+    ) or (isinstance(exc, ValueError) and ("not a" in str(exc) or "content type" in str(exc)))
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:200] or type(exc).__name__

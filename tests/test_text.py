@@ -1,0 +1,107 @@
+"""The `text` operation on ../shared/corpus (and generated HTML, CSV, JSON, XLSX), process mode."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from pathlib import Path
+
+from batchgui.core import BatchProcessor, ErrorKind, RetryPolicy, TaskStatus
+from batchgui.operations.text import to_markdown
+from tests.conftest import build_batch
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+PHRASES = {
+    "minimal-document.pdf": ["Lorem ipsum dolor sit amet"],
+    "zen_of_python_corrupted.pdf": ["Beautiful is better than ugly."],
+    "habibi.pdf": ["habibi"],
+    "simple1.pdf": ["Hello"],
+    "test.docx": ["python-docx was here"],
+    "test.pptx": ["## Slide 1: Presentation Title Text", "Subtitle Text"],
+    "act-props.pptm": ["## Slide 1"],
+    "ExternalEntityInText.docx": ["Here should not be the POI web site"],
+}
+
+
+def _run(folders: list[Path], out: Path):
+    batch, spec = build_batch(to_markdown, folders, out, mode="process")
+
+    async def scenario():
+        engine = BatchProcessor(2, retry=RetryPolicy(max_retries=2, base_delay_s=0.01))
+        await asyncio.wait_for(engine.run(batch, spec), 300)
+        await engine.aclose()
+
+    asyncio.run(scenario())
+    return {t.path.name: t for t in batch.tasks}
+
+
+def test_every_corpus_document_ends_in_its_manifest_class(tmp_path):
+    with open(CORPUS / "MANIFEST.tsv", newline="") as handle:
+        expected = {
+            Path(r["file"]).name: r["expected"]
+            for r in csv.DictReader(handle, delimiter="\t")
+            if r["operation"] == "text"
+        }
+    assert len(expected) == 25
+    tasks = _run([CORPUS / "pdf", CORPUS / "office"], tmp_path / "out")
+    assert set(tasks) == set(expected)
+    for name, outcome in expected.items():
+        task = tasks[name]
+        if outcome in ("ok", "ok_or_corrupt") and task.status is TaskStatus.COMPLETED:
+            assert task.attempts == 1
+            [output] = task.outputs
+            assert output.name == f"{name}.md"
+            text = output.read_text(encoding="utf-8")
+            for phrase in PHRASES.get(name, []):
+                assert phrase in text, (name, phrase)
+        elif outcome == "ok":
+            raise AssertionError(f"{name}: {task.error}")
+        else:
+            assert task.status is TaskStatus.FAILED, name
+            kind = ErrorKind.CORRUPT if outcome == "ok_or_corrupt" else ErrorKind(outcome)
+            assert task.error_kind == kind, (name, task.error)
+            assert task.attempts == 1, f"{name} was retried"
+    four = (tmp_path / "out" / "pdf" / "pdflatex-4-pages.pdf.md").read_text()
+    assert [f"## Page {n}" in four for n in (1, 2, 3, 4)] == [True] * 4
+    assert all(len(p.strip()) > 20 for p in four.split("## Page ")[1:])  # text from every page
+    assert (tmp_path / "out" / "office" / "no-slides.pptx.md").read_text() == ""
+
+
+def test_generated_html_csv_json_and_xlsx(tmp_path):
+    import openpyxl
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "page.html").write_text(
+        "<html><body><h1>Report</h1><ul><li>one</li><li>two</li>"
+        "</ul><table><tr><th>a</th><th>b</th></tr><tr><td>1</td>"
+        "<td>2</td></tr></table></body></html>"
+    )
+    (src / "data.csv").write_text("name,amount\nwidget,3\ngadget|x,4\n")
+    (src / "config.json").write_text(json.dumps({"name": "café", "items": [1, 2]}))
+    (src / "notes.txt").write_bytes("plain text, ünïcode\n".encode())
+    book = openpyxl.Workbook()
+    book.active.title = "Totals"
+    book.active.append(["region", "sales"])
+    book.active.append(["north", 10])
+    book.save(src / "book.xlsx")
+    (src / "fake.docx").write_text("this is not a docx")
+    tasks = _run([src], tmp_path / "out")
+    out = tmp_path / "out"
+    html = (out / "page.html.md").read_text()
+    assert ("# Report" in html and "* one" in html) or "- one" in html
+    assert "| a | b |" in html.replace("  ", " ")
+    assert (out / "data.csv.md").read_text().splitlines()[:3] == [
+        "| name | amount |",
+        "|---|---|",
+        "| widget | 3 |",
+    ]
+    assert "gadget\\|x" in (out / "data.csv.md").read_text()
+    assert '"café"' in (out / "config.json.md").read_text(encoding="utf-8")
+    assert (out / "notes.txt.md").read_text(encoding="utf-8") == "plain text, ünïcode\n"
+    assert "## Totals" in (out / "book.xlsx.md").read_text()
+    assert "| north | 10 |" in (out / "book.xlsx.md").read_text()
+    fake = tasks["fake.docx"]
+    assert fake.status is TaskStatus.FAILED and fake.error_kind == ErrorKind.CORRUPT
