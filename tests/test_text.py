@@ -91,7 +91,7 @@ def test_generated_html_csv_json_and_xlsx(tmp_path):
     tasks = _run([src], tmp_path / "out")
     out = tmp_path / "out"
     html = (out / "page.html.md").read_text()
-    assert ("# Report" in html and "* one" in html) or "- one" in html
+    assert "# Report" in html and ("* one" in html or "- one" in html)
     assert "| a | b |" in html.replace("  ", " ")
     assert (out / "data.csv.md").read_text().splitlines()[:3] == [
         "| name | amount |",
