@@ -449,3 +449,28 @@ def test_cancelling_one_running_and_one_pending_task_leaves_the_rest(tmp_path, m
     assert batch.counts[TaskStatus.COMPLETED] == 6
     assert batch.status is BatchStatus.FINISHED
     assert running.duration_s is None or running.duration_s < 0.25
+
+
+def test_a_worker_over_its_memory_cap_fails_that_task_as_too_large(tmp_path):
+    make_files(tmp_path / "in", 4, prefix="ok")
+    (tmp_path / "in" / "hog.txt").write_text("x")
+    batch, spec = build_batch(
+        testops.hog,
+        [tmp_path / "in"],
+        tmp_path / "out",
+        mode="process",
+        options={"megabytes": 1500},
+    )
+
+    async def scenario():
+        engine = BatchProcessor(
+            2, memory_limit=800 << 20, retry=RetryPolicy(max_retries=3, base_delay_s=0.01)
+        )
+        await asyncio.wait_for(engine.run(batch, spec), 60)
+        await engine.aclose()
+
+    asyncio.run(scenario())
+    hog = next(t for t in batch.tasks if "hog" in t.path.name)
+    assert hog.status is TaskStatus.FAILED and hog.error_kind is ErrorKind.TOO_LARGE
+    assert hog.attempts == 1
+    assert batch.counts[TaskStatus.COMPLETED] == 4

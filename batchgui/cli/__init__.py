@@ -120,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive_float, metavar="SECONDS", help="per-task time limit"
     )
     run.add_argument(
+        "--memory-limit",
+        default="4G",
+        metavar="SIZE",
+        help="address space per process worker (default 4G; 0: no limit)",
+    )
+    run.add_argument(
         "--rate",
         type=_positive_float,
         metavar="PER_SECOND",

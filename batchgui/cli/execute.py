@@ -27,6 +27,7 @@ from batchgui.core import Batch, BatchProcessor, RetryPolicy, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.processor import default_workers
 from batchgui.core.report import build_report
+from batchgui.core.runners.processes import DEFAULT_MEMORY_LIMIT
 from batchgui.paths import data_dir
 from batchgui.scan.incremental import ResultRecorder, operation_key
 from batchgui.scan.walk import absolute
@@ -108,7 +109,8 @@ async def _execute(
     show_bar: bool,
 ) -> str | None:
     """Run the batch; returns None when it ended, or why it was stopped."""
-    processor = BatchProcessor(workers, retry=retry)
+    limit = batch.settings.get("memory_limit", DEFAULT_MEMORY_LIMIT)
+    processor = BatchProcessor(workers, retry=retry, memory_limit=limit)
     loop = asyncio.get_running_loop()
     stop_reason: list[str] = []
     stop = asyncio.Event()

@@ -20,6 +20,7 @@ from batchgui.core.processor import default_workers
 from batchgui.logs import setup_logging
 from batchgui.operations.registry import load_operations
 from batchgui.paths import log_dir
+from batchgui.scan.filters import parse_size
 from batchgui.scan.incremental import operation_key
 from batchgui.scan.prepare import prepare
 from batchgui.scan.walk import InputError, absolute
@@ -38,6 +39,10 @@ def run_command(args: argparse.Namespace) -> int:
         filters = filters_from(args)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    try:
+        memory_limit = parse_size(args.memory_limit) or None
+    except ValueError as exc:
+        raise UsageError(f"--memory-limit: {exc}") from None
     store = open_store(args.data_dir)
     op_key = operation_key(spec.name, options)
     try:
@@ -68,6 +73,7 @@ def run_command(args: argparse.Namespace) -> int:
         "priority": args.priority,
         "dedupe": not args.no_dedupe,
         "sources": [os.fsdecode(absolute(p)) for p in args.paths],
+        "memory_limit": memory_limit,
     }
     batch = Batch(
         spec.name,
@@ -76,7 +82,7 @@ def run_command(args: argparse.Namespace) -> int:
         mode=args.mode,
         out_root=out_root,
         base=plan.base,
-        timeout_s=args.timeout,
+        timeout_s=args.timeout if args.timeout is not None else spec.default_timeout_s,
         rate_per_s=args.rate,
         settings=settings,
     )

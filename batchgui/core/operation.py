@@ -94,6 +94,8 @@ class OperationSpec:
     # False: never skip a file as unchanged (the operation's effects are not
     # its returned outputs, so batchgui cannot tell whether they still exist)
     incremental: bool = True
+    # the per-task time limit when the user sets none (parsers can hang on bad files)
+    default_timeout_s: float | None = None
     is_async: bool = False
     takes_context: bool = False
 
@@ -133,6 +135,7 @@ def operation(
     validate: Callable[[dict[str, Any]], None] | None = None,
     per_file_outputs: bool = True,
     incremental: bool = True,
+    default_timeout_s: float | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Describe a module-level function as a batchgui operation (SPEC §4)."""
 
@@ -160,6 +163,7 @@ def operation(
             validate=validate,
             per_file_outputs=per_file_outputs,
             incremental=incremental,
+            default_timeout_s=default_timeout_s,
             is_async=is_async,
             takes_context=len(params) >= 4,
         )

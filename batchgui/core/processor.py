@@ -40,7 +40,7 @@ from batchgui.core.queue import TaskQueue
 from batchgui.core.retry import RetryPolicy
 from batchgui.core.runners.aio import AsyncRunner
 from batchgui.core.runners.base import Job, Outcome, Runner
-from batchgui.core.runners.processes import ProcessRunner
+from batchgui.core.runners.processes import DEFAULT_MEMORY_LIMIT, ProcessRunner
 from batchgui.core.runners.threads import ThreadRunner
 from batchgui.core.stats import Meter, Stats
 
@@ -116,10 +116,12 @@ class BatchProcessor:
         *,
         retry: RetryPolicy | None = None,
         start_method: str = "spawn",
+        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
     ) -> None:
         self.events = EngineEvents()
         self.retry = retry or RetryPolicy()
         self._max_workers = max(1, max_workers or default_workers())
+        self._memory_limit = memory_limit  # per process worker, bytes (None: no cap)
         self._start_method = start_method
         self._runs: dict[str, _BatchRun] = {}
         self._runners: dict[str, Runner] = {}
@@ -642,7 +644,7 @@ class BatchProcessor:
         if runner is None:
             threads = self._runners.get("thread")
             if mode == "process":
-                runner = ProcessRunner(self._max_workers, self._start_method)
+                runner = ProcessRunner(self._max_workers, self._start_method, self._memory_limit)
             elif mode == "thread":
                 runner = ThreadRunner()
             else:

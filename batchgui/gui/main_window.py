@@ -339,6 +339,7 @@ class MainWindow(QMainWindow):
             out_root=out,
             base=prepared.plan.base,
             settings=settings,
+            timeout_s=spec.default_timeout_s,
         )
         await self._run(batch, spec, save=True)
 

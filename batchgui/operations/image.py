@@ -56,6 +56,7 @@ def _validate(options: dict[str, Any]) -> None:
     "Convert and resize images",
     extensions=READABLE,
     mode="process",
+    default_timeout_s=300,
     validate=_validate,
     options=[
         Option("format", str, "keep", "output format", choices=("keep", *FORMATS)),

@@ -81,6 +81,7 @@ def sniff(src: Path) -> str:
     "Documents to Markdown",
     extensions=(".pdf", *OFFICE, *PLAIN),
     mode="process",
+    default_timeout_s=600,
 )
 def to_markdown(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext) -> list[Path]:
     """PDF, DOCX, PPTX, XLSX, HTML, CSV, JSON and text to <name>.<ext>.md."""

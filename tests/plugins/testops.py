@@ -111,3 +111,13 @@ def nothing(src: Path, out_dir: Path, options: dict) -> list[Path]:
 @operation("anothing", per_file_outputs=False)
 async def anothing(src: Path, out_dir: Path, options: dict) -> list[Path]:
     return []
+
+
+@operation("hog", mode="process", options=[Option("megabytes", int, 600)])
+def hog(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    """Allocates a lot of memory when the name says so."""
+    if "hog" in src.name:
+        block = bytearray(options["megabytes"] << 20)
+        del block
+        return []
+    return []

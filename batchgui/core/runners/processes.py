@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 _FIELDS = 3  # per slot: worker pid, running task id (0: idle), child process group (0: none)
 _WATCH_INTERVAL_S = 0.05
 _MAX_BLIND_BREAKS = 3  # pools that die with no task running: workers cannot start
+DEFAULT_MEMORY_LIMIT = 4 << 30  # address space per worker process (RLIMIT_AS)
 
 # --- inside a worker process -------------------------------------------------
 
@@ -64,12 +65,18 @@ _starts: Any = None
 _slot = -1
 
 
-def _init_worker(slots: Any, starts: Any, parent: int) -> None:
+def _init_worker(slots: Any, starts: Any, parent: int, memory_limit: int | None) -> None:
     global _slots, _starts, _slot
     # Ctrl-C in a terminal reaches the whole process group; the main process
     # decides what happens to running work, so workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
+    if memory_limit:
+        # a decompression bomb or a runaway parser becomes a MemoryError (a
+        # too_large failure of one task) instead of taking the machine down
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     with slots.get_lock():
         raw = slots.get_obj()
         for index in range(len(raw) // _FIELDS):
@@ -123,7 +130,9 @@ def run_unit_in_process(calls: list[tuple]) -> list[Result]:
 class _Pool:
     """One ProcessPoolExecutor and the shared slots its workers report into."""
 
-    def __init__(self, mp: multiprocessing.context.BaseContext, size: int) -> None:
+    def __init__(
+        self, mp: multiprocessing.context.BaseContext, size: int, memory_limit: int | None = None
+    ) -> None:
         self.size = size
         self.slots = mp.Array("q", size * _FIELDS)
         self.starts = mp.Array("d", size, lock=False)
@@ -131,7 +140,7 @@ class _Pool:
             size,
             mp_context=mp,
             initializer=_init_worker,
-            initargs=(self.slots, self.starts, os.getpid()),
+            initargs=(self.slots, self.starts, os.getpid(), memory_limit),
         )
         self.jobs: dict[int, Job] = {}  # task id -> job, while its unit is out
         self.killed: dict[int, ErrorKind] = {}  # task id -> why we killed its worker
@@ -176,12 +185,18 @@ class _Pool:
 class ProcessRunner(Runner):
     mode = "process"
 
-    def __init__(self, capacity: int, start_method: str = "spawn") -> None:
+    def __init__(
+        self,
+        capacity: int,
+        start_method: str = "spawn",
+        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
         # never fork: the parent may run Qt or threads (SPEC §2)
         if start_method == "fork":
             raise ValueError("process mode never forks; use spawn or forkserver")
         self._mp = multiprocessing.get_context(start_method)
         self._capacity = max(1, capacity)
+        self._memory_limit = memory_limit
         self._pool: _Pool | None = None
         self._pools: list[_Pool] = []
         self._watchdog: asyncio.Task | None = None
@@ -201,7 +216,7 @@ class ProcessRunner(Runner):
         return await self._run_in(pool, jobs)
 
     def _new_pool(self, size: int) -> _Pool:
-        pool = _Pool(self._mp, size)
+        pool = _Pool(self._mp, size, self._memory_limit)
         self._pools.append(pool)
         return pool
 
