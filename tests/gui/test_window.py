@@ -229,13 +229,19 @@ def test_more_workers_while_running_start_more_at_once(make_window, run, tmp_pat
         use_command(window, "sleep 0.2", workers=1)
         window.add_paths([str(tmp_path / "in")])
         await until(lambda: scanned(window))
+        peak = [0]
+
+        def started(task):  # the number running as each task starts
+            peak[0] = max(peak[0], task.batch.counts[TaskStatus.RUNNING])
+
+        window.processor.events.task_started.connect(started)
         window.start()
         await until(
-            lambda: window.batch is not None and window.batch.counts[TaskStatus.COMPLETED] >= 1
+            lambda: window.batch is not None and window.batch.counts[TaskStatus.COMPLETED] >= 2
         )
-        assert window.batch.counts[TaskStatus.RUNNING] == 1
+        assert peak[0] == 1  # one worker: never more than one at once
         window.control.workers_spin.setValue(4)
-        await until(lambda: window.batch.counts[TaskStatus.RUNNING] == 4)
+        await until(lambda: peak[0] == 4)
         window.cancel_all()
         await until(lambda: window.batch.is_done)
         await close(window)
