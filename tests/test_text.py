@@ -17,6 +17,7 @@ PHRASES = {
     "minimal-document.pdf": ["Lorem ipsum dolor sit amet"],
     "zen_of_python_corrupted.pdf": ["Beautiful is better than ugly."],
     "habibi.pdf": ["habibi"],
+    "issue_566_test_1.pdf": ["Buyer：黎荣"],  # a custom CMap: pdfminer reads it right
     "simple1.pdf": ["Hello"],
     "test.docx": ["python-docx was here"],
     "test.pptx": ["## Slide 1: Presentation Title Text", "Subtitle Text"],

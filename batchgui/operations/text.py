@@ -110,15 +110,33 @@ def to_markdown(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskCont
 
 def _pdf(src: Path, ctx: TaskContext) -> str:
     pages = _pdf_with_pypdf(src, ctx)
-    if pages is None or not any(p.strip() for p in pages):
+    if pages is None or not any(p.strip() for p in pages) or _looks_mismapped(pages):
         fallback = _pdf_with_pdfminer(src)
-        if fallback is not None:
+        if fallback is not None and (
+            pages is None
+            or _mismapped(fallback) < _mismapped(pages)
+            or not any(p.strip() for p in pages)
+        ):
             pages = fallback
     if pages is None:
         raise PermanentError(
             f"{src.name} is a damaged PDF neither pypdf nor pdfminer can read", ErrorKind.CORRUPT
         )
     return "\n\n".join(f"## Page {n}\n\n{text.strip()}" for n, text in enumerate(pages, 1)) + "\n"
+
+
+# Glyphs mapped to the wrong code points (fonts with custom CMaps, which
+# pypdf reads less well than pdfminer) land in blocks real text rarely uses:
+# spacing modifier letters and the rare CJK extension A ideographs.
+_SUSPECT = (range(0x02B0, 0x0300), range(0x3400, 0x4DC0))
+
+
+def _mismapped(pages: list[str]) -> int:
+    return sum(1 for page in pages for ch in page if any(ord(ch) in r for r in _SUSPECT))
+
+
+def _looks_mismapped(pages: list[str]) -> bool:
+    return _mismapped(pages) > 0
 
 
 def _pdf_with_pypdf(src: Path, ctx: TaskContext) -> list[str] | None:
