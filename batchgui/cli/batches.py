@@ -17,8 +17,6 @@ from datetime import datetime
 
 from batchgui.cli import EXIT_OK, UsageError
 from batchgui.cli.execute import execute_batch, open_store, report_target
-from batchgui.core.files import remove_temp_files
-from batchgui.core.models import BatchStatus
 from batchgui.core.report import build_report
 from batchgui.logs import setup_logging
 from batchgui.operations.registry import load_operations
@@ -41,13 +39,13 @@ def resume_command(args: argparse.Namespace) -> int:
             batch_id = unfinished[0]
         # hold the lock while loading: a live process may still be running it
         with BatchLock(data_dir(args.data_dir), batch_id):
-            batch = store.load_batch(batch_id)
+            batch = store.reopen(batch_id)
     except StoreError as exc:
         store.close()
         raise UsageError(str(exc)) from None
-    if batch.status in (BatchStatus.FINISHED, BatchStatus.CANCELLED) and batch.is_done:
+    if batch.is_done:
         print(
-            f"batchgui: batch {batch_id} has {batch.status.value}; nothing to resume "
+            f"batchgui: batch {batch_id} has no unfinished tasks; nothing to resume "
             "(see 'batchgui report')",
             file=sys.stderr,
         )
@@ -58,9 +56,6 @@ def resume_command(args: argparse.Namespace) -> int:
     except KeyError as exc:
         store.close()
         raise UsageError(f"cannot resume batch {batch_id}: {exc.args[0]}") from None
-    remove_temp_files({t.out_dir for t in batch.tasks if t.out_dir} | {batch.out_root})
-    batch.status = BatchStatus.PENDING  # submit() starts it again
-    batch.mode = "auto" if batch.mode not in ("async", "thread", "process") else batch.mode
     if not args.quiet:
         left = batch.unfinished
         print(

@@ -104,3 +104,8 @@ def remove_temp_files(folders: set[Path]) -> int:
                 os.unlink(path)
                 removed += 1
     return removed
+
+
+def remove_batch_temp_files(batch) -> int:
+    """Temporaries left in any output folder of a batch (none of it is writing now)."""
+    return remove_temp_files({t.out_dir for t in batch.tasks if t.out_dir} | {batch.out_root})

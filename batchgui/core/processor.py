@@ -33,7 +33,7 @@ from pathlib import Path
 from batchgui.core import faults
 from batchgui.core.errors import ErrorKind
 from batchgui.core.events import EngineEvents
-from batchgui.core.files import copy_outputs, remove_temp_files, unchanged_since_scan
+from batchgui.core.files import copy_outputs, remove_batch_temp_files, unchanged_since_scan
 from batchgui.core.models import Batch, BatchStatus, Priority, Task, TaskStatus
 from batchgui.core.operation import MODES, OperationSpec
 from batchgui.core.queue import TaskQueue
@@ -600,14 +600,9 @@ class BatchProcessor:
         batch = run.batch
         try:
             # nothing of this batch is writing now: temporary files left by a
-            # worker that was killed mid-write can go
-            # (the set of folders is made on the thread too: hashing 100,000 paths
-            # would hold the loop, which is the GUI thread, for a third of a second)
-            await asyncio.to_thread(
-                lambda: remove_temp_files(
-                    {t.out_dir for t in batch.tasks if t.out_dir} | {batch.out_root}
-                )
-            )
+            # worker that was killed mid-write can go (on a thread, folders and
+            # all: hashing 100,000 paths would hold the loop, the GUI thread)
+            await asyncio.to_thread(remove_batch_temp_files, batch)
             if run.spec.finalize is not None:
                 # completed tasks and skipped ones that carry a result (an
                 # unchanged file, a duplicate): a manifest lists them all

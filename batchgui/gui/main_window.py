@@ -43,7 +43,6 @@ from PySide6.QtWidgets import (
 
 from batchgui._version import __version__
 from batchgui.core import Batch, BatchProcessor, BatchStatus, Priority, TaskStatus
-from batchgui.core.files import remove_temp_files
 from batchgui.core.operation import atomic_write
 from batchgui.core.processor import default_workers
 from batchgui.core.report import build_report
@@ -285,9 +284,10 @@ class MainWindow(QMainWindow):
         chosen = self.control.output_folder()
         if chosen is not None:
             return absolute(chosen)
-        first = Path(self.sources[0]) if self.sources else Path.home()
-        base = first if first.is_dir() else first.parent
-        return absolute(base.parent / f"{base.name}-batchgui")
+        # beside the first thing added, named after it; worked out from the name
+        # alone (no stat on the GUI thread): photos/ -> photos-batchgui/
+        first = Path(self.sources[0]) if self.sources else Path.home() / "batchgui"
+        return absolute(first.parent / f"{first.name}-batchgui")
 
     # --- running ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -506,15 +506,11 @@ class MainWindow(QMainWindow):
     async def resume_batch(self, batch_id: str) -> None:
         assert self.store is not None
         try:
-            batch = await asyncio.to_thread(self.store.load_batch, batch_id)
+            batch = await asyncio.to_thread(self.store.reopen, batch_id)
             spec = load_operations().get(batch.op_name)
         except (StoreError, KeyError) as exc:
             self.statusBar().showMessage(f"Cannot resume: {exc}")
             return
-        await asyncio.to_thread(
-            remove_temp_files, {t.out_dir for t in batch.tasks if t.out_dir} | {batch.out_root}
-        )
-        batch.status = BatchStatus.PENDING
         self.sources = list(batch.settings.get("sources", []))
         await self._run(batch, spec, save=False)
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from batchgui.core.errors import ErrorKind
+from batchgui.core.files import remove_batch_temp_files
 from batchgui.core.models import Batch, BatchStatus, Priority, Task, TaskStatus
 from batchgui.store.db import StoreError, connect, db_path, describe, fspath_bytes, transaction
 
@@ -303,6 +304,15 @@ class Store:
                     [(batch_id, seq) for seq in recovered],
                 )
             )
+        return batch
+
+    def reopen(self, batch_id: str) -> Batch:
+        """A stored batch made ready to run again: recovered (see load_batch), the
+        temporaries a killed process left swept, its status back to pending.
+        Blocking (it reads folders): off the event loop."""
+        batch = self.load_batch(batch_id)
+        remove_batch_temp_files(batch)
+        batch.status = BatchStatus.PENDING  # submit() starts it again
         return batch
 
     def history(self) -> list[dict[str, Any]]:
