@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,10 +111,7 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        _check_and_migrate(conn, path)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
+        _set_up(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(_describe(exc, path)) from None
@@ -121,6 +119,26 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _set_up(conn: sqlite3.Connection, path: Path) -> None:
+    """Check, migrate, switch to WAL. While several processes open a brand-new
+    file at once, SQLite can answer "locked" at once instead of waiting (a lock
+    upgrade it judges a deadlock, or the switch to WAL): try again shortly."""
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            _check_and_migrate(conn, path)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _OPEN_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+_OPEN_ATTEMPTS = 5
 
 
 def _check_and_migrate(conn: sqlite3.Connection, path: Path) -> None:
