@@ -16,7 +16,9 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 PHRASES = {
     "minimal-document.pdf": ["Lorem ipsum dolor sit amet"],
     "zen_of_python_corrupted.pdf": ["Beautiful is better than ugly."],
-    "habibi.pdf": ["habibi"],
+    "habibi.pdf": ["حَبيبي habibi حَبيبي"],
+    "GeoTopo-komprimiert.pdf": ["Topologische Räume", "Zwischenwertsatz, 107"],  # p.1, p.117
+    "encrypted_doc_no_id.pdf": ["## Page 3"],
     "issue_566_test_1.pdf": ["Buyer：黎荣"],  # a custom CMap: pdfminer reads it right
     "simple1.pdf": ["Hello"],
     "test.docx": ["python-docx was here"],
@@ -26,8 +28,8 @@ PHRASES = {
 }
 
 
-def _run(folders: list[Path], out: Path):
-    batch, spec = build_batch(to_markdown, folders, out, mode="process")
+def _run(folders: list[Path], out: Path, mode: str = "process", **options):
+    batch, spec = build_batch(to_markdown, folders, out, mode=mode, options=options)
 
     async def scenario():
         engine = BatchProcessor(2, retry=RetryPolicy(max_retries=2, base_delay_s=0.01))
@@ -68,6 +70,42 @@ def test_every_corpus_document_ends_in_its_manifest_class(tmp_path):
     assert [f"## Page {n}" in four for n in (1, 2, 3, 4)] == [True] * 4
     assert all(len(p.strip()) > 20 for p in four.split("## Page ")[1:])  # text from every page
     assert (tmp_path / "out" / "office" / "no-slides.pptx.md").read_text() == ""
+    tables = (tmp_path / "out" / "office" / "tbl-having-tables.docx.md").read_text()
+    assert [block.splitlines()[1] for block in tables.strip().split("\n\n")] == [
+        "|---|---|",
+        "|---|---|---|",
+        "|---|---|---|---|",
+    ]
+
+
+def test_pdfs_in_thread_mode_read_the_same(tmp_path):
+    """Thread mode reads every PDF as process mode does (PDFium calls share one lock)."""
+    processes = _run([CORPUS / "pdf"], tmp_path / "p", mode="process")
+    threads = _run([CORPUS / "pdf"], tmp_path / "t", mode="thread")
+    assert {n: t.status for n, t in threads.items()} == {n: t.status for n, t in processes.items()}
+    for name, task in threads.items():
+        if task.status is TaskStatus.COMPLETED:
+            assert task.outputs[0].read_bytes() == processes[name].outputs[0].read_bytes(), name
+
+
+def test_embedded_word_images_are_saved_once_under_our_own_names(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "pictures.docx").write_bytes((CORPUS / "office" / "having-images.docx").read_bytes())
+    [task] = _run([src], tmp_path / "out", images=True).values()
+    assert task.status is TaskStatus.COMPLETED, task.error
+    folder = tmp_path / "out" / "pictures.docx.assets"
+    assert sorted(p.name for p in folder.iterdir()) == ["image-1.png", "image-2.png", "image-3.png"]
+    saved = [tmp_path / "out" / "pictures.docx.md", *folder.iterdir()]
+    assert sorted(task.outputs) == sorted(saved)
+    markdown = (tmp_path / "out" / "pictures.docx.md").read_text()
+    assert markdown.count("](pictures.docx.assets/image-") == 5  # two pictures appear twice
+    from PIL import Image
+
+    with Image.open(folder / "image-1.png") as image:
+        assert image.format == "PNG"
+    [plain] = _run([src], tmp_path / "plain").values()
+    assert plain.outputs == [tmp_path / "plain" / "pictures.docx.md"]
 
 
 def test_generated_html_csv_json_and_xlsx(tmp_path):

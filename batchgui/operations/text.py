@@ -1,7 +1,9 @@
 """`text`: documents to Markdown, `<name>.<ext>.md` in UTF-8.
 
     sniff the real type by content (a name can lie) ─► one converter per type
-        PDF   pypdf, falling back to pdfminer.six (each reads files the other cannot)
+        PDF   PDFium (pypdfium2, fast); where it cannot read a file, finds no text or
+              its text looks mis-mapped: pypdf, then pdfminer.six (each of the
+              three reads files the others cannot), keeping the cleanest text
         DOCX  python-docx: headings, lists and tables, in document order
         PPTX  python-pptx: a section per slide, titles, text, tables
         XLSX  openpyxl (read-only): a table per sheet
@@ -21,13 +23,17 @@ import csv
 import io
 import json
 import logging
+import threading
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from batchgui.core.errors import ErrorKind, PermanentError
-from batchgui.core.operation import TaskContext, atomic_write, operation
+from batchgui.core.operation import Option, TaskContext, atomic_write, operation
+
+log = logging.getLogger(__name__)
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 OFFICE = {
@@ -82,12 +88,21 @@ def sniff(src: Path) -> str:
     extensions=(".pdf", *OFFICE, *PLAIN),
     mode="process",
     default_timeout_s=600,
+    options=[
+        Option(
+            "images",
+            bool,
+            False,
+            "save images embedded in Word files beside the Markdown (<name>.assets/) and link them",
+        ),
+    ],
 )
 def to_markdown(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext) -> list[Path]:
     """PDF, DOCX, PPTX, XLSX, HTML, CSV, JSON and text to <name>.<ext>.md."""
     kind = sniff(src)
+    assets = Assets(f"{src.name}.assets", enabled=bool(options.get("images")))
     try:
-        markdown = CONVERTERS[kind](src, ctx)
+        markdown = CONVERTERS[kind](src, ctx, assets)
     except PermanentError:
         raise
     except (zipfile.BadZipFile, KeyError, EOFError) as exc:
@@ -99,30 +114,90 @@ def to_markdown(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskCont
                 ErrorKind.CORRUPT,
             ) from None
         raise
+    outputs = assets.save(out_dir)
     target = out_dir / f"{src.name}.md"
     with atomic_write(target) as handle:
         handle.write(markdown.encode("utf-8"))
-    return [target]
+    return [target, *outputs]
+
+
+class Assets:
+    """Images a converter meets, saved as <folder>/image-N.<ext> when enabled.
+
+    Names come from a counter and the part's content type, never from names
+    inside the document, so nothing embedded can choose where a file lands.
+    """
+
+    TYPES = {
+        "image/png": "png",
+        "image/jpeg": "jpg",
+        "image/gif": "gif",
+        "image/bmp": "bmp",
+        "image/tiff": "tiff",
+        "image/webp": "webp",
+        "image/svg+xml": "svg",
+        "image/x-emf": "emf",
+        "image/x-wmf": "wmf",
+    }
+
+    def __init__(self, folder: str, *, enabled: bool) -> None:
+        self.folder = folder
+        self.enabled = enabled
+        self._blobs: list[tuple[str, bytes]] = []
+        self._names: dict[str, str] = {}  # the document's own part name -> our file name
+
+    def add(self, key: str, blob: bytes, content_type: str, alt: str = "") -> str:
+        """The Markdown for one image (`key` names it inside the document, so a picture
+        shown twice is saved once): a link when saving, else its description if any."""
+        if not self.enabled:
+            return f"*[image: {alt}]*" if alt else ""
+        name = self._names.get(key)
+        if name is None:
+            name = f"image-{len(self._blobs) + 1}.{self.TYPES.get(content_type, 'bin')}"
+            self._names[key] = name
+            self._blobs.append((name, blob))
+        return f"![{alt}]({quote(self.folder)}/{name})"
+
+    def save(self, out_dir: Path) -> list[Path]:
+        saved = []
+        for name, blob in self._blobs:
+            target = out_dir / self.folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_write(target) as handle:
+                handle.write(blob)
+            saved.append(target)
+        return saved
 
 
 # --- PDF ---------------------------------------------------------------------------------
 
 
-def _pdf(src: Path, ctx: TaskContext) -> str:
-    pages = _pdf_with_pypdf(src, ctx)
-    if pages is None or not any(p.strip() for p in pages) or _looks_mismapped(pages):
-        fallback = _pdf_with_pdfminer(src)
-        if fallback is not None and (
-            pages is None
-            or _mismapped(fallback) < _mismapped(pages)
-            or not any(p.strip() for p in pages)
-        ):
-            pages = fallback
+def _pdf(src: Path, ctx: TaskContext, assets: Assets) -> str:
+    pages = _pdf_with_pdfium(src, ctx)
+    if _needs_fallback(pages):
+        fallback = _pdf_with_pypdf(src, ctx)
+        pages = _cleaner(pages, fallback)
+    if _needs_fallback(pages):
+        pages = _cleaner(pages, _pdf_with_pdfminer(src))
     if pages is None:
         raise PermanentError(
-            f"{src.name} is a damaged PDF neither pypdf nor pdfminer can read", ErrorKind.CORRUPT
+            f"{src.name} is a damaged PDF that none of PDFium, pypdf and pdfminer can read",
+            ErrorKind.CORRUPT,
         )
     return "\n\n".join(f"## Page {n}\n\n{text.strip()}" for n, text in enumerate(pages, 1)) + "\n"
+
+
+def _needs_fallback(pages: list[str] | None) -> bool:
+    return pages is None or not any(p.strip() for p in pages) or _looks_mismapped(pages)
+
+
+def _cleaner(pages: list[str] | None, other: list[str] | None) -> list[str] | None:
+    """The better of two readings: one that exists, has text, and fewer mis-mapped glyphs."""
+    if other is None:
+        return pages
+    if pages is None or not any(p.strip() for p in pages):
+        return other
+    return other if _mismapped(other) < _mismapped(pages) else pages
 
 
 # Glyphs mapped to the wrong code points (fonts with custom CMaps, which
@@ -136,7 +211,51 @@ def _mismapped(pages: list[str]) -> int:
 
 
 def _looks_mismapped(pages: list[str]) -> bool:
-    return _mismapped(pages) > 0
+    """More than 1% suspect glyphs (real text has a few: tildes and dots over math)."""
+    return _mismapped(pages) * 100 > max(1, sum(len(p) for p in pages))
+
+
+# PDFium is not thread-safe: one call at a time per process (thread mode shares one).
+_PDFIUM_LOCK = threading.Lock()
+# C0 controls other than tab and newline are glyphs PDFium could not map; U+FFFE
+# marks where it joined a word hyphenated across a line break.
+_PDFIUM_JUNK = dict.fromkeys([*range(0, 9), *range(11, 32), 0xFFFE])
+
+
+def _pdf_with_pdfium(src: Path, ctx: TaskContext) -> list[str] | None:
+    import pypdfium2 as pdfium
+
+    with _PDFIUM_LOCK:
+        try:
+            document = pdfium.PdfDocument(src)
+        except pdfium.PdfiumError as exc:
+            if getattr(exc, "err_code", None) == pdfium.raw.FPDF_ERR_PASSWORD:
+                raise PermanentError(
+                    f"{src.name} is password-protected", ErrorKind.PASSWORD_REQUIRED
+                ) from None
+            log.debug("PDFium cannot read %s (%s); trying pypdf", src, exc)
+            return None
+        try:
+            pages = []
+            total = len(document)
+            for number in range(total):
+                page = document[number]
+                textpage = page.get_textpage()
+                try:
+                    text = textpage.get_text_range()
+                finally:
+                    textpage.close()
+                    page.close()
+                pages.append(text.replace("\r\n", "\n").translate(_PDFIUM_JUNK))
+                ctx.progress((number + 1) / max(total, 1))
+                if ctx.cancelled:
+                    raise InterruptedError("cancelled")
+            return pages
+        except pdfium.PdfiumError as exc:
+            log.debug("PDFium failed inside %s (%s); trying pypdf", src, exc)
+            return None
+        finally:
+            document.close()
 
 
 def _pdf_with_pypdf(src: Path, ctx: TaskContext) -> list[str] | None:
@@ -169,7 +288,8 @@ def _pdf_with_pypdf(src: Path, ctx: TaskContext) -> list[str] | None:
         AttributeError,
         IndexError,
         OSError,
-    ):
+    ) as exc:
+        log.debug("pypdf cannot read %s (%s); trying pdfminer", src, exc)
         return None
 
 
@@ -193,14 +313,15 @@ def _pdf_with_pdfminer(src: Path) -> list[str] | None:
         raise PermanentError(
             f"{src.name} is password-protected", ErrorKind.PASSWORD_REQUIRED
         ) from None
-    except Exception:  # pdfminer raises many kinds on damaged files
+    except Exception as exc:  # pdfminer raises many kinds on damaged files
+        log.debug("pdfminer cannot read %s (%s)", src, exc)
         return None
 
 
 # --- Office ---------------------------------------------------------------------------------
 
 
-def _docx(src: Path, ctx: TaskContext) -> str:
+def _docx(src: Path, ctx: TaskContext, assets: Assets) -> str:
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -212,12 +333,28 @@ def _docx(src: Path, ctx: TaskContext) -> str:
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             line = _docx_paragraph(Paragraph(child, document))
+            images = [_docx_image(document, blip, assets) for blip in child.xpath(".//a:blip")]
+            line = " ".join(part for part in (line, *images) if part)
             if line:
                 parts.append(line)
         elif tag == "tbl":
             rows = [[cell.text for cell in row.cells] for row in Table(child, document).rows]
             parts.append(table(rows))
     return "\n\n".join(parts) + "\n"
+
+
+def _docx_image(document, blip, assets: Assets) -> str:
+    """One picture of a paragraph (`a:blip` points at an image part by relationship id)."""
+    rel_id = blip.get(f"{{{_R_NS}}}embed")
+    part = document.part.related_parts.get(rel_id) if rel_id else None
+    if part is None:  # linked (external) pictures are never fetched
+        return ""
+    props = blip.xpath("ancestor::wp:inline/wp:docPr | ancestor::wp:anchor/wp:docPr")
+    alt = (props[0].get("descr") or "").strip() if props else ""
+    return assets.add(str(part.partname), part.blob, part.content_type, alt)
+
+
+_R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 def _docx_paragraph(paragraph) -> str:
@@ -235,7 +372,7 @@ def _docx_paragraph(paragraph) -> str:
     return text
 
 
-def _pptx(src: Path, ctx: TaskContext) -> str:
+def _pptx(src: Path, ctx: TaskContext, assets: Assets) -> str:
     from pptx import Presentation
 
     presentation = Presentation(str(src))
@@ -253,7 +390,7 @@ def _pptx(src: Path, ctx: TaskContext) -> str:
     return "\n\n".join(parts) + ("\n" if parts else "")
 
 
-def _xlsx(src: Path, ctx: TaskContext) -> str:
+def _xlsx(src: Path, ctx: TaskContext, assets: Assets) -> str:
     import openpyxl
 
     workbook = openpyxl.load_workbook(src, read_only=True, data_only=True)
@@ -286,13 +423,13 @@ def _read_text(src: Path) -> str:
         return data.decode("latin-1")
 
 
-def _html(src: Path, ctx: TaskContext) -> str:
+def _html(src: Path, ctx: TaskContext, assets: Assets) -> str:
     from markdownify import markdownify
 
     return markdownify(_read_text(src), heading_style="ATX").strip() + "\n"
 
 
-def _csv(src: Path, ctx: TaskContext) -> str:
+def _csv(src: Path, ctx: TaskContext, assets: Assets) -> str:
     text = _read_text(src)
     try:
         dialect = csv.Sniffer().sniff(text[:4096])
@@ -302,7 +439,7 @@ def _csv(src: Path, ctx: TaskContext) -> str:
     return (table(rows[:MAX_SHEET_ROWS]) + "\n") if rows else ""
 
 
-def _json(src: Path, ctx: TaskContext) -> str:
+def _json(src: Path, ctx: TaskContext, assets: Assets) -> str:
     try:
         value = json.loads(_read_text(src))
     except json.JSONDecodeError as exc:
@@ -310,11 +447,11 @@ def _json(src: Path, ctx: TaskContext) -> str:
     return "```json\n" + json.dumps(value, indent=2, ensure_ascii=False) + "\n```\n"
 
 
-def _txt(src: Path, ctx: TaskContext) -> str:
+def _txt(src: Path, ctx: TaskContext, assets: Assets) -> str:
     return _read_text(src)
 
 
-CONVERTERS: dict[str, Callable[[Path, TaskContext], str]] = {
+CONVERTERS: dict[str, Callable[[Path, TaskContext, Assets], str]] = {
     "pdf": _pdf,
     "docx": _docx,
     "pptx": _pptx,

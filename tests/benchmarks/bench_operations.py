@@ -3,7 +3,8 @@
     python3 tests/benchmarks/bench_operations.py [--files 500]
 
 text:  the corpus' valid documents (../shared/corpus, MANIFEST `ok`) copied to
-       about --files files; also markitdown over the same files when installed.
+       about --files files; also serially in one process, against markitdown over the
+       same files when an interpreter has it (--markitdown-python).
 image: --files generated photos (2000x1500 JPEG) resized to fit 1024 px as JPEG.
 Both through the engine with 2 workers; best of --repeat.
 """
@@ -13,13 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import contextlib
 
 from batchgui.core import BatchProcessor, RetryPolicy, TaskStatus
 from tests.conftest import build_batch
@@ -72,19 +77,49 @@ def run(func, folder: Path, out: Path, mode: str, options: dict) -> tuple[float,
     return elapsed, done, sum(t.size for t in batch.tasks)
 
 
-def markitdown_time(folder: Path) -> float | None:
+MARKITDOWN_LOOP = """
+import sys, time
+start = time.perf_counter()
+from markitdown import MarkItDown
+converter = MarkItDown()
+ready = time.perf_counter()
+for name in sys.argv[1:]:
     try:
-        from markitdown import MarkItDown
-    except ImportError:
+        converter.convert(name)
+    except Exception:
+        pass
+print(ready - start, time.perf_counter() - ready)
+"""
+
+
+def markitdown_times(python: str, files: list[Path]) -> tuple[float, float] | None:
+    """(import and set-up s, conversion s) of markitdown over files, serially, in `python`."""
+    probe = subprocess.run([python, "-c", "import markitdown"], capture_output=True)
+    if probe.returncode != 0:
         return None
-    converter = MarkItDown()
+    done = subprocess.run(
+        [python, "-c", MARKITDOWN_LOOP, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    setup, convert = map(float, done.stdout.split())
+    return setup, convert
+
+
+def serial_time(files: list[Path], out: Path) -> float:
+    """Seconds for the default `text` backend over files, serially, in this process."""
+    from batchgui.core.operation import TaskContext
+    from batchgui.operations.text import to_markdown
+
+    out.mkdir(exist_ok=True)
     start = time.perf_counter()
-    for path in sorted(folder.iterdir()):
-        try:
-            converter.convert(str(path))
-        except Exception:
-            continue
-    return time.perf_counter() - start
+    for path in files:
+        with contextlib.suppress(Exception):
+            to_markdown(path, out, {}, TaskContext())
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(out, ignore_errors=True)
+    return elapsed
 
 
 def main() -> int:
@@ -94,6 +129,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument(
+        "--markitdown-python",
+        default=os.environ.get("BATCHGUI_MARKITDOWN_PYTHON", sys.executable),
+        help="an interpreter that has markitdown (default: this one)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-ops-"))
     try:
@@ -118,11 +158,18 @@ def main() -> int:
                     f"{name:5} {mode:7}: {done} files in {elapsed:.2f} s = "
                     f"{done / elapsed:.1f} files/s, {size / elapsed / 1e6:.1f} MB/s"
                 )
-        reference = markitdown_time(docs)
+        files = sorted(docs.iterdir())
+        ours = serial_time(files, work / "serial")
+        print(f"text serial : {len(files) / ours:.1f} files/s (1 process, default backend)")
+        reference = markitdown_times(args.markitdown_python, files)
         if reference is None:
-            print("markitdown is not installed: no comparison (pip install markitdown)")
+            print("markitdown is not installed: no comparison (pip install 'markitdown[all]')")
         else:
-            print(f"markitdown (1 process): {args.files / reference:.1f} files/s")
+            setup, convert = reference
+            print(
+                f"markitdown  : {len(files) / convert:.1f} files/s (1 process) + {setup:.2f} s "
+                f"import; batchgui is {convert / ours:.1f}x faster"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
