@@ -36,7 +36,8 @@ def run_gui(paths: list[str], data_dir: Path, *, smoke_test: bool = False) -> in
     if paths:
         window.add_paths(paths)
     window.offer_resume()
-    if smoke_test:  # packaging checks: show the window, then close it
+    if smoke_test:  # packaging checks: say when the window is up, then close it
+        QTimer.singleShot(0, lambda: print("batchgui: window shown", flush=True))
         QTimer.singleShot(500, window.close)
     with loop:
         loop.run_until_complete(quit_now.wait())

@@ -45,4 +45,8 @@ def status_icon(status: TaskStatus) -> QIcon:
 
 @functools.cache
 def app_icon() -> QIcon:
-    return QIcon(str(resource("batchgui.svg")))
+    """The application icon from its PNG sizes (no SVG plugin needed, also when frozen)."""
+    icon = QIcon()
+    for png in sorted(resource("icons").glob("batchgui-*.png")):
+        icon.addFile(str(png))
+    return icon

@@ -325,6 +325,7 @@ def test_the_window_opens_from_the_command_line(tmp_path):
         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert result.returncode == 0, result.stderr
+    assert "batchgui: window shown" in result.stdout
 
 
 def test_an_empty_folder_says_so_and_start_asks_for_files(make_window, run, tmp_path, qtbot):
