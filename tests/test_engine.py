@@ -125,7 +125,7 @@ def test_three_batches_at_once_share_the_worker_limit(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["thread", "process"])
-def test_pause_starts_nothing_until_resume(tmp_path, mode):
+def test_drain_finishes_running_tasks_and_starts_nothing_until_resume(tmp_path, mode):
     make_files(tmp_path / "in", 24)
     batch, spec = build_batch(
         testops.sleepy, [tmp_path / "in"], tmp_path / "out", mode=mode, options={"seconds": 0.03}
@@ -137,7 +137,7 @@ def test_pause_starts_nothing_until_resume(tmp_path, mode):
         rec.attach(engine)
         engine.submit(batch, spec)
         await wait_for(lambda: len(rec.of("task_completed")) >= 4, timeout=30)
-        engine.pause(batch)
+        engine.drain(batch)
         paused_at = time.monotonic()
         await wait_for(lambda: engine.in_flight == 0)
         assert batch.status is BatchStatus.PAUSED

@@ -179,6 +179,9 @@ def spec_of(func: Callable[..., Any]) -> OperationSpec:
     return spec
 
 
+_CHECKPOINT_POLL_S = 0.05
+
+
 class TaskContext:
     """What an operation may use while it runs (the optional fourth argument).
 
@@ -188,7 +191,8 @@ class TaskContext:
     reports a fraction in [0, 1]. `data` carries small values back with the
     result (the checksum operation puts the digest there). `child_started`
     tells the engine about a child process group so it can be frozen or
-    killed with the task.
+    killed with the task. `await checkpoint()` is where an async operation
+    waits while its batch is paused.
     """
 
     def __init__(
@@ -197,8 +201,10 @@ class TaskContext:
         on_progress: Callable[[float], None] | None = None,
         on_child: Callable[[int | None], None] | None = None,
         root: Path | None = None,
+        thawed: threading.Event | None = None,
     ) -> None:
         self._cancel_event = cancel_event or threading.Event()
+        self._thawed = thawed
         self._on_progress = on_progress
         self._on_child = on_child
         self._last_progress = -1.0
@@ -221,6 +227,15 @@ class TaskContext:
     def child_started(self, pgid: int | None) -> None:
         if self._on_child is not None:
             self._on_child(pgid)
+
+    @property
+    def paused(self) -> bool:
+        return self._thawed is not None and not self._thawed.is_set()
+
+    async def checkpoint(self) -> None:
+        """Return at once, or when the batch resumes (or the task is cancelled)."""
+        while self.paused and not self.cancelled:
+            await asyncio.sleep(_CHECKPOINT_POLL_S)
 
 
 def invoke(

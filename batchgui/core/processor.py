@@ -39,7 +39,7 @@ from batchgui.core.operation import MODES, OperationSpec
 from batchgui.core.queue import TaskQueue
 from batchgui.core.retry import RetryPolicy
 from batchgui.core.runners.aio import AsyncRunner
-from batchgui.core.runners.base import Job, Outcome, Runner
+from batchgui.core.runners.base import FREEZE_SUPPORTED, Job, Outcome, Runner
 from batchgui.core.runners.processes import DEFAULT_MEMORY_LIMIT, ProcessRunner
 from batchgui.core.runners.threads import ThreadRunner
 from batchgui.core.stats import Meter, Stats
@@ -99,6 +99,9 @@ class _BatchRun:
     enqueuing: bool = False  # a large batch is still being queued, a slice per loop turn
     next_start: float = 0.0  # rate limit: earliest monotonic time of the next start
     cancelling: bool = False
+    frozen: list[Job] = field(default_factory=list)  # running jobs stopped by pause(freeze)
+    pause_after: set[int] = field(default_factory=set)  # task ids: drain once one ends
+    stop_after: int | None = None  # drain once this many more tasks have ended
     finishing: asyncio.Task | None = None
     done: asyncio.Future | None = None
 
@@ -231,21 +234,71 @@ class BatchProcessor:
     def stats(self, batch: Batch) -> Stats:
         return self._runs[batch.id].meter.snapshot(batch)
 
-    def pause(self, batch: Batch | None = None) -> None:
-        """Stop starting tasks (of one batch, or all); running ones finish."""
+    def pause(self, batch: Batch | None = None, *, freeze: bool = True) -> bool:
+        """Stop starting tasks (of one batch, or all). With `freeze` (Pause), running
+        work is frozen where it can be: process-mode workers and external commands
+        get SIGSTOP, async operations wait at their next checkpoint, threads finish
+        their current file. Without it (Drain) running tasks finish. Returns
+        whether anything could be frozen this way (False where SIGSTOP does not
+        exist: Pause falls back to Drain)."""
+        freeze = freeze and FREEZE_SUPPORTED
         for run in self._selected(batch):
             if run.batch.status in (BatchStatus.RUNNING, BatchStatus.PENDING):
                 run.batch.move_to(BatchStatus.PAUSED)
                 run.meter.paused()
                 self.events.batch_paused.send(run.batch)
+            if freeze and run.batch.status is BatchStatus.PAUSED:
+                fresh = [job for job in run.jobs.values() if not job.frozen]
+                run.runner.freeze(fresh)
+                run.frozen.extend(job for job in fresh if job.frozen)
+        return freeze
+
+    def drain(self, batch: Batch | None = None) -> None:
+        """Finish the running tasks, start no new ones."""
+        self.pause(batch, freeze=False)
 
     def resume(self, batch: Batch | None = None) -> None:
         for run in self._selected(batch):
+            self._thaw(run)
             if run.batch.status is BatchStatus.PAUSED:
                 run.batch.move_to(BatchStatus.RUNNING)
                 run.meter.running()
                 self.events.batch_resumed.send(run.batch)
         self._kick()
+
+    def _thaw(self, run: _BatchRun) -> None:
+        frozen, run.frozen = run.frozen, []
+        run.runner.thaw([job for job in frozen if job.frozen])
+
+    def running_count(self, batch: Batch) -> int:
+        """Tasks of this batch in flight now (frozen ones included)."""
+        return len(self._runs[batch.id].jobs)
+
+    def pause_after(self, task: Task) -> None:
+        """A stop point: once this task ends, the batch drains (pauses)."""
+        run = self._run_of(task)
+        if task.status.is_final:
+            self.drain(run.batch)
+        else:
+            run.pause_after.add(task.id)
+
+    def stop_after(self, batch: Batch, count: int) -> None:
+        """A stop point: once `count` more tasks of the batch have ended, it drains."""
+        run = self._runs[batch.id]
+        run.stop_after = max(0, int(count))
+        if run.stop_after == 0:
+            self.drain(batch)
+
+    def _at_stop_point(self, run: _BatchRun, task: Task) -> None:
+        """A task just ended: if a stop point says so, the batch stops starting tasks."""
+        hit = task.id in run.pause_after
+        run.pause_after.discard(task.id)
+        if run.stop_after is not None:
+            run.stop_after -= 1
+            if run.stop_after <= 0:
+                run.stop_after, hit = None, True
+        if hit and run.batch.status is BatchStatus.RUNNING:
+            self.drain(run.batch)
 
     def cancel_batch(self, batch: Batch | None = None) -> None:
         """Cancel every unfinished task of one batch (or of all)."""
@@ -303,6 +356,7 @@ class BatchProcessor:
                 run.batch.move_to(BatchStatus.PAUSED)
                 run.meter.paused()
                 self.events.batch_paused.send(run.batch)
+            run.frozen.clear()  # killed below; a SIGKILL ends a stopped process too
             for job in list(run.jobs.values()):
                 job.interrupted = True
                 job.request_cancel()
@@ -318,6 +372,9 @@ class BatchProcessor:
             await self.interrupt(grace_s=2.0)
             for unit in list(self._unit_tasks):  # a thread that would not stop
                 unit.cancel()
+        else:
+            for run in self._runs.values():
+                self._thaw(run)  # a frozen task would never finish
         self._closed = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self._unit_tasks, return_exceptions=True)
@@ -435,6 +492,15 @@ class BatchProcessor:
 
     # --- the one completion path ----------------------------------------------------
     def _settle(self, run: _BatchRun, job: Job, outcome: Outcome) -> None:
+        if job.frozen:  # it ended while frozen (a thread's own work, or killed)
+            job.mark_thawed()
+        if job in run.frozen:
+            run.frozen.remove(job)
+        self._settle_outcome(run, job, outcome)
+        if job.task.status.is_final:
+            self._at_stop_point(run, job.task)
+
+    def _settle_outcome(self, run: _BatchRun, job: Job, outcome: Outcome) -> None:
         task = job.task
         task.duration_s = outcome.duration_s
         if job.interrupted and not outcome.ok:

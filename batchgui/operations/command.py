@@ -5,9 +5,12 @@
                 group) ─► exit 0: completed; otherwise failed with the tail of
                 its standard error
 
-With `shell`, the template is formatted with shell-quoted fields and run by
-/bin/sh. File names reach the command byte for byte: a name that is not
-UTF-8 travels as a surrogate-escaped str and os.fsencode restores the bytes.
+With `progress_regex`, every piece of the command's output (stdout and
+stderr: tools print progress to either) is searched, and the last percentage
+found is the task's progress. With `shell`, the template is formatted with
+shell-quoted fields and run by /bin/sh. File names reach the command byte
+for byte: a name that is not UTF-8 travels as a surrogate-escaped str and
+os.fsencode restores the bytes.
 
 Stopping: on cancel or timeout the whole process group is SIGKILLed (so
 grandchildren go too). In async mode that happens in `finally` when the task
@@ -21,6 +24,7 @@ import asyncio
 import contextlib
 import functools
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -78,6 +82,31 @@ def validate(options: dict[str, Any]) -> None:
         raise ValueError(f"cannot split the command into words: {exc}") from None
     if not command.words:
         raise ValueError("the command is empty")
+    progress_pattern(options.get("progress_regex") or "")
+
+
+@functools.lru_cache(maxsize=32)
+def progress_pattern(text: str) -> re.Pattern[bytes] | None:
+    """The --progress-regex: its first group (or whole match) is a percentage."""
+    if not text:
+        return None
+    try:
+        pattern = re.compile(text.encode())
+    except re.error as exc:
+        raise ValueError(f"bad progress regex {text!r}: {exc}") from None
+    if pattern.groups > 1:
+        raise ValueError(f"progress regex {text!r}: use at most one group, the percentage")
+    return pattern
+
+
+def percent_in(pattern: re.Pattern[bytes], chunk: bytes) -> float | None:
+    """The last percentage the pattern finds in a piece of output, as a fraction."""
+    found = None
+    for match in pattern.finditer(chunk):
+        digits = re.sub(rb"[^0-9.]", b"", match.group(pattern.groups and 1))
+        with contextlib.suppress(ValueError):
+            found = float(digits) / 100
+    return found
 
 
 def fields(src: Path, out_dir: Path, root: Path | None) -> dict[str, str]:
@@ -142,6 +171,12 @@ def _executable(name: str) -> str:
     options=[
         Option("command", str, "", "command template, e.g. gzip -k {path}"),
         Option("shell", bool, False, "run through /bin/sh"),
+        Option(
+            "progress_regex",
+            str,
+            "",
+            "a regex finding the command's progress percentage in its output, e.g. (\\d+)%",
+        ),
     ],
 )
 async def run_command(
@@ -169,7 +204,7 @@ async def run_command(
     except PermissionError:
         raise PermanentError(f"command not executable: {argv[0]}") from None
     ctx.child_started(proc.pid)  # start_new_session: its pid is its process group
-    output = _Output(proc)
+    output = _Output(proc, progress_pattern(options.get("progress_regex") or ""), ctx)
     try:
         code = await _wait(proc, ctx)
         if not await output.finished(_DRAIN_S):  # a grandchild kept the pipes open
@@ -236,8 +271,11 @@ def _pidfd(pid: int) -> int | None:
 class _Output:
     """Reads a process's stdout and stderr as they come, keeping the last bytes of each."""
 
-    def __init__(self, proc: subprocess.Popen) -> None:
+    def __init__(
+        self, proc: subprocess.Popen, progress: re.Pattern[bytes] | None, ctx: TaskContext
+    ) -> None:
         assert proc.stdout is not None and proc.stderr is not None
+        self._progress, self._ctx = progress, ctx
         self._loop = asyncio.get_running_loop()
         self.stdout = bytearray()
         self.stderr = bytearray()
@@ -261,6 +299,10 @@ class _Output:
             kept = self._open[fd][1]
             kept += chunk
             del kept[:-_TAIL_BYTES]
+            if self._progress is not None:
+                fraction = percent_in(self._progress, chunk)
+                if fraction is not None:
+                    self._ctx.progress(fraction)
             return
         self._loop.remove_reader(fd)
         self._open.pop(fd)[0].close()

@@ -121,3 +121,24 @@ def hog(src: Path, out_dir: Path, options: dict) -> list[Path]:
         del block
         return []
     return []
+
+
+@operation("burn", mode="process", options=[Option("cpu_seconds", float, 0.8)])
+def burn(src: Path, out_dir: Path, options: dict, ctx: TaskContext) -> list[Path]:
+    """Uses `cpu_seconds` of CPU time (time frozen does not count), announcing its pid."""
+    (out_dir / f"{src.name}.pid").write_text(str(os.getpid()))
+    start = time.process_time()
+    while time.process_time() - start < options["cpu_seconds"] and not ctx.cancelled:
+        pass
+    return []
+
+
+@operation("checkpointed", options=[Option("steps", int, 40)])
+async def checkpointed(src: Path, out_dir: Path, options: dict, ctx: TaskContext) -> list[Path]:
+    """An async operation that waits at a checkpoint between steps; counts its steps."""
+    for step in range(options["steps"]):
+        await ctx.checkpoint()
+        ctx.data["steps"] = step + 1
+        ctx.progress((step + 1) / options["steps"])
+        await asyncio.sleep(0.01)
+    return []

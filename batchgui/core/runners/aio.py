@@ -1,7 +1,8 @@
 """Async mode: coroutine operations awaited on the engine's own event loop.
 
 The unit runs inside the asyncio task the scheduler created for it; each
-call is awaited in turn under `asyncio.timeout`. Cancelling a running job
+call is awaited in turn under `asyncio.timeout`, which Pause pushes back by
+the time a job spends frozen. Cancelling a running job
 cancels that task (the operation's `finally` kills its child processes), and
 the CancelledError is absorbed here so the rest of the unit carries on.
 A blocking (non-async) operation asked to run in async mode is handed to
@@ -33,6 +34,7 @@ class AsyncRunner(Runner):
     def __init__(self, blocking: ThreadRunner) -> None:
         self._blocking = blocking
         self._current: dict[Job, asyncio.Task] = {}
+        self._deadlines: dict[Job, asyncio.Timeout] = {}
 
     async def run(self, jobs: list[Job]) -> list[Outcome]:
         if not jobs[0].spec.is_async:
@@ -53,9 +55,16 @@ class AsyncRunner(Runner):
 
     async def _call(self, job: Job) -> Outcome:
         task = job.task
-        ctx = TaskContext(job.cancel_event, _progress_reporter(job), root=task.root)
+        ctx = TaskContext(
+            job.cancel_event,
+            _progress_reporter(job),
+            job.set_child,
+            root=task.root,
+            thawed=job.thawed,
+        )
         start = time.perf_counter()
         deadline = asyncio.timeout(job.timeout_s)
+        self._deadlines[job] = deadline
         try:
             async with deadline:
                 outputs, data = await invoke_async(
@@ -72,9 +81,28 @@ class AsyncRunner(Runner):
             return failed(ErrorKind.CANCELLED, "cancelled while running")
         except Exception as exc:
             return outcome_of(error_result(exc, job.cancel_requested, time.perf_counter() - start))
+        finally:
+            del self._deadlines[job]
         seconds = time.perf_counter() - start
         hashes = await asyncio.to_thread(hash_outputs, outputs) if outputs else {}
         return Outcome(outputs=outputs, data=data, duration_s=seconds, output_hashes=hashes)
+
+    def freeze(self, jobs: list[Job]) -> None:
+        blocking = [job for job in jobs if not job.spec.is_async]
+        self._blocking.freeze(blocking)
+        super().freeze([job for job in jobs if job.spec.is_async])
+
+    def thaw(self, jobs: list[Job]) -> None:
+        self._blocking.thaw([job for job in jobs if not job.spec.is_async])
+        for job in jobs:
+            if not job.spec.is_async:
+                continue
+            frozen_at = job.frozen_at
+            super().thaw([job])
+            deadline = self._deadlines.get(job)
+            if frozen_at is not None and deadline is not None and deadline.when() is not None:
+                # a limit counts running time: push it back by the time spent frozen
+                deadline.reschedule(deadline.when() + (time.monotonic() - frozen_at))
 
     def cancel(self, job: Job) -> None:
         if not job.spec.is_async:

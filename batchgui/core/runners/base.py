@@ -14,7 +14,9 @@ drags an unpicklable exception along); the runner turns it into an `Outcome`.
 from __future__ import annotations
 
 import abc
+import contextlib
 import os
+import signal
 import time
 import traceback
 from collections.abc import Callable
@@ -29,6 +31,12 @@ from batchgui.core.models import Task
 from batchgui.core.operation import OperationSpec, TaskContext, invoke
 
 
+def _set_event() -> Event:
+    event = Event()
+    event.set()
+    return event
+
+
 @dataclass(eq=False, slots=True)
 class Job:
     task: Task
@@ -39,10 +47,41 @@ class Job:
     on_progress: Callable[[Task, float], None] | None = None
     cancel_requested: bool = False  # the user cancelled it (a timeout also sets the event)
     interrupted: bool = False  # stopped to be resumed later: back to pending, no charge
+    child_pgid: int | None = None  # an external command's process group, while it runs
+    thawed: Event = field(default_factory=_set_event)  # cleared while the job is frozen
+    frozen_at: float | None = None  # monotonic time of the freeze, while frozen
+    frozen_total_s: float = 0.0  # time spent frozen in earlier freezes
 
     def request_cancel(self) -> None:
         self.cancel_requested = True
         self.cancel_event.set()
+
+    def set_child(self, pgid: int | None) -> None:
+        self.child_pgid = pgid
+
+    @property
+    def frozen(self) -> bool:
+        return self.frozen_at is not None
+
+    def mark_frozen(self) -> None:
+        if self.frozen_at is None:
+            self.frozen_at = time.monotonic()
+            self.thawed.clear()
+
+    def mark_thawed(self) -> float:
+        """Clears the frozen mark; returns how long this freeze lasted."""
+        if self.frozen_at is None:
+            return 0.0
+        lasted = time.monotonic() - self.frozen_at
+        self.frozen_total_s += lasted
+        self.frozen_at = None
+        self.thawed.set()
+        return lasted
+
+    def frozen_s(self, now: float) -> float:
+        """Seconds spent frozen so far: a timeout counts running time only."""
+        current = now - self.frozen_at if self.frozen_at is not None else 0.0
+        return self.frozen_total_s + current
 
 
 @dataclass(slots=True)
@@ -113,6 +152,20 @@ def describe_exception(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
+FREEZE_SUPPORTED = hasattr(signal, "SIGSTOP")  # POSIX; elsewhere pause drains instead
+
+
+def signal_group(pgid: int, signum: int) -> None:
+    """Signal a process group that may have just ended (then there is nothing to do)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def signal_process(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signum)
+
+
 def outcome_of(result: Result) -> Outcome:
     if result[0] == "ok":
         _, outputs, data, seconds, hashes = result
@@ -150,6 +203,21 @@ class Runner(abc.ABC):
 
     def set_capacity(self, workers: int) -> None:  # noqa: B027 - most modes grow on demand
         """The engine's worker limit changed; make room for that many at once."""
+
+    def freeze(self, jobs: list[Job]) -> None:
+        """Freeze running jobs: their external commands' process groups get SIGSTOP
+        (async operations also wait at their next `ctx.checkpoint()`). A job
+        whose work cannot be frozen (a thread's own code) just carries on."""
+        for job in jobs:
+            job.mark_frozen()
+            if job.child_pgid:
+                signal_group(job.child_pgid, signal.SIGSTOP)
+
+    def thaw(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            if job.child_pgid:
+                signal_group(job.child_pgid, signal.SIGCONT)
+            job.mark_thawed()
 
     @abc.abstractmethod
     async def aclose(self, kill: bool = False) -> None:

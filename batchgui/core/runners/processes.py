@@ -17,14 +17,15 @@ The slots say which task each worker was running when that happened:
   a second death names the culprit without charging the innocent;
 - tasks waiting in a broken unit, or done but whose results died with it,
   re-run free.
-A fresh pool replaces a broken one for the next unit. Raising the worker limit
+Pause freezes a task by stopping its worker and its command's process group
+(SIGSTOP) and resume continues both (SIGCONT); a frozen task's time limit
+stands still. A fresh pool replaces a broken one for the next unit. Raising the worker limit
 past the pool's size starts a bigger pool; the old one drains and shuts down.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -49,6 +50,8 @@ from batchgui.core.runners.base import (
     failed,
     outcome_of,
     requeued,
+    signal_group,
+    signal_process,
 )
 
 log = logging.getLogger(__name__)
@@ -144,6 +147,7 @@ class _Pool:
         )
         self.jobs: dict[int, Job] = {}  # task id -> job, while its unit is out
         self.killed: dict[int, ErrorKind] = {}  # task id -> why we killed its worker
+        self.frozen: dict[int, tuple[int, int]] = {}  # task id -> (worker pid, child pgid) stopped
         self.units = 0
         self.broken = False
         self._verdict: dict[int, str] | None = None
@@ -172,10 +176,35 @@ class _Pool:
     def kill(self, pid: int, task_id: int, child: int, why: ErrorKind) -> None:
         self.killed[task_id] = why
         if child:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(child, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+            signal_group(child, signal.SIGKILL)
+        signal_process(pid, signal.SIGKILL)
+        # The pool breaks now and the executor terminates its other workers
+        # with SIGTERM, which a stopped process would hold until continued.
+        self.thaw_all()
+
+    def freeze(self, job: Job) -> bool:
+        for pid, task_id, child, _ in self.running():
+            if task_id == job.task.id and task_id not in self.killed:
+                signal_process(pid, signal.SIGSTOP)
+                if child:
+                    signal_group(child, signal.SIGSTOP)
+                self.frozen[task_id] = (pid, child)
+                return True
+        return False
+
+    def thaw(self, task_id: int) -> None:
+        pid, child = self.frozen.pop(task_id, (0, 0))
+        if child:
+            signal_group(child, signal.SIGCONT)
+        if pid:
+            signal_process(pid, signal.SIGCONT)
+
+    def thaw_all(self) -> None:
+        for task_id in list(self.frozen):
+            self.thaw(task_id)
+            job = self.jobs.get(task_id)
+            if job is not None:
+                job.mark_thawed()
 
     def kill_all(self) -> None:
         for pid, task_id, child, _ in list(self.running()):
@@ -328,17 +357,37 @@ class ProcessRunner(Runner):
                     continue
                 if job.cancel_requested:
                     pool.kill(pid, task_id, child, ErrorKind.CANCELLED)
-                elif job.timeout_s is not None and now - start > job.timeout_s:
+                elif (
+                    job.timeout_s is not None
+                    and not job.frozen
+                    and now - start - job.frozen_s(now) > job.timeout_s
+                ):
                     pool.kill(pid, task_id, child, ErrorKind.TIMEOUT)
 
     def cancel(self, job: Job) -> None:
         self._enforce(time.monotonic(), only=job)
 
+    def freeze(self, jobs: list[Job]) -> None:
+        """SIGSTOP each job's worker process and its command's process group."""
+        for job in jobs:
+            for pool in self._pools:
+                if job.task.id in pool.jobs and pool.freeze(job):
+                    job.mark_frozen()
+                    break
+
+    def thaw(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            for pool in self._pools:
+                if job.task.id in pool.frozen:
+                    pool.thaw(job.task.id)
+            job.mark_thawed()
+
     async def aclose(self, kill: bool = False) -> None:
         pools, self._pools, self._pool = list(self._pools), [], None
-        if kill:
-            for pool in pools:
+        for pool in pools:
+            if kill:
                 pool.kill_all()
+            pool.thaw_all()  # a stopped worker would never finish or exit
         await asyncio.gather(*(_shut_down(pool) for pool in pools), *self._closing)
 
 

@@ -9,7 +9,8 @@ cannot grow past `max_workers` to replace a thread that timed out. These
 threads are daemons, and a new one starts whenever none is idle; the engine's
 worker limit, not the pool, bounds how many run at once.
 
-A timed-out call cannot be killed: its cancel flag is set (a cooperative
+A frozen job (Pause: its external command stopped with SIGSTOP) does not use
+up its time limit. A timed-out call cannot be killed: its cancel flag is set (a cooperative
 operation returns), the engine marks it `timeout` and frees its slot, and the
 thread finishes in the background without holding up the batch.
 """
@@ -21,6 +22,7 @@ import concurrent.futures as cf
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +39,8 @@ from batchgui.core.runners.base import (
 )
 
 log = logging.getLogger(__name__)
+
+_FROZEN_POLL_S = 0.1
 
 
 class WorkerThreads:
@@ -114,13 +118,17 @@ class ThreadRunner(Runner):
         timeout = jobs[0].timeout_s if len(jobs) == 1 else None
         if timeout is None:
             return [outcome_of(r) for r in await future]
-        try:
-            results = await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
-            jobs[0].cancel_event.set()  # a cooperative operation stops; its thread is left behind
-            future.add_done_callback(_log_abandoned(jobs[0]))
-            return [failed(ErrorKind.TIMEOUT, f"timed out after {timeout:g} s")]
-        return [outcome_of(r) for r in results]
+        job, start = jobs[0], loop.time()
+        while True:  # the limit counts running time: time frozen (its command stopped) is added
+            left = start + timeout + job.frozen_s(time.monotonic()) - loop.time()
+            if left <= 0 and not job.frozen:
+                break
+            done, _ = await asyncio.wait({future}, timeout=_FROZEN_POLL_S if job.frozen else left)
+            if done:
+                return [outcome_of(r) for r in future.result()]
+        job.cancel_event.set()  # a cooperative operation stops; its thread is left behind
+        future.add_done_callback(_log_abandoned(job))
+        return [failed(ErrorKind.TIMEOUT, f"timed out after {timeout:g} s")]
 
     @staticmethod
     def _context(job: Job, loop: asyncio.AbstractEventLoop) -> TaskContext:
@@ -131,7 +139,9 @@ class ThreadRunner(Runner):
             def on_progress(fraction: float) -> None:
                 loop.call_soon_threadsafe(report, task, fraction)
 
-        return TaskContext(job.cancel_event, on_progress, root=job.task.root)
+        return TaskContext(
+            job.cancel_event, on_progress, job.set_child, root=job.task.root, thawed=job.thawed
+        )
 
     async def aclose(self, kill: bool = False) -> None:
         self._threads.shutdown()
