@@ -220,7 +220,9 @@ def test_stop_points_pause_after_a_task_or_a_count(tmp_path):
     assert batch.counts[TaskStatus.COMPLETED] == 10
 
 
-def test_progress_from_a_commands_output(tmp_path):
+@pytest.mark.parametrize("mode", ["async", "process"])
+def test_progress_from_a_commands_output(tmp_path, mode):
+    """exec's --progress-regex; in process mode it travels through the worker's slot."""
     make_files(tmp_path / "in", 1)
     script = "import sys, time\nprint('step 3%'); print('42% done', flush=True); time.sleep(30)"
     template = f"{shlex.quote(sys.executable)} -c {shlex.quote(script)} {{path}}"
@@ -228,7 +230,7 @@ def test_progress_from_a_commands_output(tmp_path):
         run_command,
         [tmp_path / "in"],
         tmp_path / "out",
-        mode="async",
+        mode=mode,
         options={"command": template, "progress_regex": r"(\d+)%"},
     )
     [task] = batch.tasks

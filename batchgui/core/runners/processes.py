@@ -3,7 +3,8 @@
     run(jobs) ─► _Pool.executor (ProcessPoolExecutor, spawn) ─► worker:
                  run_unit_in_process writes "pid, task, child, start" into its
                  slot of a shared array before each call and clears it after
-    watchdog (on the loop, every 50 ms while work is out) reads the slots:
+    watchdog (on the loop, every 50 ms while work is out) reads the slots,
+                 forwards each task's progress (ctx.progress) to the engine, and:
                  a task past its timeout, or cancelled, gets its worker (and the
                  worker's child process group) SIGKILLed
 
@@ -56,7 +57,9 @@ from batchgui.core.runners.base import (
 
 log = logging.getLogger(__name__)
 
-_FIELDS = 3  # per slot: worker pid, running task id (0: idle), child process group (0: none)
+# per slot: worker pid, running task id (0: idle), child process group (0: none),
+# progress of the running task in ten-thousandths (-1: none reported)
+_FIELDS = 4
 _WATCH_INTERVAL_S = 0.05
 _MAX_BLIND_BREAKS = 3  # pools that die with no task running: workers cannot start
 DEFAULT_MEMORY_LIMIT = 4 << 30  # address space per worker process (RLIMIT_AS)
@@ -112,15 +115,21 @@ def _record_child(pgid: int | None) -> None:
         _slots[_slot * _FIELDS + 2] = pgid or 0
 
 
+def _record_progress(fraction: float) -> None:
+    if _slot >= 0:
+        _slots[_slot * _FIELDS + 3] = round(fraction * 10_000)
+
+
 def run_unit_in_process(calls: list[tuple]) -> list[Result]:
     results = []
     base = _slot * _FIELDS
     for task_id, func, src, out_dir, root, options in calls:
         if _slot >= 0:
             _slots[base + 2] = 0
+            _slots[base + 3] = -1
             _starts[_slot] = time.monotonic()
             _slots[base + 1] = task_id
-        ctx = TaskContext(on_child=_record_child, root=root)
+        ctx = TaskContext(on_progress=_record_progress, on_child=_record_child, root=root)
         results.append(execute_call(spec_of(func), src, out_dir, options, ctx))
         if _slot >= 0:
             _slots[base + 1] = 0
@@ -151,6 +160,15 @@ class _Pool:
         self.units = 0
         self.broken = False
         self._verdict: dict[int, str] | None = None
+
+    def progress(self) -> Iterator[tuple[int, float]]:
+        """(task id, fraction) for every running task that has reported progress."""
+        raw = self.slots.get_obj()
+        for index in range(self.size):
+            base = index * _FIELDS
+            task_id, permyriad = raw[base + 1], raw[base + 3]
+            if task_id and permyriad >= 0:
+                yield task_id, permyriad / 10_000
 
     def running(self) -> Iterator[tuple[int, int, int, float]]:
         """(pid, task id, child pgid, start) for every worker inside a call."""
@@ -350,6 +368,8 @@ class ProcessRunner(Runner):
             await asyncio.sleep(_WATCH_INTERVAL_S)
 
     def _enforce(self, now: float, only: Job | None = None) -> None:
+        if only is None:
+            self._forward_progress()
         for pool in self._pools:
             for pid, task_id, child, start in list(pool.running()):
                 job = pool.jobs.get(task_id)
@@ -363,6 +383,14 @@ class ProcessRunner(Runner):
                     and now - start - job.frozen_s(now) > job.timeout_s
                 ):
                     pool.kill(pid, task_id, child, ErrorKind.TIMEOUT)
+
+    def _forward_progress(self) -> None:
+        for pool in self._pools:
+            for task_id, fraction in pool.progress():
+                job = pool.jobs.get(task_id)
+                if job is None or job.on_progress is None or job.task.progress == fraction:
+                    continue
+                job.on_progress(job.task, fraction)
 
     def cancel(self, job: Job) -> None:
         self._enforce(time.monotonic(), only=job)
