@@ -142,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--shell", action="store_true", help="run --exec through /bin/sh")
     run.add_argument(
+        "--progress-regex",
+        metavar="REGEX",
+        help="with --exec: a regex finding the percentage in the command's output, e.g. '(\\d+)%%'",
+    )
+    run.add_argument(
         "--no-dedupe", action="store_true", help="process files with the same content separately"
     )
     run.add_argument(
@@ -151,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--report", metavar="FILE", help="write a JSON report ('-': stdout)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_control_arguments(run)
 
     add_filter_arguments(run)
 
@@ -168,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("batch_id", nargs="?", metavar="BATCH_ID")
     resume.add_argument("--report", metavar="FILE", help="write a JSON report ('-': stdout)")
     resume.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_control_arguments(resume)
 
     history = commands.add_parser("history", help="list batches")
     history.add_argument("--json", action="store_true")
@@ -185,6 +192,22 @@ def build_parser() -> argparse.ArgumentParser:
     ops = commands.add_parser("ops", help="list operations and their options")
     ops.add_argument("--json", action="store_true")
     return parser
+
+
+def add_control_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        metavar="N",
+        help="pause once N tasks have ended (running ones finish); resume later",
+    )
+    parser.add_argument(
+        "--on-interrupt",
+        choices=("save", "drain", "kill"),
+        default="save",
+        help="on Ctrl-C: save (stop now, resumable; the default), drain (finish running "
+        "tasks first) or kill (stop and cancel what is left)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

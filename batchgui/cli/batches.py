@@ -64,7 +64,14 @@ def resume_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return execute_batch(
-        batch, spec, store, args.data_dir, quiet=args.quiet, report_path=report_target(args.report)
+        batch,
+        spec,
+        store,
+        args.data_dir,
+        quiet=args.quiet,
+        report_path=report_target(args.report),
+        stop_after=args.stop_after,
+        on_interrupt=args.on_interrupt,
     )
 
 

@@ -4,10 +4,14 @@
         (state flushed every 250 ms) + ResultRecorder (incremental cache)
         ─► progress bar on stderr (a TTY only) ─► summary, report ─► exit code
 
-Ctrl-C or SIGTERM interrupts: nothing new starts, running commands and
-workers are killed, their tasks go back to pending, the state is saved and
-the exit code is 130 with the command that resumes. A second Ctrl-C stops at
-once (the store still has everything up to the last flush). A store that
+Ctrl-C or SIGTERM interrupts as --on-interrupt says: `save` (the default)
+starts nothing new, kills running commands and workers, puts their tasks back
+to pending and saves; `drain` lets running tasks finish first (a second Ctrl-C
+saves at once); `kill` cancels everything left. Exit code 130, with the
+command that resumes. Another Ctrl-C after that exits at once (the store
+still has everything up to the last flush); no child process outlives the
+run. A stop point (--stop-after N) pauses the batch once N tasks have ended:
+running ones finish, exit code 0 (1 if any failed), resumable. A store that
 cannot be written (disk full) interrupts the same way, with exit code 1.
 """
 
@@ -23,7 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 from batchgui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
-from batchgui.core import Batch, BatchProcessor, RetryPolicy, TaskStatus
+from batchgui.core import Batch, BatchProcessor, BatchStatus, RetryPolicy, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.processor import default_workers
 from batchgui.core.report import build_report
@@ -34,6 +38,7 @@ from batchgui.scan.walk import absolute
 from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
 _BAR_INTERVAL_S = 0.1
+_IDLE_POLL_S = 0.05  # how often a paused batch is checked for its last running task
 _FAILURES_SHOWN = 5
 
 
@@ -63,7 +68,11 @@ def execute_batch(
     *,
     quiet: bool,
     report_path: Path | None,
+    stop_after: int | None = None,
+    on_interrupt: str = "save",
 ) -> int:
+    if stop_after is not None and stop_after < 1:
+        raise UsageError(f"--stop-after must be at least 1, not {stop_after}")
     settings = batch.settings
     workers = int(settings.get("workers") or default_workers())
     retry = RetryPolicy(
@@ -76,7 +85,8 @@ def execute_batch(
         raise UsageError(str(exc)) from None
     try:
         show_bar = not quiet and sys.stderr.isatty()
-        stopped = asyncio.run(_execute(batch, spec, store, workers, retry, show_bar))
+        control = _Control(stop_after, on_interrupt)
+        stopped = asyncio.run(_execute(batch, spec, store, workers, retry, show_bar, control))
     finally:
         lock.release()
         store.close()
@@ -85,8 +95,21 @@ def execute_batch(
     if report_path is not None:
         write_report(build_report(batch, workers), report_path)
     if stopped == "interrupted":
-        print(f"batchgui: interrupted; resume with: batchgui resume {batch.id}", file=sys.stderr)
+        if on_interrupt == "kill":
+            print("batchgui: interrupted; the remaining tasks were cancelled", file=sys.stderr)
+        else:
+            print(
+                f"batchgui: interrupted; resume with: batchgui resume {batch.id}", file=sys.stderr
+            )
         return EXIT_INTERRUPTED
+    if stopped == "stop point":
+        print(
+            f"batchgui: paused after {stop_after} task(s) as asked; resume with: "
+            f"batchgui resume {batch.id}",
+            file=sys.stderr,
+        )
+        c = batch.counts
+        return EXIT_FAILED if c[TaskStatus.FAILED] or c[TaskStatus.CANCELLED] else EXIT_OK
     if stopped:  # the store failed
         print(
             f"batchgui: error: cannot save progress: {stopped}; when fixed, resume with: "
@@ -100,6 +123,43 @@ def execute_batch(
     return EXIT_OK
 
 
+class _Control:
+    """How this run may stop early: a stop point, and what Ctrl-C does."""
+
+    def __init__(self, stop_after: int | None, on_interrupt: str) -> None:
+        if on_interrupt not in ("save", "drain", "kill"):
+            raise UsageError(f"--on-interrupt: choose save, drain or kill, not {on_interrupt!r}")
+        self.stop_after = stop_after
+        self.on_interrupt = on_interrupt
+        self.reasons: list[str] = []
+        self.changed = asyncio.Event()
+
+    def halt(self, reason: str) -> None:
+        """A signal or a failing store. Ctrl-C once does what --on-interrupt says; a
+        second Ctrl-C while draining stops now (saving), a third exits at once."""
+        if reason == "interrupted" and "interrupted" in self.reasons:
+            if self.on_interrupt == "drain" and "escalated" not in self.reasons:
+                self.reasons.append("escalated")
+                self.changed.set()
+                return
+            os._exit(EXIT_INTERRUPTED)  # the store is at most 250 ms old
+        self.reasons.append(reason)
+        self.changed.set()
+
+    @property
+    def reason(self) -> str | None:
+        return self.reasons[0] if self.reasons else None
+
+    @property
+    def kill_running(self) -> bool:
+        """Whether running work is stopped now (not allowed to finish)."""
+        if not self.reasons:
+            return False
+        if self.reason != "interrupted":
+            return True  # the store failed: stop, saving what can be saved
+        return self.on_interrupt != "drain" or "escalated" in self.reasons
+
+
 async def _execute(
     batch: Batch,
     spec: OperationSpec,
@@ -107,38 +167,48 @@ async def _execute(
     workers: int,
     retry: RetryPolicy,
     show_bar: bool,
+    control: _Control,
 ) -> str | None:
-    """Run the batch; returns None when it ended, or why it was stopped."""
+    """Run the batch; returns None when it ended, or why it stopped early."""
     limit = batch.settings.get("memory_limit", DEFAULT_MEMORY_LIMIT)
     processor = BatchProcessor(workers, retry=retry, memory_limit=limit)
     loop = asyncio.get_running_loop()
-    stop_reason: list[str] = []
-    stop = asyncio.Event()
-
-    def halt(reason: str) -> None:
-        if stop_reason and reason == "interrupted":
-            os._exit(EXIT_INTERRUPTED)  # a second Ctrl-C: now (the store is at most 250 ms old)
-        stop_reason.append(reason)
-        stop.set()
-
-    journal = BatchJournal(store, processor, on_error=halt)
+    journal = BatchJournal(store, processor, on_error=control.halt)
     recorder = (
         ResultRecorder(processor, batch, store, operation_key(spec.name, batch.options))
         if spec.incremental
         else None
     )
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, halt, "interrupted")
+        loop.add_signal_handler(sig, control.halt, "interrupted")
     bar = loop.create_task(_progress_bar(processor, batch)) if show_bar else None
+    at_stop_point = False
     try:
         processor.submit(batch, spec)
+        if control.stop_after:
+            processor.stop_after(batch, control.stop_after)
         finished = asyncio.ensure_future(processor.wait(batch))
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({finished, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not finished.done():
-            await processor.interrupt()
-            finished.cancel()
+        while not finished.done():
+            changed = asyncio.ensure_future(control.changed.wait())
+            await asyncio.wait(
+                {finished, changed}, timeout=_IDLE_POLL_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            changed.cancel()
+            control.changed.clear()
+            if control.kill_running:
+                if control.reason == "interrupted" and control.on_interrupt == "kill":
+                    processor.cancel_batch(batch)
+                    await finished
+                else:
+                    await processor.interrupt()
+                    finished.cancel()
+                break
+            if control.reasons:  # draining after Ctrl-C
+                processor.drain(batch)
+            if batch.status is BatchStatus.PAUSED and processor.running_count(batch) == 0:
+                at_stop_point = not control.reasons
+                finished.cancel()
+                break
     finally:
         if bar is not None:
             bar.cancel()
@@ -147,10 +217,12 @@ async def _execute(
         if recorder is not None:
             await recorder.flush()
         await journal.aclose()
-        await processor.aclose(kill=bool(stop_reason))
+        await processor.aclose(kill=control.kill_running)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    return stop_reason[0] if stop_reason else journal.error
+    if control.reason:
+        return control.reason
+    return "stop point" if at_stop_point else journal.error
 
 
 async def _progress_bar(processor: BatchProcessor, batch: Batch) -> None:

@@ -91,7 +91,14 @@ def run_command(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     return execute_batch(
-        batch, spec, store, args.data_dir, quiet=args.quiet, report_path=report_path
+        batch,
+        spec,
+        store,
+        args.data_dir,
+        quiet=args.quiet,
+        report_path=report_path,
+        stop_after=args.stop_after,
+        on_interrupt=args.on_interrupt,
     )
 
 
@@ -103,10 +110,12 @@ def _operation(args: argparse.Namespace) -> tuple[OperationSpec, dict]:
     if args.exec_template is not None:
         name = "exec"
         raw.update(command=args.exec_template, shell=str(args.shell))
+        if args.progress_regex:
+            raw["progress_regex"] = args.progress_regex
     else:
         name = args.op
-        if args.shell:
-            raise UsageError("--shell goes with --exec")
+        if args.shell or args.progress_regex:
+            raise UsageError("--shell and --progress-regex go with --exec")
     try:
         spec = registry.get(name)
     except KeyError as exc:

@@ -101,7 +101,7 @@ class _BatchRun:
     cancelling: bool = False
     frozen: list[Job] = field(default_factory=list)  # running jobs stopped by pause(freeze)
     pause_after: set[int] = field(default_factory=set)  # task ids: drain once one ends
-    stop_after: int | None = None  # drain once this many more tasks have ended
+    stop_after: int | None = None  # start this many more tasks, then drain
     finishing: asyncio.Task | None = None
     done: asyncio.Future | None = None
 
@@ -283,22 +283,20 @@ class BatchProcessor:
             run.pause_after.add(task.id)
 
     def stop_after(self, batch: Batch, count: int) -> None:
-        """A stop point: once `count` more tasks of the batch have ended, it drains."""
+        """A stop point: start `count` more tasks (a retry is not a new one), then
+        drain: the batch pauses once those have ended."""
         run = self._runs[batch.id]
         run.stop_after = max(0, int(count))
         if run.stop_after == 0:
+            run.stop_after = None
             self.drain(batch)
 
     def _at_stop_point(self, run: _BatchRun, task: Task) -> None:
-        """A task just ended: if a stop point says so, the batch stops starting tasks."""
-        hit = task.id in run.pause_after
-        run.pause_after.discard(task.id)
-        if run.stop_after is not None:
-            run.stop_after -= 1
-            if run.stop_after <= 0:
-                run.stop_after, hit = None, True
-        if hit and run.batch.status is BatchStatus.RUNNING:
-            self.drain(run.batch)
+        """A task just ended: if it was a stop point, the batch stops starting tasks."""
+        if task.id in run.pause_after:
+            run.pause_after.discard(task.id)
+            if run.batch.status is BatchStatus.RUNNING:
+                self.drain(run.batch)
 
     def cancel_batch(self, batch: Batch | None = None) -> None:
         """Cancel every unfinished task of one batch (or of all)."""
@@ -436,12 +434,23 @@ class BatchProcessor:
             size = 1  # a timeout is per task, so each task is timed alone
         else:
             size = run.chunker.size(len(run.queue), self._max_workers)
+        if run.pause_after:
+            size = 1  # a stop point on a task: nothing runs after it in its unit
+        if run.stop_after is not None:
+            size = min(size, run.stop_after)
         unit = []
         while len(unit) < size:
             task = run.queue.pop()
             if task is None:
                 break
             unit.append(task)
+        if run.stop_after is not None:
+            run.stop_after -= sum(1 for task in unit if task.attempts == 0)
+            if run.stop_after <= 0:
+                run.stop_after = None
+                run.batch.move_to(BatchStatus.PAUSED)  # drain: this unit is the last
+                run.meter.paused()
+                self.events.batch_paused.send(run.batch)
         return unit
 
     def _start_unit(self, run: _BatchRun, tasks: list[Task]) -> None:
