@@ -70,6 +70,11 @@ class ControlPanel(QGroupBox):
 
         self.start_button = self._button("Start", "startButton")
         self.pause_button = self._button("Pause", "pauseButton")
+        self.pause_button.setToolTip(
+            "Pause now: running commands and worker processes are frozen where they are"
+        )
+        self.drain_button = self._button("Finish, then pause", "drainButton")
+        self.drain_button.setToolTip("Let running tasks finish, start no new ones")
         self.resume_button = self._button("Resume", "resumeButton")
         self.cancel_button = self._button("Cancel all", "cancelAllButton")
         self.retry_button = self._button("Retry failed", "retryFailedButton")
@@ -87,6 +92,7 @@ class ControlPanel(QGroupBox):
         for button in (
             self.start_button,
             self.pause_button,
+            self.drain_button,
             self.resume_button,
             self.cancel_button,
             self.retry_button,
@@ -155,6 +161,7 @@ class ControlPanel(QGroupBox):
     def set_running(self, running: bool, *, paused: bool, has_failed: bool) -> None:
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running and not paused)
+        self.drain_button.setEnabled(running and not paused)
         self.resume_button.setEnabled(running and paused)
         self.cancel_button.setEnabled(running)
         self.retry_button.setEnabled(has_failed)

@@ -6,8 +6,12 @@
         in the store (a thread) ─► BatchProcessor.submit on this loop
     engine events ─► EngineBridge (≤ 20 updates/s) ─► task model, statistics,
         buttons, a notification when a batch ends
-    close while running ─► interrupt (running work stopped, back to pending,
-        saved) ─► next start offers to resume it
+    Pause ─► running commands and worker processes frozen (SIGSTOP); Finish,
+        then pause ─► running tasks end, nothing new starts; a task's menu
+        ─► pause after it
+    close while running ─► asks: stop and save (running work back to pending,
+        offered again at the next start), finish running tasks, or stop and
+        cancel ─► every child process ends with the window
 
 Everything here runs on the Qt main thread, which is also the asyncio loop's
 thread (qasync); anything that touches files is awaited on a worker thread.
@@ -17,6 +21,7 @@ Dialogs are opened with open(), never exec(), so the loop never nests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -62,6 +67,9 @@ from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
 log = logging.getLogger(__name__)
 
+_CLOSE_POLL_S = 0.05  # how often a draining close looks at what still runs
+_CANCEL_WAIT_S = 10.0  # how long a cancelling close waits for killed work to settle
+
 
 class MainWindow(QMainWindow):
     def __init__(self, data_dir: Path) -> None:
@@ -80,6 +88,8 @@ class MainWindow(QMainWindow):
         self._background: set[asyncio.Future] = set()  # keep references (qasync)
         self._scan_task: asyncio.Task | None = None
         self._closing = False
+        self._shut_down_done = False
+        self._draining_to_close = False  # closing waits for running tasks to end
 
         registry = load_operations()
         workers = int(self.settings.value("workers", default_workers()))
@@ -160,6 +170,9 @@ class MainWindow(QMainWindow):
         batch_menu = bar.addMenu("&Batch")
         self.start_action = self._action(batch_menu, "&Start", self.start, "F5")
         self.pause_action = self._action(batch_menu, "&Pause", self.pause, "F6")
+        self.drain_action = self._action(
+            batch_menu, "&Finish running tasks, then pause", self.drain, "Shift+F6"
+        )
         self.resume_action = self._action(batch_menu, "&Resume", self.resume, "F7")
         self.cancel_action = self._action(batch_menu, "&Cancel all", self.cancel_all, "Ctrl+.")
         self.retry_action = self._action(
@@ -175,12 +188,14 @@ class MainWindow(QMainWindow):
         c = self.control
         c.start_button.clicked.connect(self.start)
         c.pause_button.clicked.connect(self.pause)
+        c.drain_button.clicked.connect(self.drain)
         c.resume_button.clicked.connect(self.resume)
         c.cancel_button.clicked.connect(self.cancel_all)
         c.retry_button.clicked.connect(self.retry_failed)
         c.workers_changed.connect(self.set_workers)
         self.tasks.retry_requested.connect(self._retry)
         self.tasks.cancel_requested.connect(self.processor.cancel)
+        self.tasks.pause_after_requested.connect(self.pause_after)
         self.tasks.priority_requested.connect(self._reprioritise)
         self.bridge.tasks_changed.connect(self.tasks.model.tasks_changed)
         self.bridge.stats_changed.connect(self.stats.refresh)
@@ -374,9 +389,27 @@ class MainWindow(QMainWindow):
         self._refresh_buttons()
 
     def pause(self) -> None:
+        if self.batch is None:
+            return
+        if self.processor.pause(self.batch):
+            self.statusBar().showMessage(
+                "Paused: running commands and worker processes are frozen "
+                "(thread-mode tasks finish their file)"
+            )
+        else:
+            self.statusBar().showMessage(
+                "Paused: this system cannot freeze running work, so running tasks finish first"
+            )
+
+    def drain(self) -> None:
         if self.batch is not None:
-            self.processor.pause(self.batch)
-            self.statusBar().showMessage("Paused: nothing new starts; running tasks finish")
+            self.processor.drain(self.batch)
+            self.statusBar().showMessage("Finishing the running tasks; nothing new starts")
+
+    def pause_after(self, task) -> None:
+        if self.batch is not None and not self.batch.is_done:
+            self.processor.pause_after(task)
+            self.statusBar().showMessage(f"The batch will pause after {task.name}")
 
     def resume(self) -> None:
         if self.batch is not None:
@@ -421,6 +454,7 @@ class MainWindow(QMainWindow):
         self.control.set_running(running, paused=paused, has_failed=failed and not running)
         self.start_action.setEnabled(not running)
         self.pause_action.setEnabled(running and not paused)
+        self.drain_action.setEnabled(running and not paused)
         self.resume_action.setEnabled(running and paused)
         self.cancel_action.setEnabled(running)
         self.retry_action.setEnabled(failed and not running)
@@ -528,16 +562,70 @@ class MainWindow(QMainWindow):
     # --- closing ----------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._closing:
-            event.accept()
+            if self._shut_down_done:
+                event.accept()
+                return
+            event.ignore()
+            if self._draining_to_close:  # closed again while draining: stop now, saving
+                self._draining_to_close = False
+                self.statusBar().showMessage("Stopping now; the batch is saved")
             return
         event.ignore()  # finish asynchronously, then close for real
+        if self.batch is not None and not self.batch.is_done:
+            self.ask_how_to_close()
+            return
+        self.close_with("save")
+
+    def ask_how_to_close(self) -> QMessageBox:
+        """Running work: finish it, stop and save it for later, or stop and cancel it."""
+        box = QMessageBox(self)
+        box.setObjectName("closeDialog")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Close batchgui")
+        running = self.processor.running_count(self.batch) if self.batch is not None else 0
+        box.setText(f"A batch is running ({running} task(s) at work). What should happen to it?")
+        box.setInformativeText(
+            "Stop and save: running work stops now and restarts when you resume the batch.\n"
+            "Finish running tasks: nothing new starts; closes when they end.\n"
+            "Stop and cancel: running work is killed and the rest is cancelled."
+        )
+        choices = {
+            box.addButton("Stop and save", QMessageBox.ButtonRole.AcceptRole): "save",
+            box.addButton("Finish running tasks", QMessageBox.ButtonRole.ActionRole): "drain",
+            box.addButton("Stop and cancel", QMessageBox.ButtonRole.DestructiveRole): "kill",
+        }
+        for button, choice in choices.items():
+            button.setObjectName(f"close_{choice}")
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(next(iter(choices)))
+        box.buttonClicked.connect(lambda button: self.close_with(choices.get(button)))
+        box.open()
+        return box
+
+    def close_with(self, choice: str | None) -> None:
+        """Shut down as chosen: "save", "drain" or "kill" (None: stay open)."""
+        if choice is None or self._closing:
+            return
         self._closing = True
         self._save_settings()
-        self._spawn(self._shut_down())
+        self._spawn(self._shut_down(choice))
 
-    async def _shut_down(self) -> None:
-        """Stop running work (resumable: it goes back to pending), save, and close."""
-        if self.batch is not None and not self.batch.is_done:
+    async def _shut_down(self, choice: str = "save") -> None:
+        """Stop or finish the running work as chosen, save, and close. No child
+        process outlives the window: whatever still runs at the end is killed."""
+        batch = self.batch
+        if batch is not None and not batch.is_done:
+            if choice == "drain":
+                self._draining_to_close = True
+                self.processor.drain(batch)
+                self.statusBar().showMessage("Finishing the running tasks, then closing…")
+                while self._draining_to_close and self.processor.running_count(batch):
+                    await asyncio.sleep(_CLOSE_POLL_S)
+                self._draining_to_close = False
+            elif choice == "kill":
+                self.processor.cancel_batch(batch)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.processor.wait(batch), _CANCEL_WAIT_S)
             await self.processor.interrupt()
         if self.journal is not None:
             await self.journal.aclose()
@@ -549,6 +637,7 @@ class MainWindow(QMainWindow):
             await asyncio.to_thread(self.store.close)
         if self.tray is not None:
             self.tray.hide()
+        self._shut_down_done = True
         QTimer.singleShot(0, self.close)
 
     def _spawn(self, coroutine) -> asyncio.Task:

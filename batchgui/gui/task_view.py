@@ -40,6 +40,8 @@ class TaskPanel(QGroupBox):
     #: the user asked to retry / cancel these tasks
     retry_requested = Signal(list)
     cancel_requested = Signal(list)
+    #: a stop point: pause the batch once this task ends
+    pause_after_requested = Signal(object)
     #: (tasks, Priority) chosen from the menu
     priority_requested = Signal(list, object)
 
@@ -109,6 +111,12 @@ class TaskPanel(QGroupBox):
         self._add(menu, "Retry", lambda: self.retry_requested.emit(retryable), bool(retryable))
         live = [t for t in tasks if not t.status.is_final]
         self._add(menu, "Cancel", lambda: self.cancel_requested.emit(live), bool(live))
+        self._add(
+            menu,
+            "Pause after this task",
+            lambda: self.pause_after_requested.emit(first),
+            len(tasks) == 1 and not first.status.is_final,
+        )
         priority = menu.addMenu("Priority")
         waiting = [t for t in tasks if t.status in (TaskStatus.PENDING, TaskStatus.RETRY_WAIT)]
         priority.setEnabled(bool(waiting))

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import shlex
 import sys
+import uuid
 
+import psutil
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
@@ -25,6 +28,7 @@ OBJECT_NAMES = (
     "outputEdit",
     "startButton",
     "pauseButton",
+    "drainButton",
     "resumeButton",
     "cancelAllButton",
     "retryFailedButton",
@@ -142,7 +146,7 @@ def test_start_runs_everything_and_the_statistics_agree(make_window, run, tmp_pa
     run(scenario)
 
 
-def test_pause_starts_nothing_and_resume_finishes(make_window, run, tmp_path, qtbot):
+def test_finish_then_pause_starts_nothing_and_resume_finishes(make_window, run, tmp_path, qtbot):
     make_files(tmp_path / "in", 16)
 
     async def scenario():
@@ -155,7 +159,7 @@ def test_pause_starts_nothing_and_resume_finishes(make_window, run, tmp_path, qt
         await until(
             lambda: window.batch is not None and window.batch.counts[TaskStatus.COMPLETED] >= 2
         )
-        click(window, "pauseButton", qtbot)
+        click(window, "drainButton", qtbot)
         await until(lambda: window.batch.counts[TaskStatus.RUNNING] == 0)
         started = sum(1 for t in window.batch.tasks if t.attempts)
         assert window.control.resume_button.isEnabled()
@@ -286,7 +290,11 @@ def test_closing_mid_batch_and_reopening_offers_to_resume(make_window, run, tmp_
         await until(
             lambda: first.batch is not None and first.batch.counts[TaskStatus.COMPLETED] >= 2
         )
-        await close(first)
+        first.close()
+        box = first.findChild(QMessageBox, "closeDialog")
+        assert box is not None and box.isVisible()
+        box.findChild(QPushButton, "close_save").click()
+        await until(lambda: first.isHidden() and not first._background, timeout=30)
         assert not first.batch.is_done
 
         second = make_window(data)
@@ -344,3 +352,94 @@ def test_an_empty_folder_says_so_and_start_asks_for_files(make_window, run, tmp_
         await close(window)
 
     run(scenario)
+
+
+def test_pause_freezes_running_commands_and_resume_finishes(make_window, run, tmp_path, qtbot):
+    from tests.test_control import burner, frozen_cpu_use, tagged
+
+    marker = f"batchgui-test-{uuid.uuid4().hex}"
+    make_files(tmp_path / "in", 2)
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        use_command(window, burner(marker, 0.8), workers=2)
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        await until(lambda: len(tagged(marker)) == 2)
+        procs = tagged(marker)
+        click(window, "pauseButton", qtbot)
+        assert "frozen" in window.statusBar().currentMessage()
+        used = await frozen_cpu_use(procs)
+        assert used < 0.02, f"paused commands used {used:.3f} s of CPU"
+        assert window.batch.counts[TaskStatus.RUNNING] == 2  # frozen, not finished
+        click(window, "resumeButton", qtbot)
+        await until(lambda: window.batch.is_done)
+        assert window.batch.counts[TaskStatus.COMPLETED] == 2
+        await close(window)
+
+    run(scenario)
+
+
+def test_pause_after_a_task_from_its_menu(make_window, run, tmp_path, qtbot):
+    make_files(tmp_path / "in", 12)
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        use_command(window, "sleep 0.3", workers=1)
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        await until(lambda: window.batch is not None and window.batch.counts[TaskStatus.RUNNING])
+        [task] = [t for t in window.batch.tasks if t.status is TaskStatus.RUNNING]
+        menu = window.tasks.build_menu([task])
+        [action] = [a for a in menu.actions() if a.text() == "Pause after this task"]
+        action.trigger()
+        await until(lambda: task.status is TaskStatus.COMPLETED)
+        await until(lambda: window.control.resume_button.isEnabled())
+        assert window.batch.counts[TaskStatus.RUNNING] == 0
+        assert window.batch.counts[TaskStatus.COMPLETED] < 12
+        click(window, "resumeButton", qtbot)
+        await until(lambda: window.batch.is_done, timeout=30)
+        assert window.batch.counts[TaskStatus.COMPLETED] == 12
+        await close(window)
+
+    run(scenario)
+
+
+@pytest.mark.parametrize(("choice", "cpu_seconds"), [("save", 30), ("drain", 0.6), ("kill", 30)])
+def test_closing_mid_batch_asks_and_no_command_outlives_the_window(
+    make_window, run, tmp_path, qtbot, choice, cpu_seconds
+):
+    from tests.test_control import burner, tagged
+
+    marker = f"batchgui-test-{uuid.uuid4().hex}"
+    make_files(tmp_path / "in", 6)
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        use_command(window, burner(marker, cpu_seconds), workers=2)
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        await until(lambda: len(tagged(marker)) == 2)
+        children = tagged(marker)
+        window.close()
+        box = window.findChild(QMessageBox, "closeDialog")
+        assert box is not None and box.isVisible() and not window.isHidden()
+        box.findChild(QPushButton, f"close_{choice}").click()
+        await until(lambda: window.isHidden() and not window._background, timeout=30)
+        alive = [p for p in children + tagged(marker) if p.is_running()]
+        assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+        return window.batch.counts
+
+    counts = run(scenario)
+    if choice == "save":
+        assert counts[TaskStatus.PENDING] == 6  # all resumable, nothing charged
+    elif choice == "drain":
+        assert counts[TaskStatus.COMPLETED] == 2 and counts[TaskStatus.PENDING] == 4
+    else:
+        assert counts[TaskStatus.CANCELLED] == 6
