@@ -382,6 +382,31 @@ def test_pause_freezes_running_commands_and_resume_finishes(make_window, run, tm
     run(scenario)
 
 
+def test_the_task_list_shows_progress_read_from_a_command(make_window, run, tmp_path, qtbot):
+    make_files(tmp_path / "in", 1)
+    script = "import time; print('42% done', flush=True); time.sleep(30)"
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        use_command(window, f"{shlex.quote(sys.executable)} -c {shlex.quote(script)}", 1)
+        window.control._option_widgets["progress_regex"].setText(r"(\d+)%")
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        model = window.tasks.model
+
+        def status_text() -> str:
+            return str(model.data(model.index(0, 1)))
+
+        await until(lambda: "42%" in status_text())
+        click(window, "cancelAllButton", qtbot)
+        await until(lambda: window.batch.is_done)
+        await close(window)
+
+    run(scenario)
+
+
 def test_pause_after_a_task_from_its_menu(make_window, run, tmp_path, qtbot):
     make_files(tmp_path / "in", 12)
 
