@@ -27,6 +27,7 @@ past the pool's size starts a bigger pool; the old one drains and shuts down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -196,6 +197,7 @@ class _Pool:
         if child:
             signal_group(child, signal.SIGKILL)
         signal_process(pid, signal.SIGKILL)
+        self._wake_executor()
         # The pool breaks now and the executor terminates its other workers
         # with SIGTERM, which a stopped process would hold until continued.
         self.thaw_all()
@@ -223,6 +225,24 @@ class _Pool:
             job = self.jobs.get(task_id)
             if job is not None:
                 job.mark_thawed()
+
+    def _wake_executor(self) -> None:
+        """Make the executor look at its workers again. CPython 3.11 wakes its
+        manager thread before it spawns a worker for a new call, so the manager
+        can be waiting on a list without the newest worker; if that is the one
+        we killed, and no other worker ends, the death goes unnoticed and the
+        pool never breaks. A wake-up makes it rebuild the list."""
+        wakeup = getattr(self.executor, "_executor_manager_thread_wakeup", None)
+        if wakeup is not None:
+            with contextlib.suppress(OSError):
+                wakeup.wakeup()
+
+    def kill_commands(self) -> None:
+        """The pool broke, so all its workers die: so must the commands they started
+        (each in its own session, beyond the reach of the worker's death)."""
+        for _, _, child, _ in list(self.running()):
+            if child:
+                signal_group(child, signal.SIGKILL)
 
     def kill_all(self) -> None:
         for pid, task_id, child, _ in list(self.running()):
@@ -310,6 +330,7 @@ class ProcessRunner(Runner):
 
     async def _after_break(self, pool: _Pool, jobs: list[Job]) -> list[Outcome]:
         verdict = pool.verdict()
+        pool.kill_commands()
         if not verdict and not pool.killed:
             self._blind_breaks += 1
             if self._blind_breaks > _MAX_BLIND_BREAKS:
