@@ -277,3 +277,31 @@ def test_progress_from_a_commands_output(tmp_path, mode):
 
     asyncio.run(scenario())
     assert seen[-1] == pytest.approx(0.42) and task.status is TaskStatus.CANCELLED
+
+
+@pytest.mark.parametrize("mode", ["async", "thread"])
+def test_time_frozen_does_not_count_against_a_commands_limit(tmp_path, mode):
+    marker = f"batchgui-test-{uuid.uuid4().hex}"
+    make_files(tmp_path / "in", 1)
+    batch, spec = build_batch(
+        run_command,
+        [tmp_path / "in"],
+        tmp_path / "out",
+        mode=mode,
+        options={"command": burner(marker, 0.6)},
+    )
+    batch.timeout_s = 2.0
+
+    async def scenario():
+        engine = BatchProcessor(1, retry=RetryPolicy(max_retries=0))
+        engine.submit(batch, spec)
+        await wait_for(lambda: len(tagged(marker)) == 1, 30)
+        engine.pause(batch)
+        await asyncio.sleep(2.5)  # frozen past the limit: it must not count
+        engine.resume(batch)
+        await asyncio.wait_for(engine.wait(batch), 30)
+        await engine.aclose()
+
+    asyncio.run(scenario())
+    [task] = batch.tasks
+    assert task.status is TaskStatus.COMPLETED, task.error

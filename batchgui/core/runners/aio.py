@@ -1,8 +1,8 @@
 """Async mode: coroutine operations awaited on the engine's own event loop.
 
 The unit runs inside the asyncio task the scheduler created for it; each
-call is awaited in turn under `asyncio.timeout`, which Pause pushes back by
-the time a job spends frozen. Cancelling a running job
+call is awaited in turn under `asyncio.timeout`, whose clock Pause stops
+while the job is frozen. Cancelling a running job
 cancels that task (the operation's `finally` kills its child processes), and
 the CancelledError is absorbed here so the rest of the unit carries on.
 A blocking (non-async) operation asked to run in async mode is handed to
@@ -35,6 +35,7 @@ class AsyncRunner(Runner):
         self._blocking = blocking
         self._current: dict[Job, asyncio.Task] = {}
         self._deadlines: dict[Job, asyncio.Timeout] = {}
+        self._time_left: dict[Job, float] = {}  # frozen jobs: seconds left of their limit
 
     async def run(self, jobs: list[Job]) -> list[Outcome]:
         if not jobs[0].spec.is_async:
@@ -83,26 +84,32 @@ class AsyncRunner(Runner):
             return outcome_of(error_result(exc, job.cancel_requested, time.perf_counter() - start))
         finally:
             del self._deadlines[job]
+            self._time_left.pop(job, None)
         seconds = time.perf_counter() - start
         hashes = await asyncio.to_thread(hash_outputs, outputs) if outputs else {}
         return Outcome(outputs=outputs, data=data, duration_s=seconds, output_hashes=hashes)
 
     def freeze(self, jobs: list[Job]) -> None:
-        blocking = [job for job in jobs if not job.spec.is_async]
-        self._blocking.freeze(blocking)
-        super().freeze([job for job in jobs if job.spec.is_async])
+        self._blocking.freeze([job for job in jobs if not job.spec.is_async])
+        mine = [job for job in jobs if job.spec.is_async]
+        super().freeze(mine)
+        loop = asyncio.get_running_loop()
+        for job in mine:  # a limit counts running time: stop its clock while frozen
+            deadline = self._deadlines.get(job)
+            if deadline is not None and deadline.when() is not None:
+                self._time_left[job] = deadline.when() - loop.time()
+                deadline.reschedule(None)
 
     def thaw(self, jobs: list[Job]) -> None:
         self._blocking.thaw([job for job in jobs if not job.spec.is_async])
-        for job in jobs:
-            if not job.spec.is_async:
-                continue
-            frozen_at = job.frozen_at
-            super().thaw([job])
+        mine = [job for job in jobs if job.spec.is_async]
+        super().thaw(mine)
+        loop = asyncio.get_running_loop()
+        for job in mine:
+            left = self._time_left.pop(job, None)
             deadline = self._deadlines.get(job)
-            if frozen_at is not None and deadline is not None and deadline.when() is not None:
-                # a limit counts running time: push it back by the time spent frozen
-                deadline.reschedule(deadline.when() + (time.monotonic() - frozen_at))
+            if left is not None and deadline is not None:
+                deadline.reschedule(loop.time() + max(0.0, left))
 
     def cancel(self, job: Job) -> None:
         if not job.spec.is_async:
