@@ -144,3 +144,26 @@ def test_generated_html_csv_json_and_xlsx(tmp_path):
     assert "| north | 10 |" in (out / "book.xlsx.md").read_text()
     fake = tasks["fake.docx"]
     assert fake.status is TaskStatus.FAILED and fake.error_kind == ErrorKind.CORRUPT
+
+
+def test_slide_pictures_are_saved_and_linked(tmp_path):
+    from PIL import Image
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(tmp_path / "red.png")
+    deck = Presentation()
+    for title in ("First", "Second"):
+        slide = deck.slides.add_slide(deck.slide_layouts[5])
+        slide.shapes.title.text = title
+        slide.shapes.add_picture(str(tmp_path / "red.png"), Inches(1), Inches(2))
+    deck.save(src / "deck.pptx")
+    [task] = _run([src], tmp_path / "out", images=True).values()
+    assert task.status is TaskStatus.COMPLETED, task.error
+    markdown = (tmp_path / "out" / "deck.pptx.md").read_text()
+    assert "## Slide 2: Second" in markdown
+    assert markdown.count("](deck.pptx.assets/image-1.png)") == 2  # one picture, shown twice
+    with Image.open(tmp_path / "out" / "deck.pptx.assets" / "image-1.png") as saved:
+        assert saved.size == (40, 30)

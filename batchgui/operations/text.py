@@ -5,7 +5,7 @@
               its text looks mis-mapped: pypdf, then pdfminer.six (each of the
               three reads files the others cannot), keeping the cleanest text
         DOCX  python-docx: headings, lists and tables, in document order
-        PPTX  python-pptx: a section per slide, titles, text, tables
+        PPTX  python-pptx: a section per slide, titles, text, tables, pictures
         XLSX  openpyxl (read-only): a table per sheet
         HTML  markdownify; CSV a table; JSON a fenced block; TXT/MD as text
     ─► atomic write
@@ -93,7 +93,8 @@ def sniff(src: Path) -> str:
             "images",
             bool,
             False,
-            "save images embedded in Word files beside the Markdown (<name>.assets/) and link them",
+            "save pictures embedded in Word and PowerPoint files beside the Markdown "
+            "(<name>.assets/) and link them",
         ),
     ],
 )
@@ -374,6 +375,7 @@ def _docx_paragraph(paragraph) -> str:
 
 def _pptx(src: Path, ctx: TaskContext, assets: Assets) -> str:
     from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
 
     presentation = Presentation(str(src))
     parts = []
@@ -387,7 +389,21 @@ def _pptx(src: Path, ctx: TaskContext, assets: Assets) -> str:
                     parts.append(text)
             if getattr(shape, "has_table", False) and shape.has_table:
                 parts.append(table([[c.text for c in row.cells] for row in shape.table.rows]))
+            if shape.shape_type == MSO_SHAPE_TYPE.PICTURE:
+                picture = _pptx_picture(shape, assets)
+                if picture:
+                    parts.append(picture)
     return "\n\n".join(parts) + ("\n" if parts else "")
+
+
+def _pptx_picture(shape, assets: Assets) -> str:
+    try:
+        image = shape.image
+    except (KeyError, ValueError, AttributeError) as exc:  # a linked or missing picture
+        log.debug("picture %r has no embedded image (%s)", shape.name, exc)
+        return ""
+    alt = (shape._element.xpath("./p:nvPicPr/p:cNvPr/@descr") or [""])[0].strip()
+    return assets.add(f"sha1:{image.sha1}", image.blob, image.content_type, alt)
 
 
 def _xlsx(src: Path, ctx: TaskContext, assets: Assets) -> str:
