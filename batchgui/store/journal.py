@@ -1,8 +1,9 @@
 """Keeping the store in step with a running engine, in small batched transactions.
 
     engine events (loop thread) ─► mark the task (or batch) dirty
-    every 250 ms, and at once when a batch ends ─► rows made on the loop
-        ─► Store.flush_rows on the store's writer thread (one transaction)
+    every 250 ms, and at once when a batch ends ─► rows made on the loop, a
+        slice per loop turn ─► Store.flush_rows on the store's writer thread
+        (one transaction)
 
 So a thousand tasks finishing in a second cost four commits, not a thousand
 fsyncs; a kill loses at most the last 250 ms of state, and those tasks simply
@@ -25,6 +26,7 @@ from batchgui.store.store import Store, _paths_json, task_row
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.25
+ROWS_PER_TURN = 2000  # rows made per loop turn (~7 ms): the loop is the GUI thread
 
 
 class BatchJournal:
@@ -72,11 +74,15 @@ class BatchJournal:
         tasks, self._dirty_tasks = self._dirty_tasks, {}
         batches, self._dirty_batches = self._dirty_batches, {}
         store = self._store
-        task_rows = [
-            (*task_row(t), t.batch.id, store.seq_of(t))
-            for t in tasks.values()
-            if t.batch is not None
-        ]
+        changed = [t for t in tasks.values() if t.batch is not None]
+        task_rows: list[tuple] = []
+        for start in range(0, len(changed), ROWS_PER_TURN):
+            if start:  # tens of thousands of rows at once would hold up the window
+                await asyncio.sleep(0)
+            task_rows.extend(
+                (*task_row(t), t.batch.id, store.seq_of(t))  # type: ignore[union-attr]
+                for t in changed[start : start + ROWS_PER_TURN]
+            )
         batch_rows = [
             (
                 b.status.value,
