@@ -68,15 +68,11 @@ class Job:
             self.frozen_at = time.monotonic()
             self.thawed.clear()
 
-    def mark_thawed(self) -> float:
-        """Clears the frozen mark; returns how long this freeze lasted."""
-        if self.frozen_at is None:
-            return 0.0
-        lasted = time.monotonic() - self.frozen_at
-        self.frozen_total_s += lasted
-        self.frozen_at = None
-        self.thawed.set()
-        return lasted
+    def mark_thawed(self) -> None:
+        if self.frozen_at is not None:
+            self.frozen_total_s += time.monotonic() - self.frozen_at
+            self.frozen_at = None
+            self.thawed.set()
 
     def frozen_s(self, now: float) -> float:
         """Seconds spent frozen so far: a timeout counts running time only."""

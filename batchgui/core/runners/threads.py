@@ -10,8 +10,8 @@ threads are daemons, and a new one starts whenever none is idle; the engine's
 worker limit, not the pool, bounds how many run at once.
 
 A frozen job (Pause: its external command stopped with SIGSTOP) does not use
-up its time limit. A timed-out call cannot be killed: its cancel flag is set (a cooperative
-operation returns), the engine marks it `timeout` and frees its slot, and the
+up its time limit. A timed-out call cannot be killed: its cancel flag is set
+(a cooperative operation returns), the engine marks it `timeout` and frees its slot, and the
 thread finishes in the background without holding up the batch.
 """
 
@@ -118,9 +118,10 @@ class ThreadRunner(Runner):
         timeout = jobs[0].timeout_s if len(jobs) == 1 else None
         if timeout is None:
             return [outcome_of(r) for r in await future]
-        job, start = jobs[0], loop.time()
+        job, start = jobs[0], time.monotonic()
         while True:  # the limit counts running time: time frozen (its command stopped) is added
-            left = start + timeout + job.frozen_s(time.monotonic()) - loop.time()
+            now = time.monotonic()
+            left = start + timeout + job.frozen_s(now) - now
             if left <= 0 and not job.frozen:
                 break
             done, _ = await asyncio.wait({future}, timeout=_FROZEN_POLL_S if job.frozen else left)
