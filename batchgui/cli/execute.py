@@ -30,7 +30,7 @@ from collections import Counter
 from pathlib import Path
 
 from batchgui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
-from batchgui.core import Batch, BatchProcessor, BatchStatus, RetryPolicy, TaskStatus
+from batchgui.core import Batch, BatchProcessor, RetryPolicy, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.processor import default_workers
 from batchgui.core.report import build_report
@@ -42,7 +42,6 @@ from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
 _BAR_INTERVAL_S = 0.1
 _FREEZE_INTERVAL_S = 0.25
-_IDLE_POLL_S = 0.05  # how often a paused batch is checked for its last running task
 _FAILURES_SHOWN = 5
 
 
@@ -193,13 +192,15 @@ async def _execute(
         if control.stop_after:
             processor.stop_after(batch, control.stop_after)
         finished = asyncio.ensure_future(processor.wait(batch))
-        while not finished.done():
+        while True:
             changed = asyncio.ensure_future(control.changed.wait())
-            await asyncio.wait(
-                {finished, changed}, timeout=_IDLE_POLL_S, return_when=asyncio.FIRST_COMPLETED
-            )
+            drained = asyncio.ensure_future(processor.drained(batch))
+            await asyncio.wait({finished, changed, drained}, return_when=asyncio.FIRST_COMPLETED)
             changed.cancel()
+            drained.cancel()
             control.changed.clear()
+            if finished.done():
+                break
             if control.kill_running:
                 if control.reason == "interrupted" and control.on_interrupt == "kill":
                     processor.cancel_batch(batch)
@@ -208,12 +209,12 @@ async def _execute(
                     await processor.interrupt()
                     finished.cancel()
                 break
-            if control.reasons:  # draining after Ctrl-C
-                processor.drain(batch)
-            if batch.status is BatchStatus.PAUSED and processor.running_count(batch) == 0:
+            if drained.done() and not drained.cancelled():  # a stop point, or Ctrl-C drained
                 at_stop_point = not control.reasons
                 finished.cancel()
                 break
+            if control.reasons:  # Ctrl-C with --on-interrupt drain
+                processor.drain(batch)
     finally:
         freezer.cancel()
         gc.unfreeze()

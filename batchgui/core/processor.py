@@ -99,9 +99,9 @@ class _BatchRun:
     enqueuing: bool = False  # a large batch is still being queued, a slice per loop turn
     next_start: float = 0.0  # rate limit: earliest monotonic time of the next start
     cancelling: bool = False
-    frozen: list[Job] = field(default_factory=list)  # running jobs stopped by pause(freeze)
     pause_after: set[int] = field(default_factory=set)  # task ids: drain once one ends
     stop_after: int | None = None  # start this many more tasks, then drain
+    drained_waiters: list[asyncio.Future] = field(default_factory=list)
     finishing: asyncio.Task | None = None
     done: asyncio.Future | None = None
 
@@ -248,9 +248,8 @@ class BatchProcessor:
                 run.meter.paused()
                 self.events.batch_paused.send(run.batch)
             if freeze and run.batch.status is BatchStatus.PAUSED:
-                fresh = [job for job in run.jobs.values() if not job.frozen]
-                run.runner.freeze(fresh)
-                run.frozen.extend(job for job in fresh if job.frozen)
+                run.runner.freeze([job for job in run.jobs.values() if not job.frozen])
+            self._check_drained(run)
         return freeze
 
     def drain(self, batch: Batch | None = None) -> None:
@@ -267,8 +266,28 @@ class BatchProcessor:
         self._kick()
 
     def _thaw(self, run: _BatchRun) -> None:
-        frozen, run.frozen = run.frozen, []
-        run.runner.thaw([job for job in frozen if job.frozen])
+        run.runner.thaw([job for job in run.jobs.values() if job.frozen])
+
+    async def drained(self, batch: Batch) -> None:
+        """Return once the batch is paused with no task in flight (a drain, a stop
+        point or a pause in which every running task has ended). A batch that
+        finishes instead never gets here: wait on `wait(batch)` as well."""
+        run = self._runs[batch.id]
+        waiter = asyncio.get_running_loop().create_future()
+        run.drained_waiters.append(waiter)
+        self._check_drained(run)
+        try:
+            await waiter
+        finally:
+            if waiter in run.drained_waiters:
+                run.drained_waiters.remove(waiter)
+
+    def _check_drained(self, run: _BatchRun) -> None:
+        if run.batch.status is BatchStatus.PAUSED and not run.jobs:
+            waiters, run.drained_waiters = run.drained_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def running_count(self, batch: Batch) -> int:
         """Tasks of this batch in flight now (frozen ones included)."""
@@ -354,7 +373,6 @@ class BatchProcessor:
                 run.batch.move_to(BatchStatus.PAUSED)
                 run.meter.paused()
                 self.events.batch_paused.send(run.batch)
-            run.frozen.clear()  # killed below; a SIGKILL ends a stopped process too
             for job in list(run.jobs.values()):
                 job.interrupted = True
                 job.request_cancel()
@@ -448,9 +466,7 @@ class BatchProcessor:
             run.stop_after -= sum(1 for task in unit if task.attempts == 0)
             if run.stop_after <= 0:
                 run.stop_after = None
-                run.batch.move_to(BatchStatus.PAUSED)  # drain: this unit is the last
-                run.meter.paused()
-                self.events.batch_paused.send(run.batch)
+                self.drain(run.batch)  # this unit is the last to start
         return unit
 
     def _start_unit(self, run: _BatchRun, tasks: list[Task]) -> None:
@@ -497,14 +513,13 @@ class BatchProcessor:
             run.jobs.pop(job.task.id, None)
             self._settle(run, job, outcome)
         self._check_finished(run)
+        self._check_drained(run)
         self._kick()
 
     # --- the one completion path ----------------------------------------------------
     def _settle(self, run: _BatchRun, job: Job, outcome: Outcome) -> None:
         if job.frozen:  # it ended while frozen (a thread's own work, or killed)
             job.mark_thawed()
-        if job in run.frozen:
-            run.frozen.remove(job)
         self._settle_outcome(run, job, outcome)
         if job.task.status.is_final:
             self._at_stop_point(run, job.task)

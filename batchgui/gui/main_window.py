@@ -67,7 +67,6 @@ from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
 log = logging.getLogger(__name__)
 
-_CLOSE_POLL_S = 0.05  # how often a draining close looks at what still runs
 _CANCEL_WAIT_S = 10.0  # how long a cancelling close waits for killed work to settle
 
 
@@ -89,7 +88,7 @@ class MainWindow(QMainWindow):
         self._scan_task: asyncio.Task | None = None
         self._closing = False
         self._shut_down_done = False
-        self._draining_to_close = False  # closing waits for running tasks to end
+        self._stop_draining: asyncio.Event | None = None  # while closing waits for running tasks
 
         registry = load_operations()
         workers = int(self.settings.value("workers", default_workers()))
@@ -566,8 +565,8 @@ class MainWindow(QMainWindow):
                 event.accept()
                 return
             event.ignore()
-            if self._draining_to_close:  # closed again while draining: stop now, saving
-                self._draining_to_close = False
+            if self._stop_draining is not None:  # closed again while draining: stop now
+                self._stop_draining.set()
                 self.statusBar().showMessage("Stopping now; the batch is saved")
             return
         event.ignore()  # finish asynchronously, then close for real
@@ -616,12 +615,21 @@ class MainWindow(QMainWindow):
         batch = self.batch
         if batch is not None and not batch.is_done:
             if choice == "drain":
-                self._draining_to_close = True
+                self._stop_draining = asyncio.Event()  # set by a second close
                 self.processor.drain(batch)
                 self.statusBar().showMessage("Finishing the running tasks, then closing…")
-                while self._draining_to_close and self.processor.running_count(batch):
-                    await asyncio.sleep(_CLOSE_POLL_S)
-                self._draining_to_close = False
+                waits = [
+                    asyncio.ensure_future(w)
+                    for w in (
+                        self.processor.drained(batch),
+                        self.processor.wait(batch),
+                        self._stop_draining.wait(),
+                    )
+                ]
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                for waiting in waits:
+                    waiting.cancel()
+                self._stop_draining = None
             elif choice == "kill":
                 self.processor.cancel_batch(batch)
                 with contextlib.suppress(TimeoutError):
