@@ -11,9 +11,7 @@ saves at once); `kill` cancels everything left. Exit code 130, with the
 command that resumes. Another Ctrl-C after that exits at once (the store
 still has everything up to the last flush); no child process outlives the
 run. A stop point (--stop-after N) pauses the batch once N tasks have ended:
-running ones finish, exit code 0 (1 if any failed), resumable. While the batch
-runs, long-lived objects are handed to gc.freeze() every 250 ms (as the window
-does), so the collector does not rescan 100,000 tasks twice a second. A store that
+running ones finish, exit code 0 (1 if any failed), resumable. A store that
 cannot be written (disk full) interrupts the same way, with exit code 1.
 """
 
@@ -21,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import signal
@@ -41,7 +38,6 @@ from batchgui.scan.walk import absolute
 from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
 _BAR_INTERVAL_S = 0.1
-_FREEZE_INTERVAL_S = 0.25
 _FAILURES_SHOWN = 5
 
 
@@ -185,7 +181,6 @@ async def _execute(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, control.halt, "interrupted")
     bar = loop.create_task(_progress_bar(processor, batch)) if show_bar else None
-    freezer = loop.create_task(_freeze_long_lived())
     at_stop_point = False
     try:
         processor.submit(batch, spec)
@@ -216,8 +211,6 @@ async def _execute(
             if control.reasons:  # Ctrl-C with --on-interrupt drain
                 processor.drain(batch)
     finally:
-        freezer.cancel()
-        gc.unfreeze()
         if bar is not None:
             bar.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -231,16 +224,6 @@ async def _execute(
     if control.reason:
         return control.reason
     return "stop point" if at_stop_point else journal.error
-
-
-async def _freeze_long_lived() -> None:
-    """Every 250 ms, hand what exists to gc.freeze(): the batch's tasks and their
-    results live until the end, and without this the collector's full passes
-    over them (~250 ms each, every half second at 100,000 tasks) halve the
-    throughput of small tasks. Unfrozen when the run ends."""
-    while True:
-        gc.freeze()
-        await asyncio.sleep(_FREEZE_INTERVAL_S)
 
 
 async def _progress_bar(processor: BatchProcessor, batch: Batch) -> None:

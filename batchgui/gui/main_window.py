@@ -291,8 +291,7 @@ class MainWindow(QMainWindow):
         if any(e.reason == "unreadable" for e in entries):
             note = "some folders could not be read"
         self.preview.update_counts(note=note)
-        if self.batch is None or self.batch.is_done:
-            self._freeze_timer.stop()
+        self._freeze_timer.stop()
 
     def _output_folder(self) -> Path:
         chosen = self.control.output_folder()
@@ -360,11 +359,10 @@ class MainWindow(QMainWindow):
     async def _run(self, batch: Batch, spec, *, save: bool) -> None:
         # A batch is a long-lived web of objects (100,000 tasks: millions). Left in
         # the collector's care, every full collection walks all of it and freezes
-        # the window for 0.1-0.3 s; frozen, collections only see what is new. What
-        # finished tasks gain (outputs, data) is frozen as it comes (_freeze_timer),
-        # and everything is handed back to the collector when the batch ends.
+        # the window for 0.1-0.3 s; frozen, collections only see what is new. It
+        # is frozen here, before it is saved; the engine keeps what finished tasks
+        # gain frozen while it runs and hands it all back when the batch ends.
         gc.freeze()
-        self._freeze_timer.start()
         if self.store is not None:
             try:
                 if save:
@@ -464,8 +462,6 @@ class MainWindow(QMainWindow):
         if self._lock is not None:
             self._lock.release()
             self._lock = None
-        self._freeze_timer.stop()
-        gc.unfreeze()  # what the batch no longer needs can be collected again
         c = batch.counts
         text = (
             f"{batch.op_name}: {c[TaskStatus.COMPLETED]} completed, "
