@@ -13,6 +13,7 @@ import shlex
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import psutil
 import pytest
@@ -29,6 +30,20 @@ def burner(marker: str, cpu_seconds: float = 0.8) -> str:
     """An exec template: a command that needs `cpu_seconds` of CPU time, tagged `marker`."""
     code = BURN.replace("{secs}", str(cpu_seconds)).replace("{", "{{").replace("}", "}}")
     return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)} {marker} {{path}}"
+
+
+def burner_batch(tmp_path: Path, files: int, mode: str, cpu_seconds: float = 0.8):
+    """(marker, batch, spec): `files` burner commands, each tagged with a fresh marker."""
+    marker = f"batchgui-test-{uuid.uuid4().hex}"
+    make_files(tmp_path / "in", files)
+    batch, spec = build_batch(
+        run_command,
+        [tmp_path / "in"],
+        tmp_path / "out",
+        mode=mode,
+        options={"command": burner(marker, cpu_seconds)},
+    )
+    return marker, batch, spec
 
 
 def tagged(marker: str) -> list[psutil.Process]:
@@ -60,15 +75,7 @@ async def frozen_cpu_use(procs: list[psutil.Process]) -> float:
 
 @pytest.mark.parametrize("mode", ["async", "thread", "process"])
 def test_pause_freezes_commands_which_finish_after_resume(tmp_path, mode):
-    marker = f"batchgui-test-{uuid.uuid4().hex}"
-    make_files(tmp_path / "in", 2)
-    batch, spec = build_batch(
-        run_command,
-        [tmp_path / "in"],
-        tmp_path / "out",
-        mode=mode,
-        options={"command": burner(marker)},
-    )
+    marker, batch, spec = burner_batch(tmp_path, 2, mode)
 
     async def scenario():
         engine = BatchProcessor(2, retry=RetryPolicy(max_retries=0))
@@ -175,15 +182,7 @@ def test_async_operations_wait_at_their_checkpoint(tmp_path):
 
 
 def test_cancel_and_shutdown_reach_frozen_work(tmp_path):
-    marker = f"batchgui-test-{uuid.uuid4().hex}"
-    make_files(tmp_path / "in", 3)
-    batch, spec = build_batch(
-        run_command,
-        [tmp_path / "in"],
-        tmp_path / "out",
-        mode="process",
-        options={"command": burner(marker, 30)},
-    )
+    marker, batch, spec = burner_batch(tmp_path, 3, "process", 30)
 
     async def scenario():
         engine = BatchProcessor(3, retry=RetryPolicy(max_retries=0))
@@ -283,15 +282,7 @@ def test_progress_from_a_commands_output(tmp_path, mode):
 
 @pytest.mark.parametrize("mode", ["async", "thread"])
 def test_time_frozen_does_not_count_against_a_commands_limit(tmp_path, mode):
-    marker = f"batchgui-test-{uuid.uuid4().hex}"
-    make_files(tmp_path / "in", 1)
-    batch, spec = build_batch(
-        run_command,
-        [tmp_path / "in"],
-        tmp_path / "out",
-        mode=mode,
-        options={"command": burner(marker, 0.6)},
-    )
+    marker, batch, spec = burner_batch(tmp_path, 1, mode, 0.6)
     batch.timeout_s = 2.0
 
     async def scenario():

@@ -63,6 +63,15 @@ def use_command(window, command: str, workers: int = 2) -> None:
     window.control.workers_spin.setValue(workers)
 
 
+async def start_commands(qtbot, window, folder, command: str, workers: int = 2) -> None:
+    """Show the window and run `command` over `folder`: scanned, then Start clicked."""
+    window.show()
+    use_command(window, command, workers)
+    window.add_paths([str(folder)])
+    await until(lambda: scanned(window))
+    click(window, "startButton", qtbot)
+
+
 def click(window, name: str, qtbot) -> None:
     button = window.findChild(QPushButton, name)
     assert button is not None and button.isEnabled(), name
@@ -151,11 +160,7 @@ def test_finish_then_pause_starts_nothing_and_resume_finishes(make_window, run, 
 
     async def scenario():
         window = make_window()
-        window.show()
-        use_command(window, "sleep 0.1", workers=2)
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
-        click(window, "startButton", qtbot)
+        await start_commands(qtbot, window, tmp_path / "in", "sleep 0.1", workers=2)
         await until(
             lambda: window.batch is not None and window.batch.counts[TaskStatus.COMPLETED] >= 2
         )
@@ -178,11 +183,7 @@ def test_cancel_all_stops_running_and_waiting_tasks(make_window, run, tmp_path, 
 
     async def scenario():
         window = make_window()
-        window.show()
-        use_command(window, "sleep 30", workers=2)
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
-        click(window, "startButton", qtbot)
+        await start_commands(qtbot, window, tmp_path / "in", "sleep 30", workers=2)
         await until(
             lambda: window.batch is not None and window.batch.counts[TaskStatus.RUNNING] == 2
         )
@@ -362,11 +363,7 @@ def test_pause_freezes_running_commands_and_resume_finishes(make_window, run, tm
 
     async def scenario():
         window = make_window()
-        window.show()
-        use_command(window, burner(marker, 0.8), workers=2)
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
-        click(window, "startButton", qtbot)
+        await start_commands(qtbot, window, tmp_path / "in", burner(marker, 0.8), workers=2)
         await until(lambda: len(tagged(marker)) == 2)
         procs = tagged(marker)
         click(window, "pauseButton", qtbot)
@@ -412,11 +409,7 @@ def test_pause_after_a_task_from_its_menu(make_window, run, tmp_path, qtbot):
 
     async def scenario():
         window = make_window()
-        window.show()
-        use_command(window, "sleep 0.3", workers=1)
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
-        click(window, "startButton", qtbot)
+        await start_commands(qtbot, window, tmp_path / "in", "sleep 0.3", workers=1)
         await until(lambda: window.batch is not None and window.batch.counts[TaskStatus.RUNNING])
         [task] = [t for t in window.batch.tasks if t.status is TaskStatus.RUNNING]
         menu = window.tasks.build_menu([task])
@@ -445,11 +438,7 @@ def test_closing_mid_batch_asks_and_no_command_outlives_the_window(
 
     async def scenario():
         window = make_window()
-        window.show()
-        use_command(window, burner(marker, cpu_seconds), workers=2)
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
-        click(window, "startButton", qtbot)
+        await start_commands(qtbot, window, tmp_path / "in", burner(marker, cpu_seconds), workers=2)
         await until(lambda: len(tagged(marker)) == 2)
         children = tagged(marker)
         window.close()
