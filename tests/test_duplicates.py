@@ -14,6 +14,7 @@ from batchgui.scan.filters import Filters
 from batchgui.scan.incremental import MemoryResultCache, ResultRecorder, operation_key
 from batchgui.scan.prepare import prepare
 from batchgui.scan.walk import scan
+from batchgui.store import BatchJournal, Store
 from tests.plugins import testops
 
 
@@ -56,11 +57,16 @@ def test_duplicates_need_equal_full_contents(tmp_path):
 
 
 def _run_prepared(prepared, spec, out, cache=None, options=None):
+    """Run a prepared batch; with a Store as the cache, saved as the front ends do."""
     options = spec.resolve_options(options or {})
     batch = Batch(spec.name, prepared.plan.tasks, options, out_root=out, base=prepared.plan.base)
 
     async def scenario():
         engine = BatchProcessor(2, retry=RetryPolicy(max_retries=0))
+        journal = None
+        if isinstance(cache, Store):
+            cache.create_batch(batch)
+            journal = BatchJournal(cache, engine)
         recorder = (
             ResultRecorder(engine, batch, cache, operation_key(spec.name, options))
             if cache is not None
@@ -69,6 +75,8 @@ def _run_prepared(prepared, spec, out, cache=None, options=None):
         await asyncio.wait_for(engine.run(batch, spec), 60)
         if recorder is not None:
             await recorder.flush()
+        if journal is not None:
+            await journal.aclose()
         await engine.aclose()
 
     asyncio.run(scenario())
@@ -145,11 +153,13 @@ def test_unchanged_files_are_skipped_on_a_rerun_until_forced(tmp_path):
     files = [_write(tmp_path / "in" / f"f{i}.txt", f"content {i}".encode()) for i in range(5)]
     out = tmp_path / "out"
     spec = spec_of(testops.copy)
-    cache = MemoryResultCache()
+    cache = Store(tmp_path / "data")  # it also knows which outputs batchgui made
     key = operation_key(spec.name, spec.resolve_options({}))
 
     def rerun(**kw):
-        prepared = prepare([tmp_path / "in"], Filters(), out, cache=cache, op_key=key, **kw)
+        prepared = prepare(
+            [tmp_path / "in"], Filters(), out, spec=spec, cache=cache, made=cache, op_key=key, **kw
+        )
         return _run_prepared(prepared, spec, out, cache), prepared
 
     first, _ = rerun()

@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from batchgui._version import __version__
 from batchgui.cli.filters import add_filter_arguments
+from batchgui.core.outputs import DEFAULT_ON_EXISTS, ON_EXISTS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -153,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="re-run files unchanged since an earlier successful run",
+    )
+    run.add_argument(
+        "--on-exists",
+        choices=ON_EXISTS,
+        default=DEFAULT_ON_EXISTS,
+        help="a file batchgui did not make is where an output goes: skip the file (the "
+        "default), fail it, rename the output ('a (2).txt.md') or overwrite the file",
     )
     run.add_argument("--report", metavar="FILE", help="write a JSON report ('-': stdout)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")

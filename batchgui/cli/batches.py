@@ -21,6 +21,8 @@ from batchgui.core.report import build_report
 from batchgui.logs import setup_logging
 from batchgui.operations.registry import load_operations
 from batchgui.paths import data_dir, log_dir
+from batchgui.scan.safety import ready_to_resume
+from batchgui.scan.walk import InputError
 from batchgui.store import BatchLock, StoreError
 
 
@@ -53,9 +55,13 @@ def resume_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     try:
         spec = load_operations().get(batch.op_name)
+        ready_to_resume(batch, spec, store)
     except KeyError as exc:
         store.close()
         raise UsageError(f"cannot resume batch {batch_id}: {exc.args[0]}") from None
+    except (InputError, StoreError) as exc:
+        store.close()
+        raise UsageError(f"cannot resume batch {batch_id}: {exc}") from None
     if not args.quiet:
         left = batch.unfinished
         print(

@@ -50,13 +50,21 @@ def run_command(args: argparse.Namespace) -> int:
             args.paths,
             filters,
             out_root,
+            spec=spec,
+            options=options,
+            on_exists=args.on_exists,
             priority=Priority.parse(args.priority),
             dedupe=not args.no_dedupe,
             force=args.force,
             cache=store if spec.incremental else None,
+            made=store,
             op_key=op_key,
         )
     except InputError as exc:
+        store.close()
+        raise UsageError(str(exc)) from None
+    except StoreError as exc:
+        store.close()
         raise UsageError(str(exc)) from None
     if spec.per_file_outputs or spec.finalize is not None:
         try:
@@ -74,6 +82,7 @@ def run_command(args: argparse.Namespace) -> int:
         "dedupe": not args.no_dedupe,
         "sources": [os.fsdecode(absolute(p)) for p in args.paths],
         "memory_limit": memory_limit,
+        "on_exists": args.on_exists,
     }
     batch = Batch(
         spec.name,
@@ -86,6 +95,7 @@ def run_command(args: argparse.Namespace) -> int:
         rate_per_s=args.rate,
         settings=settings,
     )
+    batch.replaceable = prepared.batch_replaceable
     try:
         store.create_batch(batch)
     except StoreError as exc:

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import blake3
 
 from batchgui.core.models import Task
-from batchgui.core.operation import TEMP_MARK
+from batchgui.core.outputs import TEMP_MARK, atomic_copy
 
 Fingerprint = tuple[int, ...]
 
@@ -52,42 +50,31 @@ def unchanged_since_scan(task: Task) -> bool:
         return False
 
 
-def copy_outputs(original: Task, duplicate: Task) -> list[Path]:
-    """Copy the original's outputs to where the duplicate's would be.
+def copy_outputs(original: Task, duplicate: Task) -> list[Path] | None:
+    """Copy the original's outputs to where the duplicate's would be, under the
+    current write guard (so a copy never replaces a file batchgui did not make).
 
-    An output named after the original (`photo.jpg.md`) is renamed after the
-    duplicate (`copy.jpg.md`); outputs in subfolders of the original's
-    out_dir keep their relative place. Each copy is atomic.
+    Only outputs named after the original and lying in its out_dir can be
+    copied faithfully (`photo.jpg.md` -> `copy.jpg.md`). Outputs in folders of
+    their own (a document's pictures) or named otherwise (an image's frames)
+    may be linked to from the others by name: then None, and the duplicate is
+    processed itself instead.
     """
     assert original.out_dir is not None and duplicate.out_dir is not None
-    copies = []
+    prefix = original.path.name
+    targets = []
     for output in original.outputs:
         try:
             relative = output.relative_to(original.out_dir)
         except ValueError:
-            relative = Path(output.name)
-        name = relative.name
-        if name.startswith(original.path.name):
-            name = duplicate.path.name + name[len(original.path.name) :]
-        target = duplicate.out_dir / relative.parent / name
-        if target != output:
-            atomic_copy(output, target)
-        copies.append(target)
+            return None
+        if len(relative.parts) != 1 or not relative.name.startswith(prefix):
+            return None
+        targets.append(duplicate.out_dir / (duplicate.path.name + relative.name[len(prefix) :]))
+    copies = []
+    for output, target in zip(original.outputs, targets, strict=True):
+        copies.append(target if target == output else atomic_copy(output, target))
     return copies
-
-
-def atomic_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:80]}{TEMP_MARK}", dir=target.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        shutil.copymode(source, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def remove_temp_files(folders: set[Path]) -> int:

@@ -140,11 +140,13 @@ class Task:
     data: dict[str, Any] = field(default_factory=dict)  # small values an operation reports
     error: str | None = None
     error_kind: ErrorKind | None = None
-    reason: str | None = None  # why skipped: duplicate / unchanged
+    reason: str | None = None  # why skipped: duplicate / unchanged / exists / name clash
     duplicate_of: Path | None = None
     progress: float = 0.0
     fingerprint: tuple[int, ...] | None = None  # (size, mtime_ns, dev, inode) when scanned
     content_hash: str | None = None  # BLAKE3 of the content, once known
+    # existing files this task may replace: batchgui made them for this source before
+    replaceable: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -185,9 +187,14 @@ class Batch:
     counts: dict[TaskStatus, int] = field(default_factory=dict)
     started_at: float | None = None  # wall clock
     finished_at: float | None = None
+    created_at: float | None = None  # when it was saved
     outputs: list[Path] = field(default_factory=list)  # aggregate outputs (a manifest)
     settings: dict[str, Any] = field(default_factory=dict)  # how it was asked for (to resume)
     error: str | None = None  # a batch-level failure (the manifest could not be written)
+    # existing aggregate outputs batchgui made before, which finalize may replace
+    replaceable: frozenset[str] = frozenset()
+    # resumed: existing outputs changed since then were written by the stopped run
+    replace_since: float | None = None
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -15,21 +15,20 @@ Option values arrive already parsed to their declared types.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import inspect
 import os
-import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from batchgui.core import faults
+from batchgui.core.outputs import TEMP_MARK as TEMP_MARK  # re-exported: the plugin API
+from batchgui.core.outputs import OutputRefused, WriteGuard, guarded, is_inside, make_folder
+from batchgui.core.outputs import atomic_write as atomic_write
+from batchgui.core.outputs import check_inside as check_inside
 
 MODES = ("async", "thread", "process")
-TEMP_MARK = ".batchgui-tmp-"
 
 
 @dataclass(frozen=True)
@@ -91,9 +90,16 @@ class OperationSpec:
     # False: the engine does not create each task's out_dir (the operation
     # writes no per-file outputs, or makes the folder itself when it needs it)
     per_file_outputs: bool = True
-    # False: never skip a file as unchanged (the operation's effects are not
-    # its returned outputs, so batchgui cannot tell whether they still exist)
+    # False: the operation's effects are not its returned outputs (a command), so
+    # batchgui can neither tell whether they still exist (never skipped as
+    # unchanged) nor copy them to a file with the same content (never deduplicated)
     incremental: bool = True
+    # The outputs a file will get, known before it runs: (src, out_dir, options)
+    # -> paths. Lets the preview find outputs that would land on a source, on an
+    # existing file or on another file's output. None: not known in advance.
+    planned_outputs: Callable[[Path, Path, dict[str, Any]], list[Path]] | None = None
+    # The same for the batch's aggregate outputs: (out_root, options) -> paths
+    planned_batch_outputs: Callable[[Path, dict[str, Any]], list[Path]] | None = None
     # the per-task time limit when the user sets none (parsers can hang on bad files)
     default_timeout_s: float | None = None
     is_async: bool = False
@@ -136,6 +142,8 @@ def operation(
     per_file_outputs: bool = True,
     incremental: bool = True,
     default_timeout_s: float | None = None,
+    planned_outputs: Callable[[Path, Path, dict[str, Any]], list[Path]] | None = None,
+    planned_batch_outputs: Callable[[Path, dict[str, Any]], list[Path]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Describe a module-level function as a batchgui operation (SPEC §4)."""
 
@@ -164,6 +172,8 @@ def operation(
             per_file_outputs=per_file_outputs,
             incremental=incremental,
             default_timeout_s=default_timeout_s,
+            planned_outputs=planned_outputs,
+            planned_batch_outputs=planned_batch_outputs,
             is_async=is_async,
             takes_context=len(params) >= 4,
         )
@@ -202,7 +212,9 @@ class TaskContext:
         on_child: Callable[[int | None], None] | None = None,
         root: Path | None = None,
         thawed: threading.Event | None = None,
+        guard: WriteGuard | None = None,
     ) -> None:
+        self.guard = guard  # where this task may write (atomic_write asks it)
         self._cancel_event = cancel_event or threading.Event()
         self._thawed = thawed
         self._on_progress = on_progress
@@ -242,13 +254,14 @@ def invoke(
     spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext
 ) -> tuple[list[Path], dict[str, Any]]:
     """Run one operation call to the end in this thread (an async one gets its own loop)."""
-    if spec.per_file_outputs:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    args = (src, out_dir, options, ctx) if spec.takes_context else (src, out_dir, options)
-    result = spec.func(*args)
-    if inspect.isawaitable(result):
-        result = asyncio.run(_await(result))
-    return _as_paths(result), ctx.data
+    with guarded(ctx.guard):
+        if spec.per_file_outputs:
+            make_folder(out_dir)
+        args = (src, out_dir, options, ctx) if spec.takes_context else (src, out_dir, options)
+        result = spec.func(*args)
+        if inspect.isawaitable(result):
+            result = asyncio.run(_await(result))
+        return _written(result, ctx.guard), ctx.data
 
 
 async def invoke_async(
@@ -257,10 +270,27 @@ async def invoke_async(
     """Await an async operation on the running loop (async mode)."""
     # mkdir is one cheap syscall; async mode is for operations that do their
     # heavy work elsewhere (in child processes), so it stays on the loop.
-    if spec.per_file_outputs:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    args = (src, out_dir, options, ctx) if spec.takes_context else (src, out_dir, options)
-    return _as_paths(await spec.func(*args)), ctx.data
+    with guarded(ctx.guard):
+        if spec.per_file_outputs:
+            make_folder(out_dir)
+        args = (src, out_dir, options, ctx) if spec.takes_context else (src, out_dir, options)
+        return _written(await spec.func(*args), ctx.guard), ctx.data
+
+
+def _written(result: Any, guard: WriteGuard | None) -> list[Path]:
+    """The outputs as written: a name changed by --on-exists rename is reported as such."""
+    outputs = _as_paths(result)
+    if guard is None:
+        return outputs
+    if guard.renamed:
+        outputs = [guard.actual(p) for p in outputs]
+    for output in outputs:
+        real = os.path.realpath(output)
+        if not is_inside(real, guard.out_root):
+            raise OutputRefused(
+                f"the operation wrote outside the output folder {guard.out_root}: {output}"
+            )
+    return outputs
 
 
 async def _await(awaitable: Any) -> Any:
@@ -273,53 +303,3 @@ def _as_paths(result: Any) -> list[Path]:
     if isinstance(result, (str, os.PathLike)):
         return [Path(result)]
     return [Path(p) for p in result]
-
-
-@functools.cache
-def _umask() -> int:
-    # os.umask can only be read by setting it; done once, at the first write
-    with _umask_lock:
-        current = os.umask(0o022)
-        os.umask(current)
-    return current
-
-
-_umask_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[IO[bytes]]:
-    """Write `path` all at once or not at all.
-
-    Yields a binary file in the same folder; on success it is flushed, synced
-    and renamed over `path` (so a reader, or a crash, sees the old file or the
-    new one, never half of it); on an exception it is removed. With
-    `overwrite=False`, an existing `path` raises FileExistsError.
-    """
-    target = Path(path)
-    if not overwrite and target.exists():
-        raise FileExistsError(f"{target} exists and will not be overwritten")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name[:80]}{TEMP_MARK}", dir=target.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            if faults.fires("mid-output"):  # crash tests: leave half of it, then die
-                handle.flush()
-                handle.truncate(handle.tell() // 2)
-                handle.flush()
-                faults.die()
-            handle.flush()
-            os.fsync(handle.fileno())
-        faults.reached("before-replace")
-        if not overwrite:
-            # link() fails if the target appeared meanwhile; replace() would not
-            os.link(tmp_name, target)
-            os.unlink(tmp_name)
-        else:
-            os.replace(tmp_name, target)
-        faults.reached("after-replace")
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise

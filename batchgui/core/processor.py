@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from batchgui.core import faults
-from batchgui.core.errors import ErrorKind
+from batchgui.core.errors import ErrorKind, PermanentError
 from batchgui.core.events import EngineEvents
 from batchgui.core.files import copy_outputs, remove_batch_temp_files, unchanged_since_scan
 from batchgui.core.models import Batch, BatchStatus, Priority, Task, TaskStatus
 from batchgui.core.operation import MODES, OperationSpec
+from batchgui.core.outputs import DEFAULT_ON_EXISTS, WriteGuard, guarded, is_inside, real_folder
 from batchgui.core.queue import TaskQueue
 from batchgui.core.retry import RetryPolicy
 from batchgui.core.runners.aio import AsyncRunner
@@ -106,6 +107,9 @@ class _BatchRun:
     drained_waiters: list[asyncio.Future] = field(default_factory=list)
     finishing: asyncio.Task | None = None
     done: asyncio.Future | None = None
+    out_real: str = ""  # the output folder's real path: no output leaves it
+    out_root: str = ""
+    on_exists: str = DEFAULT_ON_EXISTS
 
 
 class BatchProcessor:
@@ -166,6 +170,9 @@ class BatchProcessor:
         for task in batch.tasks:
             task.out_dir = task.out_dir or batch.out_root
         run = _BatchRun(batch, spec, self._runner(mode), Meter(t.size for t in batch.tasks))
+        run.out_real = real_folder(batch.out_root)
+        run.out_root = os.path.abspath(batch.out_root)
+        run.on_exists = batch.settings.get("on_exists") or DEFAULT_ON_EXISTS
         run.done = asyncio.get_running_loop().create_future()
         self._runs[batch.id] = run
         self._keep_frozen()
@@ -481,9 +488,17 @@ class BatchProcessor:
         for task in tasks:
             task.move_to(TaskStatus.RUNNING)
             task.attempts += 1
+            since = _replace_since(batch.replace_since, task.started_at)
             task.started_at, task.finished_at = now, None
             task.progress = 0.0
-            job = Job(task, run.spec, batch.options, batch.timeout_s, on_progress=self._on_progress)
+            job = Job(
+                task,
+                run.spec,
+                batch.options,
+                batch.timeout_s,
+                on_progress=self._on_progress,
+                guard=WriteGuard(run.out_real, run.on_exists, task.replaceable, since),
+            )
             run.jobs[task.id] = job
             jobs.append(job)
             self.events.task_started.send(task)
@@ -567,7 +582,8 @@ class BatchProcessor:
             self._fail(run, task, outcome.error or "failed", kind)
 
     def _complete(self, run: _BatchRun, task: Task, outcome: Outcome) -> None:
-        outside = [p for p in outcome.outputs if not _is_inside(p, run.batch.out_root)]
+        # the worker checked real paths (invoke); this is the plain-text backstop
+        outside = [p for p in outcome.outputs if not is_inside(os.path.abspath(p), run.out_root)]
         if outside:
             self._fail(
                 run,
@@ -652,7 +668,23 @@ class BatchProcessor:
                 follower.duplicate_of = None
                 run.queue.push(follower)
                 return
-            copies = await asyncio.to_thread(copy_outputs, original, follower)
+            guard = WriteGuard(
+                run.out_real, run.on_exists, follower.replaceable, run.batch.replace_since
+            )
+
+            def copy() -> list[Path] | None:
+                with guarded(guard):
+                    return copy_outputs(original, follower)
+
+            copies = await asyncio.to_thread(copy)
+            if copies is None:  # outputs that cannot be copied faithfully: run it
+                follower.duplicate_of = None
+                run.queue.push(follower)
+                return
+        except PermanentError as exc:  # a file batchgui did not make is in the way
+            log.info("duplicate %s not copied: %s", follower.path, exc)
+            self._fail(run, follower, str(exc), exc.kind)
+            return
         except OSError as exc:
             log.exception("copying outputs of %s to %s failed", original.path, follower.path)
             why = f"could not copy the outputs of {original.path.name}: {exc.strerror or exc}"
@@ -708,14 +740,23 @@ class BatchProcessor:
                     if t.status is TaskStatus.COMPLETED
                     or (t.status is TaskStatus.SKIPPED and t.data)
                 ]
+                guard = WriteGuard(
+                    run.out_real, run.on_exists, batch.replaceable, batch.replace_since
+                )
+                finalize = run.spec.finalize
+
+                def write_aggregate() -> list[Path]:
+                    with guarded(guard):
+                        outputs = finalize(
+                            entries, batch.out_root, batch.base or batch.out_root, batch.options
+                        )
+                        return [guard.actual(p) for p in outputs]
+
                 try:
-                    batch.outputs = await asyncio.to_thread(
-                        run.spec.finalize,
-                        entries,
-                        batch.out_root,
-                        batch.base or batch.out_root,
-                        batch.options,
-                    )
+                    batch.outputs = await asyncio.to_thread(write_aggregate)
+                except PermanentError as exc:
+                    log.info("batch %s: %s", batch.id, exc)
+                    batch.error = str(exc)
                 except Exception as exc:
                     log.exception("finishing batch %s (%s) failed", batch.id, batch.op_name)
                     batch.error = f"could not write the batch's outputs: {exc}"
@@ -777,9 +818,9 @@ async def _freeze_periodically() -> None:
         await asyncio.sleep(_GC_FREEZE_INTERVAL_S)
 
 
-def _is_inside(path: Path, root: Path) -> bool:
-    try:
-        Path(os.path.abspath(path)).relative_to(os.path.abspath(root))
-    except ValueError:
-        return False
-    return True
+def _replace_since(resumed_since: float | None, previous_start: float | None) -> float | None:
+    """A task that ran before (a retry, or a run that was stopped) may replace what
+    changed since that start: its own earlier attempt wrote it."""
+    if previous_start is None:
+        return resumed_since
+    return previous_start if resumed_since is None else min(resumed_since, previous_start)

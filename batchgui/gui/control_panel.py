@@ -67,6 +67,14 @@ class ControlPanel(QGroupBox):
         browse = QPushButton("Browse…", self)
         browse.setObjectName("browseButton")
         browse.clicked.connect(self._browse)
+        self.on_exists_combo = QComboBox(self)
+        self.on_exists_combo.setObjectName("onExistsCombo")
+        self.on_exists_combo.setAccessibleName("If an output file exists")
+        for value, label in _ON_EXISTS_LABELS.items():
+            self.on_exists_combo.addItem(label, value)
+        self.on_exists_combo.setToolTip(
+            "What happens when a file batchgui did not make is where an output would go"
+        )
 
         self.start_button = self._button("Start", "startButton")
         self.pause_button = self._button("Pause", "pauseButton")
@@ -88,6 +96,7 @@ class ControlPanel(QGroupBox):
         out_row.addWidget(self.output_edit, 1)
         out_row.addWidget(browse)
         form.addRow("Output", out_row)
+        form.addRow("If a file exists", self.on_exists_combo)
         buttons = QHBoxLayout()
         for button in (
             self.start_button,
@@ -154,6 +163,12 @@ class ControlPanel(QGroupBox):
     def mode(self) -> str:
         return self.mode_combo.currentText()
 
+    def on_exists(self) -> str:
+        return str(self.on_exists_combo.currentData())
+
+    def select_on_exists(self, value: str) -> None:
+        self.on_exists_combo.setCurrentIndex(max(0, self.on_exists_combo.findData(value)))
+
     def output_folder(self) -> Path | None:
         text = self.output_edit.text().strip()
         return Path(text).expanduser() if text else None
@@ -165,8 +180,22 @@ class ControlPanel(QGroupBox):
         self.resume_button.setEnabled(running and paused)
         self.cancel_button.setEnabled(running)
         self.retry_button.setEnabled(has_failed)
-        for widget in (self.op_combo, self.options_box, self.mode_combo, self.output_edit):
+        for widget in (
+            self.op_combo,
+            self.options_box,
+            self.mode_combo,
+            self.output_edit,
+            self.on_exists_combo,
+        ):
             widget.setEnabled(not running)
+
+
+_ON_EXISTS_LABELS = {
+    "skip": "Keep it, skip the file",
+    "rename": "Keep it, write the output under a new name",
+    "overwrite": "Overwrite it",
+    "fail": "Keep it, fail the file",
+}
 
 
 def _editor_for(option: Option, parent: QWidget) -> QWidget:

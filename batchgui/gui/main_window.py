@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 from batchgui._version import __version__
 from batchgui.core import Batch, BatchProcessor, BatchStatus, Priority, TaskStatus
 from batchgui.core.operation import atomic_write
+from batchgui.core.outputs import DEFAULT_ON_EXISTS
 from batchgui.core.processor import default_workers
 from batchgui.core.report import build_report
 from batchgui.gui.bridge import EngineBridge
@@ -62,6 +63,7 @@ from batchgui.paths import config_dir
 from batchgui.scan.duplicates import find_duplicates
 from batchgui.scan.incremental import ResultRecorder, operation_key
 from batchgui.scan.prepare import prepare
+from batchgui.scan.safety import ready_to_resume
 from batchgui.scan.walk import InputError, absolute, stream_scan
 from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
@@ -214,6 +216,7 @@ class MainWindow(QMainWindow):
         index = self.control.mode_combo.findText(str(self.settings.value("mode", "auto")))
         self.control.mode_combo.setCurrentIndex(max(0, index))
         self.control.output_edit.setText(str(self.settings.value("output", "")))
+        self.control.select_on_exists(str(self.settings.value("on_exists", DEFAULT_ON_EXISTS)))
 
     def _save_settings(self) -> None:
         s = self.settings
@@ -223,6 +226,7 @@ class MainWindow(QMainWindow):
         s.setValue("mode", self.control.mode())
         s.setValue("workers", self.control.workers_spin.value())
         s.setValue("output", self.control.output_edit.text())
+        s.setValue("on_exists", self.control.on_exists())
         s.sync()
 
     # --- inputs and the preview -------------------------------------------------------------
@@ -329,13 +333,18 @@ class MainWindow(QMainWindow):
                 list(self.sources),
                 filters,
                 out,
+                spec=spec,
+                options=options,
+                on_exists=self.control.on_exists(),
                 cache=self.store if spec.incremental else None,
+                made=self.store,
                 op_key=key,
             )
             if spec.per_file_outputs or spec.finalize is not None:
                 await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
-        except (InputError, OSError) as exc:
-            self.statusBar().showMessage(str(exc))
+        except (InputError, OSError, StoreError) as exc:
+            log.info("cannot start: %s", exc)
+            self.statusBar().showMessage(f"Not started: {exc}")
             self._refresh_buttons()
             return
         settings = {
@@ -343,6 +352,7 @@ class MainWindow(QMainWindow):
             "retries": 2,
             "backoff": 1.0,
             "sources": list(self.sources),
+            "on_exists": self.control.on_exists(),
         }
         batch = Batch(
             spec.name,
@@ -354,6 +364,7 @@ class MainWindow(QMainWindow):
             settings=settings,
             timeout_s=spec.default_timeout_s,
         )
+        batch.replaceable = prepared.batch_replaceable
         await self._run(batch, spec, save=True)
 
     async def _run(self, batch: Batch, spec, *, save: bool) -> None:
@@ -537,7 +548,9 @@ class MainWindow(QMainWindow):
         try:
             batch = await asyncio.to_thread(self.store.reopen, batch_id)
             spec = load_operations().get(batch.op_name)
-        except (StoreError, KeyError) as exc:
+            await asyncio.to_thread(ready_to_resume, batch, spec, self.store)
+        except (StoreError, KeyError, InputError) as exc:
+            log.info("cannot resume batch %s: %s", batch_id, exc)
             self.statusBar().showMessage(f"Cannot resume: {exc}")
             return
         self.sources = list(batch.settings.get("sources", []))

@@ -15,7 +15,7 @@ from typing import Any
 
 import blake3
 
-from batchgui.core.operation import Option, TaskContext, atomic_write, operation
+from batchgui.core.operation import Option, TaskContext, atomic_write, make_folder, operation
 
 ALGORITHMS = {
     "sha256": ("SHA256SUMS", hashlib.sha256),
@@ -32,8 +32,7 @@ def write_manifest(
     lines = sorted(
         _manifest_line(data["digest"], os.path.relpath(path, base)) for path, data in entries
     )
-    out_root.mkdir(parents=True, exist_ok=True)
-    manifest = out_root / name
+    manifest = make_folder(out_root) / name
     with atomic_write(manifest) as handle:
         handle.writelines(lines)
     return [manifest]
@@ -48,12 +47,18 @@ def _manifest_line(digest: str, relative: str) -> bytes:
     return digest.encode() + b"  " + raw + b"\n"
 
 
+def manifest_path(out_root: Path, options: dict[str, Any]) -> list[Path]:
+    return [out_root / ALGORITHMS[options["algo"]][0]]
+
+
 @operation(
     "checksum",
     "Checksum files",
     mode="thread",
     per_file_outputs=False,
     finalize=write_manifest,
+    planned_outputs=lambda src, out_dir, options: [],  # one manifest for the batch
+    planned_batch_outputs=manifest_path,
     options=[Option("algo", str, "sha256", "hash algorithm", choices=tuple(ALGORITHMS))],
 )
 def checksum(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext) -> list[Path]:

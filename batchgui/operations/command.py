@@ -1,16 +1,16 @@
 """`exec`: run a command once per file.
 
-    template ─► shlex.split ─► each word formatted with the file's fields
-             ─► argv, run without a shell in a new session (its own process
-                group) ─► exit 0: completed; otherwise failed with the tail of
-                its standard error
+    template ─► argv (templates.py: file names always whole arguments, also
+                for `sh -c` scripts and --shell) ─► run without a shell in a
+                new session (its own process group) ─► exit 0: completed;
+                otherwise failed with the tail of its standard error
 
 With `progress_regex`, every piece of the command's output (stdout and
 stderr: tools print progress to either) is searched, and the last percentage
-found is the task's progress. With `shell`, the template is formatted with
-shell-quoted fields and run by /bin/sh. File names reach the command byte
+found is the task's progress. File names reach the command byte
 for byte: a name that is not UTF-8 travels as a surrogate-escaped str and
-os.fsencode restores the bytes.
+os.fsencode restores the bytes. With `shell`, the template is a /bin/sh script
+that gets the file's fields as positional parameters ("$1"), never as text.
 
 Stopping: on cancel or timeout the whole process group is SIGKILLed (so
 grandchildren go too). In async mode that happens in `finally` when the task
@@ -25,62 +25,28 @@ import contextlib
 import functools
 import os
 import re
-import shlex
 import shutil
 import signal
-import string
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from batchgui.core.errors import OperationError, PermanentError
 from batchgui.core.operation import Option, TaskContext, operation
+from batchgui.operations.templates import compile_command
+from batchgui.operations.templates import placeholders_in as placeholders_in  # re-exported
 
-PLACEHOLDERS = {
-    "path": "the file's absolute path",
-    "name": "its name",
-    "stem": "its name without the last extension",
-    "ext": "its last extension, with the dot",
-    "parent": "its folder",
-    "rel": "its path relative to the folder you gave",
-    "out": "its output folder (created when the command names it)",
-}
 _POLL_S = 0.2
 _TAIL_BYTES = 8192
 _DRAIN_S = 1.0
-
-
-def placeholders_in(template: str) -> set[str]:
-    """The fields a template names; ValueError for an unknown or malformed one."""
-    names = set()
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise ValueError(f"bad command template: {exc} (write {{{{ and }}}} for braces)") from None
-    for _, field_name, spec, conversion in parsed:
-        if field_name is None:
-            continue
-        if field_name not in PLACEHOLDERS or spec or conversion:
-            known = " ".join(f"{{{p}}}" for p in PLACEHOLDERS)
-            raise ValueError(
-                f"unknown placeholder {{{field_name}}} in the command (known: {known})"
-            )
-        names.add(field_name)
-    return names
 
 
 def validate(options: dict[str, Any]) -> None:
     template = options.get("command") or ""
     if not template.strip():
         raise ValueError("exec needs a command, for example --exec 'gzip -k {path}'")
-    try:
-        command = compile_command(template, bool(options.get("shell")))
-    except ValueError as exc:
-        if "placeholder" in str(exc) or "template" in str(exc):
-            raise
-        raise ValueError(f"cannot split the command into words: {exc}") from None
-    if not command.words:
+    command = compile_command(template, bool(options.get("shell")))  # TemplateError
+    if not command.words or not command.words[0]:
         raise ValueError("the command is empty")
     progress_pattern(options.get("progress_regex") or "")
 
@@ -123,27 +89,6 @@ def fields(src: Path, out_dir: Path, root: Path | None) -> dict[str, str]:
         "rel": rel,
         "out": str(out_dir),
     }
-
-
-@dataclass(frozen=True)
-class Command:
-    """A template parsed once per batch: its words, and which fields it uses."""
-
-    words: tuple[str, ...]
-    shell: bool
-    uses_out: bool
-
-    def argv(self, values: dict[str, str]) -> list[str]:
-        if self.shell:
-            quoted = {key: shlex.quote(value) for key, value in values.items()}
-            return ["/bin/sh", "-c", self.words[0].format_map(quoted)]
-        return [word.format_map(values) for word in self.words]
-
-
-@functools.lru_cache(maxsize=32)
-def compile_command(template: str, shell: bool) -> Command:
-    words = (template,) if shell else tuple(shlex.split(template))
-    return Command(words, shell, "out" in placeholders_in(template))
 
 
 def build_argv(template: str, values: dict[str, str], shell: bool) -> list[str]:

@@ -51,12 +51,36 @@ def _validate(options: dict[str, Any]) -> None:
         raise ValueError("quality must be between 1 and 100")
 
 
+def output_name(src: Path, options: dict[str, Any]) -> str:
+    return src.name if options["format"] == "keep" else src.name + EXTENSIONS[options["format"]]
+
+
+def frame_name(name: str, number: int | str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}.frame-{number}{dot}{ext}"
+
+
+_MULTI_FRAME_EXTENSIONS = {".tif", ".tiff", ".webp", ".gif"}
+
+
+def planned(src: Path, out_dir: Path, options: dict[str, Any]) -> list[Path]:
+    """The output's name; with all_frames into a one-frame format, its frames too."""
+    name = output_name(src, options)
+    outputs = [out_dir / name]
+    if options["all_frames"]:
+        suffix = Path(name).suffix.lower()
+        if suffix not in _MULTI_FRAME_EXTENSIONS:
+            outputs.append(out_dir / frame_name(name, "*"))
+    return outputs
+
+
 @operation(
     "image",
     "Convert and resize images",
     extensions=READABLE,
     mode="process",
     default_timeout_s=300,
+    planned_outputs=planned,
     validate=_validate,
     options=[
         Option("format", str, "keep", "output format", choices=("keep", *FORMATS)),
@@ -99,7 +123,7 @@ def convert_image(
         raise
     if ctx.cancelled:
         raise InterruptedError("cancelled")
-    name = src.name if options["format"] == "keep" else src.name + EXTENSIONS[options["format"]]
+    name = output_name(src, options)
     save = _save_options(target, options, exif)
     if len(converted) == 1 or target in MULTI_FRAME:
         path = out_dir / name
@@ -116,9 +140,8 @@ def convert_image(
         )
         return [path]
     outputs = []
-    stem, dot, ext = name.rpartition(".")
     for number, frame in enumerate(converted, start=1):
-        path = out_dir / f"{stem}.frame-{number}{dot}{ext}"
+        path = out_dir / frame_name(name, number)
         _write(path, frame, target, save)
         outputs.append(path)
         ctx.progress(number / len(converted))

@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import quote
 
 from batchgui.core.errors import ErrorKind, PermanentError
-from batchgui.core.operation import Option, TaskContext, atomic_write, operation
+from batchgui.core.operation import Option, TaskContext, atomic_write, make_folder, operation
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +82,21 @@ def sniff(src: Path) -> str:
     )
 
 
+def planned(src: Path, out_dir: Path, options: dict[str, Any]) -> list[Path]:
+    """`<name>.md`, and the `<name>.assets` folder when pictures are saved."""
+    outputs = [out_dir / f"{src.name}.md"]
+    if options.get("images"):
+        outputs.append(out_dir / f"{src.name}.assets")
+    return outputs
+
+
 @operation(
     "text",
     "Documents to Markdown",
     extensions=(".pdf", *OFFICE, *PLAIN),
     mode="process",
     default_timeout_s=600,
+    planned_outputs=planned,
     options=[
         Option(
             "images",
@@ -162,8 +171,7 @@ class Assets:
     def save(self, out_dir: Path) -> list[Path]:
         saved = []
         for name, blob in self._blobs:
-            target = out_dir / self.folder / name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target = make_folder(out_dir / self.folder) / name
             with atomic_write(target) as handle:
                 handle.write(blob)
             saved.append(target)

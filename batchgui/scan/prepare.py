@@ -1,7 +1,11 @@
 """Everything between "these paths" and "a batch ready to run", in one blocking call.
 
-    paths + filters ─► scan ─► plan tasks ─► duplicates (unless turned off)
-                   ─► unchanged since an earlier run (unless forced) ─► Prepared
+    paths + filters ─► the output folder is safe (not an input, not a file)
+        ─► scan ─► plan tasks ─► duplicates (unless turned off, or the operation's
+        effects are not its outputs) ─► planned outputs: none on a source, none
+        shared (safety.claim_outputs) ─► unchanged since an earlier run (unless
+        forced) ─► files already where outputs go (safety.check_existing)
+        ─► Prepared
 
 It reads and hashes files, so the window calls it on a worker thread and the
 CLI calls it before starting its event loop.
@@ -13,12 +17,23 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from batchgui.core.models import Priority
+from batchgui.core.operation import OperationSpec
+from batchgui.core.outputs import DEFAULT_ON_EXISTS
 from batchgui.scan.duplicates import Duplicates, find_duplicates
 from batchgui.scan.filters import Filters
 from batchgui.scan.incremental import ResultCache, skip_unchanged
 from batchgui.scan.plan import Plan, plan_tasks
+from batchgui.scan.safety import (
+    MadeFiles,
+    OutputCheck,
+    check_existing,
+    check_existing_batch_outputs,
+    claim_outputs,
+    refuse_unsafe_output_folder,
+)
 from batchgui.scan.walk import Entry, absolute, scan
 
 
@@ -28,6 +43,9 @@ class Prepared:
     plan: Plan
     duplicates: Duplicates = field(default_factory=Duplicates)
     unchanged: int = 0
+    clashes: OutputCheck = field(default_factory=OutputCheck)
+    existing: OutputCheck = field(default_factory=OutputCheck)
+    batch_replaceable: frozenset[str] = frozenset()  # aggregate outputs made before
 
 
 def find_files(
@@ -52,14 +70,25 @@ def prepare(
     filters: Filters,
     out_root: Path,
     *,
+    spec: OperationSpec | None = None,
+    options: dict[str, Any] | None = None,
+    on_exists: str = DEFAULT_ON_EXISTS,
     priority: Priority = Priority.NORMAL,
     dedupe: bool = True,
     cache: ResultCache | None = None,
+    made: MadeFiles | None = None,
     op_key: str = "",
     force: bool = False,
     workers: int = 4,
     cancel: threading.Event | None = None,
 ) -> Prepared:
+    """InputError (one line for the user) for unusable paths and unsafe outputs."""
+    paths = list(paths)
+    out_root = absolute(out_root)
+    options = options or {}
+    refuse_unsafe_output_folder(out_root, paths)
+    if spec is not None and not spec.incremental:
+        dedupe = False  # a command's effects cannot be copied to another file
     entries, duplicates = find_files(
         paths, filters, out_root, dedupe=dedupe, workers=workers, cancel=cancel
     )
@@ -67,8 +96,16 @@ def prepare(
     for task in plan.tasks:
         task.duplicate_of = duplicates.duplicate_of.get(task.path)
         task.content_hash = duplicates.hashes.get(task.path)
+    clashes = OutputCheck()
+    if spec is not None:
+        clashes = claim_outputs(plan.tasks, entries, spec, options, out_root)
     unchanged = 0
     if cache is not None and not force:
         originals = [t for t in plan.tasks if t.duplicate_of is None]
-        unchanged = skip_unchanged(originals, cache, op_key, absolute(out_root), duplicates.hashes)
-    return Prepared(entries, plan, duplicates, unchanged)
+        unchanged = skip_unchanged(originals, cache, op_key, out_root, duplicates.hashes)
+    existing = OutputCheck()
+    batch_replaceable: frozenset[str] = frozenset()
+    if spec is not None:
+        existing = check_existing(plan.tasks, spec, options, on_exists, made)
+        batch_replaceable = check_existing_batch_outputs(spec, options, out_root, on_exists, made)
+    return Prepared(entries, plan, duplicates, unchanged, clashes, existing, batch_replaceable)

@@ -66,6 +66,13 @@ def scan(
     filters = filters or Filters()
     # plain strings: hashing a str is several times cheaper than hashing a Path
     skipped = {str(absolute(p)) for p in skip}
+    skipped_keys = set()  # and by identity: the output folder named through a link
+    for path in skipped:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        skipped_keys.add((info.st_dev, info.st_ino))
     seen: set[str] = set()
     for raw in paths:
         root = absolute(raw)
@@ -78,7 +85,7 @@ def scan(
         except OSError as exc:
             raise InputError(f"{raw}: {exc.strerror or exc}") from None
         if stat.S_ISDIR(info.st_mode):
-            walker = _Walk(root, filters, skipped, seen, cancel)
+            walker = _Walk(root, filters, skipped, seen, cancel, skipped_keys)
             yield from walker.run((info.st_dev, info.st_ino))
         elif stat.S_ISREG(info.st_mode):
             if str(root) not in seen:
@@ -101,8 +108,10 @@ class _Walk:
         skipped: set[str],
         seen: set[str],
         cancel: threading.Event | None,
+        skipped_keys: set[tuple[int, int]] | None = None,
     ) -> None:
         self.root, self.filters, self.skipped, self.seen = root, filters, skipped, seen
+        self.skipped_keys = skipped_keys or set()
         self.cancel = cancel
         self.prefix = len(str(root)) + 1
         self.visited: set[tuple[int, int]] = set()
@@ -154,6 +163,8 @@ class _Walk:
             return Entry(path, root, reason="unreadable", detail=_why(exc), is_dir=is_dir)
         if is_dir:
             key = (info.st_dev, info.st_ino)
+            if key in self.skipped_keys:
+                return Entry(path, root, reason="excluded", detail="the output folder", is_dir=True)
             if key in self.visited:
                 return Entry(
                     path,

@@ -85,6 +85,21 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (digest, op_key)
     ) WITHOUT ROWID;
     """,
+    # 1 -> 2: the files batchgui wrote, so a later run knows which existing files
+    # are its own (replaceable) and which are the user's (kept); filled from the
+    # outputs earlier batches recorded
+    """
+    CREATE TABLE made_files (
+        path BLOB PRIMARY KEY,
+        digest TEXT,                    -- BLAKE3 when written (NULL: not known)
+        source BLOB                     -- the input it was made for (NULL: a batch's own)
+    ) WITHOUT ROWID;
+    CREATE INDEX made_files_source ON made_files(source);
+    INSERT OR REPLACE INTO made_files (path, digest, source)
+        SELECT CAST(j.key AS BLOB), j.value, t.path
+        FROM tasks t, json_each(t.output_hashes) j
+        WHERE t.output_hashes != '{}' AND t.status IN ('completed', 'skipped');
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

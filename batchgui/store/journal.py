@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable
 
-from batchgui.core.models import Batch, Task
+from batchgui.core.models import Batch, BatchStatus, Task, TaskStatus
 from batchgui.core.processor import BatchProcessor
 from batchgui.store.db import StoreError
 from batchgui.store.store import Store, _paths_json, task_row
@@ -83,6 +84,7 @@ class BatchJournal:
                 (*task_row(t), t.batch.id, store.seq_of(t))  # type: ignore[union-attr]
                 for t in changed[start : start + ROWS_PER_TURN]
             )
+        made_rows = _made_rows(changed, batches.values())
         batch_rows = [
             (
                 b.status.value,
@@ -97,7 +99,7 @@ class BatchJournal:
         ]
         try:
             await asyncio.get_running_loop().run_in_executor(
-                store._writer, store.flush_rows, batch_rows, task_rows
+                store._writer, store.flush_rows, batch_rows, task_rows, made_rows
             )
         except StoreError as exc:
             # keep what failed; newer changes to the same task win
@@ -118,3 +120,19 @@ class BatchJournal:
         with contextlib.suppress(asyncio.CancelledError):
             await self._flusher
         await self.flush()
+
+
+def _made_rows(tasks: list[Task], batches) -> list[tuple]:
+    """The files batchgui made: each finished task's outputs (hashed in the worker)
+    and each finished batch's own outputs (a manifest, hashed on the writer)."""
+    rows = []
+    for task in tasks:
+        if task.output_hashes and task.status in (TaskStatus.COMPLETED, TaskStatus.SKIPPED):
+            source = os.fsencode(task.path)
+            rows.extend(
+                (os.fsencode(path), digest, source) for path, digest in task.output_hashes.items()
+            )
+    for batch in batches:
+        if batch.outputs and batch.status in (BatchStatus.FINISHED, BatchStatus.CANCELLED):
+            rows.extend((os.fsencode(path), None, None) for path in batch.outputs)
+    return rows

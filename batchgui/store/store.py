@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from batchgui.core.errors import ErrorKind
-from batchgui.core.files import remove_batch_temp_files
+from batchgui.core.files import content_hash, remove_batch_temp_files
 from batchgui.core.models import Batch, BatchStatus, Priority, Task, TaskStatus
 from batchgui.store.db import StoreError, connect, db_path, describe, fspath_bytes, transaction
 
@@ -113,6 +113,8 @@ class Store:
         self._results: dict[tuple[str, str], tuple[str, str]] | None = None
         self._pending_hashes: list[tuple[bytes, str, str]] = []
         self._pending_results: list[tuple[str, str, str, str]] = []
+        self._made: dict[bytes, tuple[str | None, bytes | None]] | None = None
+        self._made_by_source: dict[bytes, dict[str, str | None]] = {}
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
@@ -133,7 +135,7 @@ class Store:
         return await asyncio.get_running_loop().run_in_executor(self._writer, self.write, work)
 
     def create_batch(self, batch: Batch) -> None:
-        now = time.time()
+        now = batch.created_at = time.time()
         self._seqs[batch.id] = {task.id: seq for seq, task in enumerate(batch.tasks)}
 
         def insert(conn: sqlite3.Connection) -> None:
@@ -188,8 +190,15 @@ class Store:
 
         self.write(insert)
 
-    def flush_rows(self, batch_rows: list[tuple], task_rows: list[tuple]) -> None:
-        """Write batch and task changes and remembered cache entries in one transaction."""
+    def flush_rows(
+        self, batch_rows: list[tuple], task_rows: list[tuple], made_rows: Iterable[tuple] = ()
+    ) -> None:
+        """Write batch and task changes, the files batchgui made (path, BLAKE3 or None:
+        hash it here, source or None) and remembered cache entries in one transaction."""
+        made = [
+            (path, digest if digest is not None else _digest_or_none(path), source)
+            for path, digest, source in made_rows
+        ]
         with self._lock:
             hashes, self._pending_hashes = self._pending_hashes, []
             results, self._pending_results = self._pending_results, []
@@ -205,6 +214,7 @@ class Store:
             conn.executemany(_UPDATE_TASK, task_rows)
             conn.executemany("INSERT OR REPLACE INTO file_hashes VALUES (?,?,?)", hashes)
             conn.executemany("INSERT OR REPLACE INTO results VALUES (?,?,?,?)", results)
+            conn.executemany("INSERT OR REPLACE INTO made_files VALUES (?,?,?)", made)
             faults.reached("in-commit")
 
         try:
@@ -214,6 +224,42 @@ class Store:
                 self._pending_hashes[:0] = hashes
                 self._pending_results[:0] = results
             raise
+        if self._made is not None:
+            with self._lock:
+                for path, digest, source in made:
+                    self._made[path] = (digest, source)
+                    if source is not None:
+                        self._made_by_source.setdefault(source, {})[os.fsdecode(path)] = digest
+
+    # --- files batchgui made (scan.safety.MadeFiles) --------------------------------------
+    def _load_made(self) -> None:
+        if self._made is not None:
+            return
+        conn = self._read()
+        try:
+            rows = conn.execute("SELECT path, digest, source FROM made_files").fetchall()
+        finally:
+            conn.close()
+        made: dict[bytes, tuple[str | None, bytes | None]] = {}
+        by_source: dict[bytes, dict[str, str | None]] = {}
+        for path, digest, source in rows:
+            made[path] = (digest, source)
+            if source is not None:
+                by_source.setdefault(source, {})[os.fsdecode(path)] = digest
+        with self._lock:
+            self._made, self._made_by_source = made, by_source
+
+    def made_digest(self, path: Path) -> str | None:
+        self._load_made()
+        assert self._made is not None
+        known = self._made.get(os.fsencode(path))
+        return known[0] if known is not None else None
+
+    def made_for(self, source: Path) -> dict[str, str]:
+        """Files made for this input by earlier runs: path -> BLAKE3."""
+        self._load_made()
+        found = self._made_by_source.get(os.fsencode(source), {})
+        return {path: digest for path, digest in found.items() if digest}
 
     def seq_of(self, task: Task) -> int:
         assert task.batch is not None
@@ -245,7 +291,8 @@ class Store:
         try:
             row = conn.execute(
                 "SELECT op, options, mode, out_root, base, timeout_s, rate_per_s, settings, "
-                "status, started_at, finished_at, outputs, error FROM batches WHERE id=?",
+                "status, started_at, finished_at, outputs, error, created_at "
+                "FROM batches WHERE id=?",
                 (batch_id,),
             ).fetchone()
             if row is None:
@@ -280,6 +327,7 @@ class Store:
             finished,
             outputs,
             error,
+            created,
         ) = row
         batch = Batch(
             op,
@@ -294,7 +342,7 @@ class Store:
             settings=json.loads(settings),
         )
         batch.status = BatchStatus(status)
-        batch.started_at, batch.finished_at = started, finished
+        batch.started_at, batch.finished_at, batch.created_at = started, finished, created
         batch.outputs, batch.error = _paths_from(outputs), error
         self._seqs[batch_id] = {task.id: seq for seq, task in enumerate(tasks)}
         if recovered:
@@ -392,6 +440,13 @@ class Store:
             assert self._results is not None
             self._results[(digest, op_key)] = value
             self._pending_results.append((digest, op_key, *value))
+
+
+def _digest_or_none(path: bytes) -> str | None:
+    try:
+        return content_hash(Path(os.fsdecode(path)))
+    except OSError:
+        return None
 
 
 def _task_from(row: tuple, folders: dict[bytes, Path]) -> Task:

@@ -62,6 +62,7 @@ class AsyncRunner(Runner):
             job.set_child,
             root=task.root,
             thawed=job.thawed,
+            guard=job.guard,
         )
         start = time.perf_counter()
         deadline = asyncio.timeout(job.timeout_s)

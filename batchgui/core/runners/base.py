@@ -29,6 +29,7 @@ from batchgui.core.errors import ErrorKind, OperationError, PermanentError
 from batchgui.core.files import content_hash
 from batchgui.core.models import Task
 from batchgui.core.operation import OperationSpec, TaskContext, invoke
+from batchgui.core.outputs import WriteGuard
 
 
 def _set_event() -> Event:
@@ -51,6 +52,7 @@ class Job:
     thawed: Event = field(default_factory=_set_event)  # cleared while the job is frozen
     frozen_at: float | None = None  # monotonic time of the freeze, while frozen
     frozen_total_s: float = 0.0  # time spent frozen in earlier freezes
+    guard: WriteGuard | None = None  # where the task may write (see core/outputs.py)
 
     def request_cancel(self) -> None:
         self.cancel_requested = True

@@ -124,13 +124,15 @@ def _record_progress(fraction: float) -> None:
 def run_unit_in_process(calls: list[tuple]) -> list[Result]:
     results = []
     base = _slot * _FIELDS
-    for task_id, func, src, out_dir, root, options in calls:
+    for task_id, func, src, out_dir, root, options, guard in calls:
         if _slot >= 0:
             _slots[base + 2] = 0
             _slots[base + 3] = -1
             _starts[_slot] = time.monotonic()
             _slots[base + 1] = task_id
-        ctx = TaskContext(on_progress=_record_progress, on_child=_record_child, root=root)
+        ctx = TaskContext(
+            on_progress=_record_progress, on_child=_record_child, root=root, guard=guard
+        )
         results.append(execute_call(spec_of(func), src, out_dir, options, ctx))
         if _slot >= 0:
             _slots[base + 1] = 0
@@ -298,7 +300,7 @@ class ProcessRunner(Runner):
 
     async def _run_in(self, pool: _Pool, jobs: list[Job]) -> list[Outcome]:
         calls = [
-            (j.task.id, j.spec.func, j.task.path, j.task.out_dir, j.task.root, j.options)
+            (j.task.id, j.spec.func, j.task.path, j.task.out_dir, j.task.root, j.options, j.guard)
             for j in jobs
         ]
         for job in jobs:
@@ -372,6 +374,11 @@ class ProcessRunner(Runner):
         async with self._isolation:
             if job.cancel_requested:
                 return failed(ErrorKind.CANCELLED, "cancelled before it started")
+            if job.guard is not None:  # what its first run wrote, it may replace
+                job.guard.replace_since = min(
+                    job.guard.replace_since or job.task.started_at or 0.0,
+                    job.task.started_at or 0.0,
+                )
             pool = self._new_pool(1)
             try:
                 [outcome] = await self._run_in(pool, [job])

@@ -141,7 +141,12 @@ class ThreadRunner(Runner):
                 loop.call_soon_threadsafe(report, task, fraction)
 
         return TaskContext(
-            job.cancel_event, on_progress, job.set_child, root=job.task.root, thawed=job.thawed
+            job.cancel_event,
+            on_progress,
+            job.set_child,
+            root=job.task.root,
+            thawed=job.thawed,
+            guard=job.guard,
         )
 
     async def aclose(self, kill: bool = False) -> None:

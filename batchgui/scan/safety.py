@@ -1,0 +1,340 @@
+"""Before a batch runs: every output it plans is checked against the sources, the
+other tasks' outputs and the files already in the output folder.
+
+    planned tasks ─► refuse_unsafe_output_folder: the output folder is not an
+        input folder, not a file (compared by file identity, not by text)
+    ─► claim_outputs (every task): each task's planned outputs (the operation's
+        planner; a folder it claims, like `a.docx.assets`, holds everything below)
+        - a planned output that is a source: refused before anything runs
+        - two tasks claiming one output: a file given directly moves under a
+          folder named after its own folder (`run x/a.txt y/a.txt` -> out/a.txt.md
+          and out/y/a.txt.md); any other clash leaves the later task out, reason
+          `name clash`, never overwriting
+    ─► (the incremental check skips unchanged files)
+    ─► check_existing (tasks still to run): an existing file where an output
+        goes that batchgui made for this very source before (the store says so
+        and its content is unchanged) may be replaced: it goes into
+        `task.replaceable`. Any other existing file is handled as --on-exists
+        says: skip (reason `exists`, the default), fail, rename, overwrite.
+
+At run time every write is checked again (core/outputs.py), so a file that
+appears meanwhile is not clobbered either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from batchgui.core.errors import ErrorKind
+from batchgui.core.files import content_hash
+from batchgui.core.models import Batch, Task, TaskStatus
+from batchgui.core.operation import OperationSpec
+from batchgui.core.outputs import DEFAULT_ON_EXISTS, changed_since
+from batchgui.scan.walk import Entry, InputError
+
+
+class MadeFiles(Protocol):
+    """What the store knows about files batchgui wrote."""
+
+    def made_digest(self, path: Path) -> str | None: ...
+    def made_for(self, source: Path) -> dict[str, str]: ...
+
+
+@dataclass
+class OutputCheck:
+    """What the checks found, for the preview and the summary."""
+
+    clashes: dict[Path, str] = field(default_factory=dict)  # task path -> detail
+    exists: dict[Path, str] = field(default_factory=dict)  # task path -> existing file
+    moved: dict[Path, Path] = field(default_factory=dict)  # task path -> new out_dir
+
+
+def refuse_unsafe_output_folder(out_root: Path, paths: Iterable[str | os.PathLike[str]]) -> None:
+    """InputError if the output folder is a file, or is one of the folders given."""
+    try:
+        out_info = os.stat(out_root)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(f"cannot use the output folder {out_root}: {exc.strerror}") from None
+    if not stat.S_ISDIR(out_info.st_mode):
+        raise InputError(f"the output folder {out_root} is a file, not a folder")
+    for raw in paths:
+        with contextlib.suppress(OSError):
+            info = os.stat(raw)
+            if (info.st_dev, info.st_ino) == (out_info.st_dev, out_info.st_ino):
+                raise InputError(
+                    f"the output folder {out_root} is the input folder {raw}: outputs would "
+                    "land among the sources; choose another --out (a new folder, or one "
+                    "inside it, which is never read back)"
+                )
+
+
+def planned_outputs(spec: OperationSpec, task: Task, options: dict[str, Any]) -> list[Path]:
+    if spec.planned_outputs is None or task.out_dir is None:
+        return []
+    return [
+        Path(os.path.abspath(p)) for p in spec.planned_outputs(task.path, task.out_dir, options)
+    ]
+
+
+def claim_outputs(
+    tasks: list[Task],
+    entries: Iterable[Entry],
+    spec: OperationSpec,
+    options: dict[str, Any],
+    out_root: Path,
+) -> OutputCheck:
+    """Find planned outputs that are sources (InputError) or that two tasks share."""
+    check = OutputCheck()
+    if spec.planned_outputs is None:
+        return check
+    sources = {e.inode for e in entries if not e.is_dir and e.inode != (0, 0)}
+    source_paths = {os.fspath(e.path) for e in entries if not e.is_dir}
+    claims = _Claims()
+    labels = _Labels(tasks, out_root)
+    for task in tasks:
+        planned = planned_outputs(spec, task, options)
+        _refuse_sources(task, planned, sources, source_paths)
+        other = claims.clash(planned)
+        if other is not None and task.root == task.path and task.out_dir is not None:
+            # a file given directly: under a folder named after its own folder
+            task.out_dir = Path(os.path.abspath(out_root / labels.label(task.path.parent)))
+            check.moved[task.path] = task.out_dir
+            planned = planned_outputs(spec, task, options)
+            _refuse_sources(task, planned, sources, source_paths)
+            other = claims.clash(planned)
+        if other is not None:
+            detail = f"its output would be the same as that of {other}"
+            check.clashes[task.path] = detail
+            if task.status is TaskStatus.PENDING:
+                task.reason, task.error = "name clash", detail
+                task.move_to(TaskStatus.SKIPPED)
+            continue
+        claims.add(planned, task.path)
+    return check
+
+
+def _refuse_sources(
+    task: Task, planned: list[Path], sources: set[tuple[int, int]], source_paths: set[str]
+) -> None:
+    for path in planned:
+        hit = os.fspath(path) in source_paths
+        if not hit and "*" not in path.name:
+            with contextlib.suppress(OSError):
+                info = os.lstat(path)
+                hit = (info.st_dev, info.st_ino) in sources
+        if hit:
+            raise InputError(
+                f"the output of {task.path} would be {path}, which is one of the sources; "
+                "choose another --out"
+            )
+
+
+class _Claims:
+    """Planned outputs by path: files, folders (everything below is claimed), and
+    patterns (`a.frame-*.png`: an image's frames, whose count is not known yet).
+    Two claims clash when one is the other or lies below it."""
+
+    def __init__(self) -> None:
+        self.paths: dict[str, Path] = {}  # claimed path -> the task's source
+        self.below: dict[str, Path] = {}  # folders holding claimed paths -> a source
+        self.names: dict[str, dict[str, Path]] = {}  # folder -> claimed name -> source
+        self.patterns: dict[str, list[tuple[str, Path]]] = {}  # folder -> (pattern, source)
+
+    def clash(self, planned: list[Path]) -> Path | None:
+        for path in planned:
+            folder = os.fspath(path.parent)
+            if "*" in path.name:
+                for name, owner in self.names.get(folder, {}).items():
+                    if fnmatch.fnmatchcase(name, path.name):
+                        return owner
+                continue
+            text = os.fspath(path)
+            found = self.paths.get(text) or self.below.get(text)
+            if found is not None:
+                return found
+            for parent in path.parents:
+                owner = self.paths.get(os.fspath(parent))
+                if owner is not None:
+                    return owner
+            for pattern, owner in self.patterns.get(folder, ()):
+                if fnmatch.fnmatchcase(path.name, pattern):
+                    return owner
+        return None
+
+    def add(self, planned: list[Path], owner: Path) -> None:
+        for path in planned:
+            folder = os.fspath(path.parent)
+            if "*" in path.name:
+                self.patterns.setdefault(folder, []).append((path.name, owner))
+                continue
+            self.paths[os.fspath(path)] = owner
+            self.names.setdefault(folder, {})[path.name] = owner
+            for parent in path.parents:
+                key = os.fspath(parent)
+                if key in self.below:
+                    break  # its parents are in already
+                self.below[key] = owner
+
+
+class _Labels:
+    """Folder names for files given directly whose outputs clash: the name of the
+    file's own folder, made unique among the output folder's top-level names."""
+
+    def __init__(self, tasks: list[Task], out_root: Path) -> None:
+        root = os.path.abspath(out_root)
+        self.used: set[str] = set()
+        for task in tasks:
+            if task.out_dir is not None and os.path.abspath(task.out_dir) != root:
+                rel = os.path.relpath(task.out_dir, root)
+                self.used.add(rel.split(os.sep)[0])
+        self.given: dict[Path, str] = {}
+
+    def label(self, folder: Path) -> str:
+        if folder in self.given:
+            return self.given[folder]
+        name = folder.name or "root"
+        label, number = name, 1
+        while label in self.used:
+            number += 1
+            label = f"{name}-{number}"
+        self.used.add(label)
+        self.given[folder] = label
+        return label
+
+
+def check_existing(
+    tasks: list[Task],
+    spec: OperationSpec,
+    options: dict[str, Any],
+    on_exists: str,
+    made: MadeFiles | None,
+    *,
+    since: float | None = None,
+) -> OutputCheck:
+    """Decide, for each task still to run, what happens to files already where its
+    outputs go (see the module docstring). Blocking: it stats and may hash files."""
+    check = OutputCheck()
+    for task in tasks:
+        if task.status is not TaskStatus.PENDING:
+            continue
+        planned = planned_outputs(spec, task, options)
+        earlier = made.made_for(task.path) if made is not None else {}
+        replaceable: set[str] = set()
+        in_the_way: list[Path] = []
+        for path in _existing(planned, earlier):
+            text = os.fspath(path)
+            if since is not None and changed_since(path, since):
+                replaceable.add(text)  # most likely written by the attempt that was stopped
+            elif _ours(path, earlier.get(text)):
+                replaceable.add(text)
+            elif _is_planned(path, planned):
+                in_the_way.append(path)
+        task.replaceable = frozenset(replaceable)
+        if not in_the_way or on_exists in ("overwrite", "rename"):
+            continue
+        check.exists[task.path] = in_the_way[0]
+        why = (
+            f"{in_the_way[0]} already exists and batchgui did not make it "
+            "(--on-exists overwrite or rename to change that)"
+        )
+        if on_exists == "fail":
+            task.error, task.error_kind = why, ErrorKind.ERROR
+            task.move_to(TaskStatus.FAILED)
+        else:
+            task.reason, task.error = "exists", why
+            task.move_to(TaskStatus.SKIPPED)
+    return check
+
+
+def check_existing_batch_outputs(
+    spec: OperationSpec,
+    options: dict[str, Any],
+    out_root: Path,
+    on_exists: str,
+    made: MadeFiles | None,
+    *,
+    since: float | None = None,
+) -> frozenset[str]:
+    """The aggregate outputs (a manifest) that may be replaced; InputError if one is
+    in the way and --on-exists says skip or fail (it cannot be skipped per file)."""
+    if spec.planned_batch_outputs is None:
+        return frozenset()
+    replaceable = set()
+    for path in spec.planned_batch_outputs(out_root, options):
+        if not os.path.lexists(path):
+            continue
+        digest = made.made_digest(path) if made is not None else None
+        if (since is not None and changed_since(path, since)) or _ours(path, digest):
+            replaceable.add(os.fspath(path))
+        elif on_exists in ("skip", "fail"):
+            raise InputError(
+                f"{path} already exists and batchgui did not make it; use --on-exists "
+                "overwrite or rename, or another --out"
+            )
+    return frozenset(replaceable)
+
+
+def _existing(planned: list[Path], earlier: dict[str, str]) -> list[Path]:
+    found = []
+    for path in planned:
+        if "*" in path.name:
+            with contextlib.suppress(OSError):
+                found.extend(
+                    path.parent / name
+                    for name in sorted(os.listdir(path.parent))
+                    if fnmatch.fnmatchcase(name, path.name)
+                )
+        elif os.path.lexists(path):
+            if os.path.isdir(path) and not os.path.islink(path):
+                found.extend(_files_below(path))
+            else:
+                found.append(path)
+    found.extend(Path(p) for p in earlier if Path(p) not in found and os.path.lexists(p))
+    return found
+
+
+def _files_below(folder: Path) -> list[Path]:
+    files = []
+    for parent, _dirs, names in os.walk(folder):
+        files.extend(Path(parent) / name for name in names)
+    return files
+
+
+def _is_planned(path: Path, planned: list[Path]) -> bool:
+    for claim in planned:
+        if path == claim or claim in path.parents:
+            return True
+        pattern = "*" in claim.name and path.parent == claim.parent
+        if pattern and fnmatch.fnmatchcase(path.name, claim.name):
+            return True
+    return False
+
+
+def _ours(path: Path, digest: str | None) -> bool:
+    """batchgui made it and nobody changed it since."""
+    if digest is None or os.path.islink(path):
+        return False
+    try:
+        return content_hash(path) == digest
+    except OSError:
+        return False
+
+
+def ready_to_resume(batch: Batch, spec: OperationSpec, made: MadeFiles | None) -> None:
+    """The existing-file rules for a stored batch about to run again. Blocking."""
+    on_exists = batch.settings.get("on_exists") or DEFAULT_ON_EXISTS
+    batch.replace_since = batch.created_at or batch.started_at
+    since = batch.replace_since
+    check_existing(batch.tasks, spec, batch.options, on_exists, made, since=since)
+    batch.replaceable = check_existing_batch_outputs(
+        spec, batch.options, batch.out_root, on_exists, made, since=since
+    )

@@ -1,0 +1,392 @@
+"""Never harm a file: sources, files batchgui did not make, and everything outside the
+output folder stay as they were, whatever the names, folders and commands.
+
+Each test runs the real `batchgui` command and then compares bytes: sources and
+files that were there before are byte-identical, folders outside the output are
+walked for anything new, and hostile names only ever try to `touch` a marker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.test_cli import batchgui
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file below a folder (links as their target text), by relative path."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        rel = str(path.relative_to(folder))
+        if path.is_symlink():
+            found[rel] = b"-> " + os.fsencode(os.readlink(path))
+        elif path.is_file():
+            found[rel] = path.read_bytes()
+    return found
+
+
+def report_of(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def by_name(report: dict) -> dict[str, dict]:
+    return {os.path.basename(t["path"]): t for t in report["tasks"]}
+
+
+def photo(path: Path, size=(64, 48), color="red") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, color).save(path)
+    return path
+
+
+def one_line_error(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+# --- 1. outputs never land on a source ------------------------------------------------------
+
+
+def test_output_folder_equal_to_the_input_is_refused_and_photos_stay(tmp_path):
+    photos = tmp_path / "photos"
+    for i in range(3):
+        photo(photos / f"p{i}.jpg")
+    before = snapshot(photos)
+    result = batchgui(
+        "run", str(photos), "--op", "image", "--set", "max_width=32", "--out", str(photos)
+    )
+    assert result.returncode == 2
+    assert "is the input folder" in one_line_error(result)
+    assert snapshot(photos) == before
+
+
+def test_output_folder_named_through_a_link_to_the_input_is_refused(tmp_path):
+    photos = tmp_path / "photos"
+    photo(photos / "p.jpg")
+    (tmp_path / "alias").symlink_to(photos)
+    before = snapshot(photos)
+    result = batchgui("run", str(photos), "--op", "image", "--out", str(tmp_path / "alias"))
+    assert result.returncode == 2, result.stderr
+    one_line_error(result)
+    assert snapshot(photos) == before
+
+
+def test_a_planned_output_that_is_a_source_is_refused(tmp_path):
+    # files given directly, their own folder as the output: image keeps the names
+    photos = tmp_path / "photos"
+    first = photo(photos / "a.jpg")
+    (photos / "out").mkdir()
+    before = snapshot(photos)
+    result = batchgui("run", str(first), "--op", "image", "--out", str(photos))
+    assert result.returncode == 2
+    assert "one of the sources" in one_line_error(result)
+    assert snapshot(photos) == before
+
+
+def test_output_inside_the_input_named_through_a_link_is_never_read_back(tmp_path):
+    docs = tmp_path / "docs"
+    (docs / "a.txt").parent.mkdir(parents=True)
+    (docs / "a.txt").write_text("alpha")
+    (tmp_path / "via").symlink_to(docs)
+    out = tmp_path / "via" / "md"
+    for _ in range(2):  # the second run must not take md/a.txt.md as an input
+        result = batchgui(
+            "run", str(docs), "--op", "text", "--out", str(out), "--force",
+            "--report", str(tmp_path / "r.json"),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    report = report_of(tmp_path / "r.json")
+    assert [os.path.basename(t["path"]) for t in report["tasks"]] == ["a.txt"]
+
+
+# --- 2. existing files ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def docs_with_a_user_file(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "y.txt").write_text("why")
+    (src / "z.txt").write_text("zed")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "z.txt.md").write_text("my own notes, not batchgui's")
+    return src, out
+
+
+def test_a_file_batchgui_did_not_make_is_kept_and_skipped_as_exists(docs_with_a_user_file, tmp_path):
+    src, out = docs_with_a_user_file
+    result = batchgui(
+        "run", str(src), "--op", "text", "--out", str(out), "--report", str(tmp_path / "r.json")
+    )
+    assert result.returncode == 0, result.stderr
+    assert (out / "z.txt.md").read_text() == "my own notes, not batchgui's"
+    assert (out / "y.txt.md").read_text().strip() == "why"
+    tasks = by_name(report_of(tmp_path / "r.json"))
+    assert tasks["z.txt"]["status"] == "skipped" and tasks["z.txt"]["reason"] == "exists"
+    assert tasks["y.txt"]["status"] == "completed"
+    assert "exists" in result.stderr  # the summary says why
+
+
+@pytest.mark.parametrize(
+    ("choice", "code", "kept"), [("rename", 0, True), ("overwrite", 0, False), ("fail", 1, True)]
+)
+def test_on_exists_rename_overwrite_fail(docs_with_a_user_file, choice, code, kept):
+    src, out = docs_with_a_user_file
+    result = batchgui("run", str(src), "--op", "text", "--out", str(out), "--on-exists", choice)
+    assert result.returncode == code, result.stderr
+    mine = (out / "z.txt.md").read_text()
+    assert (mine == "my own notes, not batchgui's") is kept
+    if choice == "rename":
+        assert (out / "z (2).txt.md").read_text().strip() == "zed"
+    if choice == "overwrite":
+        assert mine.strip() == "zed"
+
+
+def test_outputs_batchgui_made_are_replaced_on_a_forced_rerun_but_edited_ones_kept(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("one")
+    (src / "b.txt").write_text("two")
+    out = tmp_path / "out"
+    assert batchgui("run", str(src), "--op", "text", "--out", str(out)).returncode == 0
+    (src / "a.txt").write_text("one, changed")
+    (out / "b.txt.md").write_text("edited by hand")  # no longer what batchgui wrote
+    result = batchgui(
+        "run", str(src), "--op", "text", "--out", str(out), "--force",
+        "--report", str(tmp_path / "r.json"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (out / "a.txt.md").read_text().strip() == "one, changed"
+    assert (out / "b.txt.md").read_text() == "edited by hand"
+    assert by_name(report_of(tmp_path / "r.json"))["b.txt"]["reason"] == "exists"
+
+
+def test_an_existing_manifest_is_not_overwritten(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("a")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "SHA256SUMS").write_text("someone else's list\n")
+    result = batchgui("run", str(src), "--op", "checksum", "--out", str(out))
+    assert result.returncode == 2
+    assert "SHA256SUMS already exists" in one_line_error(result)
+    assert (out / "SHA256SUMS").read_text() == "someone else's list\n"
+    # made by batchgui: a second run replaces it
+    assert batchgui("run", str(src), "--op", "checksum", "--out", str(out), "--on-exists",
+                    "overwrite").returncode == 0  # fmt: skip
+    (src / "b.txt").write_text("b")
+    assert batchgui("run", str(src), "--op", "checksum", "--out", str(out)).returncode == 0
+    assert "b.txt" in (out / "SHA256SUMS").read_text()
+
+
+def test_writes_fall_back_to_an_exclusive_create_without_hard_links(tmp_path, monkeypatch):
+    from batchgui.core import outputs
+
+    def no_links(src, dst):
+        raise PermissionError(1, "Operation not permitted")  # what vfat answers
+
+    monkeypatch.setattr(outputs.os, "link", no_links)
+    guard = outputs.WriteGuard(str(tmp_path))
+    with outputs.guarded(guard), outputs.atomic_write(tmp_path / "new.md") as handle:
+        handle.write(b"content")
+    assert (tmp_path / "new.md").read_bytes() == b"content"
+    (tmp_path / "theirs.md").write_bytes(b"theirs")
+    with pytest.raises(outputs.OutputExists), outputs.guarded(guard):
+        with outputs.atomic_write(tmp_path / "theirs.md") as handle:
+            handle.write(b"mine")
+    assert (tmp_path / "theirs.md").read_bytes() == b"theirs"
+    assert [p.name for p in tmp_path.iterdir() if outputs.TEMP_MARK in p.name] == []
+
+
+def test_a_file_that_appears_while_the_task_writes_is_not_clobbered(tmp_path):
+    from batchgui.core import outputs
+
+    guard = outputs.WriteGuard(str(tmp_path))
+    with pytest.raises(outputs.OutputExists), outputs.guarded(guard):
+        with outputs.atomic_write(tmp_path / "late.md") as handle:
+            handle.write(b"batchgui's")
+            (tmp_path / "late.md").write_bytes(b"the user's")  # appears meanwhile
+    assert (tmp_path / "late.md").read_bytes() == b"the user's"
+
+
+# --- 3. containment ---------------------------------------------------------------------------
+
+
+def test_a_link_inside_the_output_folder_never_leads_outputs_out(tmp_path):
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "x.txt").write_text("x")
+    (src / "top.txt").write_text("top")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "x.txt.md").write_text("precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").symlink_to(victim)
+    before = snapshot(victim)
+    result = batchgui(
+        "run", str(src), "--op", "text", "--out", str(out), "--on-exists", "overwrite",
+        "--report", str(tmp_path / "r.json"),
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert snapshot(victim) == before
+    tasks = by_name(report_of(tmp_path / "r.json"))
+    assert tasks["x.txt"]["status"] == "failed"
+    assert "outside the output folder" in tasks["x.txt"]["error"]
+    assert tasks["top.txt"]["status"] == "completed"
+
+
+def test_plugins_get_the_check_through_atomic_write(tmp_path):
+    import batchgui
+    from batchgui.core import outputs
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "up").symlink_to(tmp_path)
+    guard = outputs.WriteGuard(outputs.real_folder(tmp_path / "out"))
+    with pytest.raises(outputs.OutputRefused), outputs.guarded(guard):
+        with batchgui.atomic_write(tmp_path / "out" / "up" / "escaped.txt") as handle:
+            handle.write(b"no")
+    with pytest.raises(outputs.OutputRefused), outputs.guarded(guard):
+        batchgui.check_inside(tmp_path / "out" / ".." / "escaped.txt")
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+# --- 4. one output, one source ------------------------------------------------------------------
+
+
+def test_the_same_name_from_two_folders_gives_two_outputs(tmp_path):
+    for folder, words in (("x", "from x"), ("y", "from y")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "a.txt").write_text(words)
+    out = tmp_path / "out"
+    result = batchgui(
+        "run", str(tmp_path / "x" / "a.txt"), str(tmp_path / "y" / "a.txt"),
+        "--op", "text", "--out", str(out), "--report", str(tmp_path / "r.json"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (out / "a.txt.md").read_text().strip() == "from x"
+    assert (out / "y" / "a.txt.md").read_text().strip() == "from y"
+    outputs = [t["outputs"] for t in report_of(tmp_path / "r.json")["tasks"]]
+    assert outputs == [[str(out / "a.txt.md")], [str(out / "y" / "a.txt.md")]]
+
+
+def test_frames_of_an_animation_never_overwrite_another_sources_output(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    frames = [Image.new("RGB", (20, 20), c) for c in ("red", "blue")]
+    frames[0].save(src / "a.png", save_all=True, append_images=frames[1:])
+    photo(src / "a.frame-1.png", size=(33, 11), color="green")
+    out = tmp_path / "out"
+    result = batchgui(
+        "run", str(src), "--op", "image", "--set", "all_frames=true", "--out", str(out),
+        "--report", str(tmp_path / "r.json"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    tasks = by_name(report_of(tmp_path / "r.json"))
+    assert tasks["a.png"]["reason"] == "name clash"
+    assert "a.frame-1.png" in tasks["a.png"]["error"]
+    with Image.open(out / "a.frame-1.png") as kept:
+        assert kept.size == (33, 11)  # the real source's own output
+
+
+def test_duplicate_documents_with_pictures_each_get_their_own_assets(tmp_path):
+    docx = CORPUS / "office" / "having-images.docx"
+    (tmp_path / "src" / "one").mkdir(parents=True)
+    (tmp_path / "src" / "two").mkdir()
+    shutil.copy(docx, tmp_path / "src" / "one" / "report.docx")
+    shutil.copy(docx, tmp_path / "src" / "two" / "copy.docx")
+    out = tmp_path / "out"
+    result = batchgui(
+        "run", str(tmp_path / "src"), "--op", "text", "--set", "images=true", "--out", str(out)
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for folder, name in (("one", "report.docx"), ("two", "copy.docx")):
+        markdown = (out / folder / f"{name}.md").read_text()
+        assert f"]({name}.assets/image-1." in markdown
+        assert list((out / folder / f"{name}.assets").iterdir())
+
+
+# --- 5. commands ------------------------------------------------------------------------------
+
+HOSTILE = "a$(touch MARKER)b;touch MARKER2;`touch MARKER3`.txt"
+
+
+@pytest.fixture
+def hostile_folder(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / HOSTILE).write_text("x")
+    (src / "-rf.txt").write_text("y")
+    work = tmp_path / "work"  # the commands run here: a marker would appear here
+    work.mkdir()
+    return src, work
+
+
+@pytest.mark.parametrize(
+    ("template", "shell"),
+    [
+        ('echo "{name}" > /dev/null', True),
+        ("echo {name} {path} > /dev/null", True),
+        ("sh -c 'echo {name} >/dev/null'", False),
+        ("bash -c 'echo \"{name}\" \"$0\" >/dev/null' zero", False),
+    ],
+)
+def test_file_names_never_run_as_shell_code(hostile_folder, template, shell):
+    src, work = hostile_folder
+    args = ["run", str(src), "--exec", template, "--out", str(work / "out")]
+    result = batchgui(*args, *(["--shell"] if shell else []), cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in work.iterdir() if p.name.startswith("MARKER")) == []
+
+
+def test_names_reach_commands_whole_and_never_as_options(hostile_folder, tmp_path):
+    src, work = hostile_folder
+    log = tmp_path / "names.log"
+    result = batchgui(
+        "run", str(src), "--exec", f"sh -c 'printf \"%s\\n\" \"$1\" >> {log}' _ {{name}}",
+        "--workers", "1", cwd=src,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(log.read_text().splitlines()) == sorted(["./-rf.txt", HOSTILE])
+
+
+@pytest.mark.parametrize(
+    ("template", "shell", "words"),
+    [
+        ("echo '{name}'", True, "single quotes"),
+        ("sh -c 'echo \"{name}\"'", False, "single quotes"),
+        ("python3 -c 'print(\"{name}\")'", False, "read as code"),
+        ('echo "{name}', True, "unbalanced"),
+    ],
+)
+def test_templates_that_cannot_pass_names_safely_are_refused(tmp_path, template, shell, words):
+    (tmp_path / "f.txt").write_text("f")
+    args = ["run", str(tmp_path / "f.txt"), "--exec", template, "--out", str(tmp_path / "o")]
+    result = batchgui(*args, *(["--shell"] if shell else []))
+    assert result.returncode == 2
+    assert words in one_line_error(result)
+
+
+# --- 6. commands are not deduplicated ------------------------------------------------------------
+
+
+def test_every_equal_file_gets_the_command(tmp_path):
+    src = tmp_path / "logs"
+    src.mkdir()
+    for name in ("a.log", "b.log", "c.log"):
+        (src / name).write_text("the same line\n" * 50)
+    result = batchgui("run", str(src), "--exec", "gzip -kf {path}", "--out", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in src.glob("*.gz")) == ["a.log.gz", "b.log.gz", "c.log.gz"]
