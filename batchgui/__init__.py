@@ -7,6 +7,7 @@ is internal.
 from batchgui._version import __version__
 from batchgui.core.errors import ErrorKind, OperationError, PermanentError
 from batchgui.core.operation import Option, TaskContext, atomic_write, operation
+from batchgui.core.outputs import check_inside, make_folder
 
 __all__ = [
     "ErrorKind",
@@ -16,5 +17,7 @@ __all__ = [
     "TaskContext",
     "__version__",
     "atomic_write",
+    "check_inside",
+    "make_folder",
     "operation",
 ]

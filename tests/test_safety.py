@@ -124,7 +124,9 @@ def docs_with_a_user_file(tmp_path):
     return src, out
 
 
-def test_a_file_batchgui_did_not_make_is_kept_and_skipped_as_exists(docs_with_a_user_file, tmp_path):
+def test_a_file_batchgui_did_not_make_is_kept_and_skipped_as_exists(
+    docs_with_a_user_file, tmp_path
+):
     src, out = docs_with_a_user_file
     result = batchgui(
         "run", str(src), "--op", "text", "--out", str(out), "--report", str(tmp_path / "r.json")
@@ -296,7 +298,7 @@ def test_frames_of_an_animation_never_overwrite_another_sources_output(tmp_path)
     assert result.returncode == 0, result.stderr
     tasks = by_name(report_of(tmp_path / "r.json"))
     assert tasks["a.png"]["reason"] == "name clash"
-    assert "a.frame-1.png" in tasks["a.png"]["error"]
+    assert "a.frame-1.png" in tasks["a.png"]["detail"]
     with Image.open(out / "a.frame-1.png") as kept:
         assert kept.size == (33, 11)  # the real source's own output
 
@@ -340,7 +342,7 @@ def hostile_folder(tmp_path):
         ('echo "{name}" > /dev/null', True),
         ("echo {name} {path} > /dev/null", True),
         ("sh -c 'echo {name} >/dev/null'", False),
-        ("bash -c 'echo \"{name}\" \"$0\" >/dev/null' zero", False),
+        ('bash -c \'echo "{name}" "$0" >/dev/null\' zero', False),
     ],
 )
 def test_file_names_never_run_as_shell_code(hostile_folder, template, shell):
@@ -366,7 +368,7 @@ def test_names_reach_commands_whole_and_never_as_options(hostile_folder, tmp_pat
     ("template", "shell", "words"),
     [
         ("echo '{name}'", True, "single quotes"),
-        ("sh -c 'echo \"{name}\"'", False, "single quotes"),
+        ("sh -c \"echo '{name}'\"", False, "single quotes"),
         ("python3 -c 'print(\"{name}\")'", False, "read as code"),
         ('echo "{name}', True, "unbalanced"),
     ],

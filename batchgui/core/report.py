@@ -38,6 +38,8 @@ def task_entry(task: Task) -> dict[str, Any]:
         ),
         "outputs": [_text(p) for p in task.outputs],
         "duration_s": None if task.duration_s is None else round(task.duration_s, 6),
+        # why a file was skipped, in words ("… already exists", which output clashed)
+        "detail": task.error if task.status is TaskStatus.SKIPPED else None,
     }
 
 

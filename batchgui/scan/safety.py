@@ -232,10 +232,12 @@ def check_existing(
         in_the_way: list[Path] = []
         for path in _existing(planned, earlier):
             text = os.fspath(path)
+            # as the write guard will see it: its folder's links resolved
+            real = os.path.join(os.path.realpath(path.parent), path.name)
             if since is not None and changed_since(path, since):
-                replaceable.add(text)  # most likely written by the attempt that was stopped
+                replaceable.add(real)  # most likely written by the attempt that was stopped
             elif _ours(path, earlier.get(text)):
-                replaceable.add(text)
+                replaceable.add(real)
             elif _is_planned(path, planned):
                 in_the_way.append(path)
         task.replaceable = frozenset(replaceable)
@@ -274,7 +276,7 @@ def check_existing_batch_outputs(
             continue
         digest = made.made_digest(path) if made is not None else None
         if (since is not None and changed_since(path, since)) or _ours(path, digest):
-            replaceable.add(os.fspath(path))
+            replaceable.add(os.path.join(os.path.realpath(path.parent), path.name))
         elif on_exists in ("skip", "fail"):
             raise InputError(
                 f"{path} already exists and batchgui did not make it; use --on-exists "
