@@ -205,9 +205,12 @@ def test_writes_fall_back_to_an_exclusive_create_without_hard_links(tmp_path, mo
         handle.write(b"content")
     assert (tmp_path / "new.md").read_bytes() == b"content"
     (tmp_path / "theirs.md").write_bytes(b"theirs")
-    with pytest.raises(outputs.OutputExists), outputs.guarded(guard):
-        with outputs.atomic_write(tmp_path / "theirs.md") as handle:
-            handle.write(b"mine")
+    with (
+        pytest.raises(outputs.OutputExists),
+        outputs.guarded(guard),
+        outputs.atomic_write(tmp_path / "theirs.md") as handle,
+    ):
+        handle.write(b"mine")
     assert (tmp_path / "theirs.md").read_bytes() == b"theirs"
     assert [p.name for p in tmp_path.iterdir() if outputs.TEMP_MARK in p.name] == []
 
@@ -216,10 +219,13 @@ def test_a_file_that_appears_while_the_task_writes_is_not_clobbered(tmp_path):
     from batchgui.core import outputs
 
     guard = outputs.WriteGuard(str(tmp_path))
-    with pytest.raises(outputs.OutputExists), outputs.guarded(guard):
-        with outputs.atomic_write(tmp_path / "late.md") as handle:
-            handle.write(b"batchgui's")
-            (tmp_path / "late.md").write_bytes(b"the user's")  # appears meanwhile
+    with (
+        pytest.raises(outputs.OutputExists),
+        outputs.guarded(guard),
+        outputs.atomic_write(tmp_path / "late.md") as handle,
+    ):
+        handle.write(b"batchgui's")
+        (tmp_path / "late.md").write_bytes(b"the user's")  # appears meanwhile
     assert (tmp_path / "late.md").read_bytes() == b"the user's"
 
 
@@ -257,9 +263,12 @@ def test_plugins_get_the_check_through_atomic_write(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "up").symlink_to(tmp_path)
     guard = outputs.WriteGuard(outputs.real_folder(tmp_path / "out"))
-    with pytest.raises(outputs.OutputRefused), outputs.guarded(guard):
-        with batchgui.atomic_write(tmp_path / "out" / "up" / "escaped.txt") as handle:
-            handle.write(b"no")
+    with (
+        pytest.raises(outputs.OutputRefused),
+        outputs.guarded(guard),
+        batchgui.atomic_write(tmp_path / "out" / "up" / "escaped.txt") as handle,
+    ):
+        handle.write(b"no")
     with pytest.raises(outputs.OutputRefused), outputs.guarded(guard):
         batchgui.check_inside(tmp_path / "out" / ".." / "escaped.txt")
     assert not (tmp_path / "escaped.txt").exists()
@@ -354,7 +363,7 @@ def test_file_names_never_run_as_shell_code(hostile_folder, template, shell):
 
 
 def test_names_reach_commands_whole_and_never_as_options(hostile_folder, tmp_path):
-    src, work = hostile_folder
+    src, _work = hostile_folder
     log = tmp_path / "names.log"
     result = batchgui(
         "run", str(src), "--exec", f"sh -c 'printf \"%s\\n\" \"$1\" >> {log}' _ {{name}}",
