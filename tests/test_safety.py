@@ -401,3 +401,46 @@ def test_every_equal_file_gets_the_command(tmp_path):
     result = batchgui("run", str(src), "--exec", "gzip -kf {path}", "--out", str(tmp_path / "o"))
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in src.glob("*.gz")) == ["a.log.gz", "b.log.gz", "c.log.gz"]
+
+
+# --- 9. a damaged database ---------------------------------------------------------------------
+
+
+def test_a_damaged_database_gives_one_line_and_is_never_written(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(400):
+        (src / f"file-with-a-longish-name-{i:04d}.txt").write_text(str(i))
+    data = tmp_path / "data"
+    first = batchgui("--data-dir", str(data), "run", str(src), "--op", "checksum",
+                     "--out", str(tmp_path / "sums"), "--report", str(tmp_path / "r.json"))  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    batch_id = report_of(tmp_path / "r.json")["batch_id"]
+    db = data / "batchgui.db"
+    assert not Path(f"{db}-wal").exists() or Path(f"{db}-wal").stat().st_size == 0
+    raw = bytearray(db.read_bytes())
+    page = 4096
+    for number in range(3, len(raw) // page - 1, 2):  # every other page past the schema
+        raw[number * page + 100 : number * page + 400] = b"\xa5" * 300
+    db.write_bytes(bytes(raw))
+    damaged = db.read_bytes()
+
+    for args in (
+        ("history",),
+        ("report", batch_id),
+        ("run", str(src), "--op", "checksum", "--out", str(tmp_path / "again")),
+        ("resume",),
+    ):
+        result = batchgui("--data-dir", str(data), *args)
+        assert result.returncode == 2, (args, result.stderr)
+        line = one_line_error(result)
+        assert "is damaged" in line and "batchgui doctor" in line and str(db) in line, line
+    assert db.read_bytes() == damaged  # nothing was written into it
+
+    checked = batchgui("--data-dir", str(data), "doctor")
+    assert checked.returncode == 1 and "damaged" in checked.stderr
+    repaired = batchgui("--data-dir", str(data), "doctor", "--repair")
+    assert repaired.returncode == 0, repaired.stderr
+    assert list(data.glob("batchgui.db.damaged-*"))
+    assert batchgui("--data-dir", str(data), "history").returncode == 0
+    assert batchgui("--data-dir", str(data), "doctor").returncode == 0

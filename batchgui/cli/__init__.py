@@ -193,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     form.add_argument("--json", action="store_true", help="JSON, schema 1 (the default)")
     form.add_argument("--csv", action="store_true", help="CSV, for a spreadsheet")
 
+    doctor = commands.add_parser("doctor", help="check the database; --repair saves what it can")
+    doctor.add_argument(
+        "--repair",
+        action="store_true",
+        help="move a damaged database aside and copy what can be read into a new one",
+    )
+
     gui = commands.add_parser("gui", help="open the window with these files and folders")
     gui.add_argument("paths", nargs="*", metavar="PATH")
     gui.add_argument("--smoke-test", action="store_true", help=argparse.SUPPRESS)
@@ -236,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return getattr(batches, f"{args.command}_command")(args)
         if args.command == "ops":
             return _ops(args)
+        if args.command == "doctor":
+            return _doctor(args)
         return _gui(args)
     except UsageError as exc:
         print(f"batchgui: error: {exc}", file=sys.stderr)
@@ -262,6 +271,36 @@ def _gui(args: argparse.Namespace) -> int:
         data_dir(args.data_dir),
         smoke_test=getattr(args, "smoke_test", False),
     )
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from batchgui.paths import data_dir
+    from batchgui.store.db import StoreError, db_path
+    from batchgui.store.doctor import check, repair
+
+    path = db_path(data_dir(args.data_dir))
+    try:
+        problems = check(path)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    if not problems:
+        print(f"{path}: ok")
+        return EXIT_OK
+    print(f"{path} is damaged:", file=sys.stderr)
+    for problem in problems[:5]:
+        print(f"  {problem}", file=sys.stderr)
+    if not args.repair:
+        print("run 'batchgui doctor --repair' to save what can be read", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        result = repair(path)
+    except (OSError, StoreError) as exc:
+        raise UsageError(f"cannot repair {path}: {exc}") from None
+    saved = ", ".join(f"{n} {table}" for table, n in result.saved.items())
+    print(f"saved {saved} into a new {path}; the damaged file is {result.moved_to}")
+    for table, why in result.lost.items():
+        print(f"  {table}: the rest could not be read ({why})", file=sys.stderr)
+    return EXIT_OK
 
 
 def _ops(args: argparse.Namespace) -> int:

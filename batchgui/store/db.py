@@ -108,8 +108,35 @@ def db_path(data_dir: Path) -> Path:
     return data_dir / DB_NAME
 
 
+def quick_check(conn: sqlite3.Connection, path: Path) -> None:
+    """StoreError if SQLite finds damage (a cheap pass: ~40 ms for 40 MB)."""
+    try:
+        rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(_describe(exc, path)) from None
+    if rows != [("ok",)]:
+        lines = [ln for r in rows for ln in str(r[0]).splitlines() if not ln.startswith("***")]
+        raise StoreError(damaged(path, lines[0] if lines else "quick_check failed"))
+
+
+# Writers check the whole file when they open it, below this size every time,
+# above it only when it was not closed cleanly (its write-ahead log is left over).
+QUICK_CHECK_ALWAYS_BELOW = 256 << 20
+
+
+def needs_check(path: Path) -> bool:
+    try:
+        if os.path.getsize(path) < QUICK_CHECK_ALWAYS_BELOW:
+            return True
+        return os.path.getsize(f"{path}-wal") > 0
+    except OSError:
+        return False
+
+
 def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
-    """A checked, migrated connection; StoreError (one line) if it cannot be had."""
+    """A checked, migrated connection; StoreError (one line) if it cannot be had.
+    A writer (`create`) refuses a damaged file before writing anything to it."""
+    check = create and needs_check(path)
     if not create and not path.exists():
         raise StoreError(f"no batchgui database at {path}")
     try:
@@ -126,6 +153,8 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        if check:
+            quick_check(conn, path)
         _set_up(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
@@ -203,10 +232,18 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
 
 
+def damaged(path: Path, what: str) -> str:
+    what = " ".join(what.split())[:200]
+    return (
+        f"the database {path} is damaged ({what}); run 'batchgui doctor --repair' to save "
+        "what can be read into a new one, or move the file aside to start afresh"
+    )
+
+
 def _describe(exc: sqlite3.DatabaseError, path: Path) -> str:
     text = str(exc)
-    if "not a database" in text or "malformed" in text:
-        return f"{path} is damaged or not a database ({text}); move it away to start afresh"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return damaged(path, text)
     if "readonly" in text or "read-only" in text:
         return f"cannot write to {path}: the data folder is read-only"
     if "disk is full" in text or "disk I/O" in text:

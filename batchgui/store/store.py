@@ -15,12 +15,13 @@ need not be UTF-8); lists of paths as JSON of their surrogate-escaped text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -106,6 +107,7 @@ class Store:
         self.path = db_path(data_dir)
         self._conn = connect(self.path)
         self._lock = threading.Lock()
+        self._damaged: str | None = None
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="batchgui-store")
         self._seqs: dict[str, dict[int, int]] = {}  # batch id -> task id -> seq
         # incremental cache: read once, written with the next flush
@@ -123,13 +125,19 @@ class Store:
 
     # --- writing ---------------------------------------------------------------------
     def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` in one write transaction (blocking); StoreError if SQLite fails."""
+        """Run `work` in one write transaction (blocking); StoreError if SQLite fails.
+        Once SQLite has found damage, nothing more is written to the file."""
         with self._lock:
+            if self._damaged is not None:
+                raise StoreError(self._damaged)
             try:
                 with transaction(self._conn):
                     return work(self._conn)
             except sqlite3.Error as exc:
-                raise StoreError(describe(exc, self.path)) from None
+                message = describe(exc, self.path)
+                if isinstance(exc, sqlite3.DatabaseError) and "damaged" in message:
+                    self._damaged = message
+                raise StoreError(message) from None
 
     async def write_async(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._writer, self.write, work)
@@ -235,11 +243,8 @@ class Store:
     def _load_made(self) -> None:
         if self._made is not None:
             return
-        conn = self._read()
-        try:
+        with self._reading() as conn:
             rows = conn.execute("SELECT path, digest, source FROM made_files").fetchall()
-        finally:
-            conn.close()
         made: dict[bytes, tuple[str | None, bytes | None]] = {}
         by_source: dict[bytes, dict[str, str | None]] = {}
         for path, digest, source in rows:
@@ -274,21 +279,28 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(describe(exc, self.path)) from None
 
-    def batch_ids(self, unfinished_only: bool = False) -> list[str]:
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A read connection; any SQLite error (a damaged page) becomes one line."""
         conn = self._read()
         try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise StoreError(describe(exc, self.path)) from None
+        finally:
+            conn.close()
+
+    def batch_ids(self, unfinished_only: bool = False) -> list[str]:
+        with self._reading() as conn:
             query = "SELECT id FROM batches"
             if unfinished_only:
                 query += " WHERE status IN ('pending', 'running', 'paused')"
             return [row[0] for row in conn.execute(query + " ORDER BY created_at DESC")]
-        finally:
-            conn.close()
 
     def load_batch(self, batch_id: str, *, recover: bool = True) -> Batch:
         """The batch and its tasks; with `recover`, tasks a dead process left running
         (or waiting to retry) come back pending, and that is written at once."""
-        conn = self._read()
-        try:
+        with self._reading() as conn:
             row = conn.execute(
                 "SELECT op, options, mode, out_root, base, timeout_s, rate_per_s, settings, "
                 "status, started_at, finished_at, outputs, error, created_at "
@@ -303,8 +315,6 @@ class Store:
                 + " FROM tasks WHERE batch_id=? ORDER BY seq",
                 (batch_id,),
             ).fetchall()
-        finally:
-            conn.close()
         folders: dict[bytes, Path] = {}
         tasks = [_task_from(r, folders) for r in rows]
         recovered = []
@@ -364,16 +374,13 @@ class Store:
         return batch
 
     def history(self) -> list[dict[str, Any]]:
-        conn = self._read()
-        try:
+        with self._reading() as conn:
             rows = conn.execute(
                 "SELECT b.id, b.op, b.mode, b.status, b.created_at, b.started_at, "
                 "b.finished_at, b.out_root, t.status, count(t.seq) FROM batches b "
                 "LEFT JOIN tasks t ON t.batch_id = b.id GROUP BY b.id, t.status "
                 "ORDER BY b.created_at DESC"
             ).fetchall()
-        finally:
-            conn.close()
         batches: dict[str, dict[str, Any]] = {}
         for bid, op, mode, status, created, started, finished, out_root, tstatus, n in rows:
             entry = batches.setdefault(
@@ -399,12 +406,9 @@ class Store:
     def _load_cache(self) -> None:
         if self._hashes is not None:
             return
-        conn = self._read()
-        try:
+        with self._reading() as conn:
             self._hashes = {p: (f, d) for p, f, d in conn.execute("SELECT * FROM file_hashes")}
             self._results = {(d, k): (o, a) for d, k, o, a in conn.execute("SELECT * FROM results")}
-        finally:
-            conn.close()
 
     def known_hash(self, path: Path, fingerprint: Fingerprint) -> str | None:
         self._load_cache()
