@@ -444,3 +444,55 @@ def test_a_damaged_database_gives_one_line_and_is_never_written(tmp_path):
     assert list(data.glob("batchgui.db.damaged-*"))
     assert batchgui("--data-dir", str(data), "history").returncode == 0
     assert batchgui("--data-dir", str(data), "doctor").returncode == 0
+
+
+# --- 10. errors that fail the same way every time --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (OSError(36, "File name too long"), "error"),  # ENAMETOOLONG
+        (OSError(30, "Read-only file system"), "error"),  # EROFS
+        (PermissionError(13, "Permission denied"), "error"),
+        (RecursionError("maximum recursion depth exceeded"), "corrupt"),
+        (type("XMLSyntaxError", (Exception,), {})("not well-formed"), "corrupt"),
+    ],
+)
+def test_errors_that_repeat_are_permanent(exc, kind):
+    from batchgui.core.runners.base import error_result
+
+    result = error_result(exc, False, 0.0)
+    assert (result[2], result[3]) == (kind, True)
+
+
+def test_a_full_disk_pauses_the_batch_once_and_resume_finishes_it(tmp_path):
+    import asyncio
+
+    from batchgui.core import BatchProcessor, BatchStatus, TaskStatus
+    from tests.conftest import build_batch, make_files
+    from tests.plugins import testops
+
+    flag = tmp_path / "disk-is-full"
+    flag.touch()
+    files = make_files(tmp_path / "in", 30)
+    batch, spec = build_batch(
+        testops.diskfull, files, tmp_path / "out", options={"flag": str(flag)}
+    )
+
+    async def scenario():
+        engine = BatchProcessor(2)
+        engine.submit(batch, spec)
+        await asyncio.wait_for(engine.drained(batch), 20)
+        assert batch.status is BatchStatus.PAUSED
+        assert "disk is full" in (batch.halted or "")
+        assert batch.counts[TaskStatus.FAILED] == 0
+        assert batch.counts[TaskStatus.PENDING] >= 28  # it stopped at once, nothing charged
+        assert all(t.attempts == 0 for t in batch.tasks if t.status is TaskStatus.PENDING)
+        flag.unlink()  # space freed
+        engine.resume(batch)
+        await asyncio.wait_for(engine.wait(batch), 20)
+        await engine.aclose()
+
+    asyncio.run(scenario())
+    assert batch.counts[TaskStatus.COMPLETED] == 30 and batch.halted is None

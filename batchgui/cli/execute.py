@@ -101,6 +101,13 @@ def execute_batch(
                 f"batchgui: interrupted; resume with: batchgui resume {batch.id}", file=sys.stderr
             )
         return EXIT_INTERRUPTED
+    if stopped == "halted":
+        print(
+            f"batchgui: error: paused: {batch.halted}; free some space, then resume with: "
+            f"batchgui resume {batch.id}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     if stopped == "stop point":
         print(
             f"batchgui: paused after {stop_after} task(s) as asked; resume with: "
@@ -223,6 +230,8 @@ async def _execute(
             loop.remove_signal_handler(sig)
     if control.reason:
         return control.reason
+    if at_stop_point and batch.halted:
+        return "halted"
     return "stop point" if at_stop_point else journal.error
 
 

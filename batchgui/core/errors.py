@@ -21,6 +21,8 @@ class ErrorKind(StrEnum):
     CRASHED = "crashed"
     CANCELLED = "cancelled"
     ERROR = "error"
+    # never a task's final kind: the task goes back to pending and its batch pauses
+    DISK_FULL = "disk_full"
 
 
 class PermanentError(Exception):

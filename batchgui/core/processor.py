@@ -269,6 +269,7 @@ class BatchProcessor:
 
     def resume(self, batch: Batch | None = None) -> None:
         for run in self._selected(batch):
+            run.batch.halted = None
             self._thaw(run)
             if run.batch.status is BatchStatus.PAUSED:
                 run.batch.move_to(BatchStatus.RUNNING)
@@ -566,6 +567,9 @@ class BatchProcessor:
         if outcome.detail:
             log.info("task %s failed: %s\n%s", task.path, outcome.error, outcome.detail)
         kind = outcome.kind or ErrorKind.ERROR
+        if kind is ErrorKind.DISK_FULL and not job.cancel_requested:
+            self._halt_for_space(run, task, outcome.error or "no space left on the disk")
+            return
         if job.cancel_requested or kind is ErrorKind.CANCELLED:
             self._finish_cancelled(run, task, outcome.error or "cancelled", from_running=True)
         elif kind is ErrorKind.CRASHED:
@@ -580,6 +584,21 @@ class BatchProcessor:
             )
         else:
             self._fail(run, task, outcome.error or "failed", kind)
+
+    def _halt_for_space(self, run: _BatchRun, task: Task, error: str) -> None:
+        """The disk is full: every further file would fail the same way. The task goes
+        back to pending (not charged) and the batch pauses, to be resumed once
+        space is freed; saying so once is the front end's job (`batch.halted`)."""
+        task.attempts -= 1
+        task.finished_at = None
+        task.move_to(TaskStatus.PENDING)
+        run.queue.push(task)
+        self.events.task_requeued.send(task)
+        if run.batch.halted is None:
+            run.batch.halted = f"the disk is full ({error})"
+            log.warning("batch %s paused: %s", run.batch.id, run.batch.halted)
+        if run.batch.status is BatchStatus.RUNNING:
+            self.drain(run.batch)
 
     def _complete(self, run: _BatchRun, task: Task, outcome: Outcome) -> None:
         # the worker checked real paths (invoke); this is the plain-text backstop

@@ -201,7 +201,7 @@ class MainWindow(QMainWindow):
         self.bridge.tasks_changed.connect(self.tasks.model.tasks_changed)
         self.bridge.stats_changed.connect(self.stats.refresh)
         self.bridge.stats_changed.connect(self._refresh_buttons)
-        self.bridge.batch_state_changed.connect(lambda _batch: self._refresh_buttons())
+        self.bridge.batch_state_changed.connect(self._batch_state_changed)
         self.bridge.batch_finished.connect(self._batch_finished)
 
     # --- settings -------------------------------------------------------------------------
@@ -451,6 +451,11 @@ class MainWindow(QMainWindow):
     def set_workers(self, workers: int) -> None:
         self.processor.max_workers = workers
         self.statusBar().showMessage(f"{workers} workers")
+
+    def _batch_state_changed(self, batch) -> None:
+        if batch is not None and batch.halted:
+            self.statusBar().showMessage(f"Paused: {batch.halted}. Free some space, then Resume.")
+        self._refresh_buttons()
 
     def _refresh_buttons(self) -> None:
         batch = self.batch

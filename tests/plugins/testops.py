@@ -142,3 +142,11 @@ async def checkpointed(src: Path, out_dir: Path, options: dict, ctx: TaskContext
         ctx.progress((step + 1) / options["steps"])
         await asyncio.sleep(0.01)
     return []
+
+
+@operation("diskfull", mode="thread", options=[Option("flag", str, "")])
+def diskfull(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    """Fails as a full disk does while the flag file exists."""
+    if options["flag"] and os.path.exists(options["flag"]):
+        raise OSError(28, "No space left on device")  # ENOSPC
+    return []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import errno
 import os
 import signal
 import time
@@ -134,12 +135,33 @@ def error_result(exc: BaseException, cancelled: bool, seconds: float) -> Result:
         kind, permanent = exc.kind, True
     elif isinstance(exc, MemoryError):
         kind, permanent = ErrorKind.TOO_LARGE, True
-    elif isinstance(exc, PermissionError | FileNotFoundError | IsADirectoryError):
+    elif isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+        kind, permanent = ErrorKind.DISK_FULL, True
+    elif isinstance(exc, OSError) and exc.errno in _SAME_EVERY_TIME:
         kind, permanent = ErrorKind.ERROR, True  # the same file will fail the same way
+    elif isinstance(exc, PermissionError | FileNotFoundError | IsADirectoryError):
+        kind, permanent = ErrorKind.ERROR, True
+    elif isinstance(exc, RecursionError) or type(exc).__name__ in _MALFORMED:
+        kind, permanent = ErrorKind.CORRUPT, True  # nested too deeply, or not well-formed
     else:
         kind, permanent = ErrorKind.ERROR, False
     message = describe_exception(exc)
     return ("err", message, kind.value, permanent, seconds, traceback.format_exc(limit=8))
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+_SAME_EVERY_TIME = {
+    errno.ENAMETOOLONG,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EISDIR,
+    errno.ENOTDIR,
+    errno.EFBIG,
+    errno.ELOOP,
+}
+# parsers' "this is not well-formed" (lxml, ElementTree, expat, minidom)
+_MALFORMED = {"XMLSyntaxError", "ParseError", "ExpatError", "XMLSyntaxAssertionError"}
 
 
 def describe_exception(exc: BaseException) -> str:
