@@ -412,8 +412,10 @@ def test_a_damaged_database_gives_one_line_and_is_never_written(tmp_path):
     for i in range(400):
         (src / f"file-with-a-longish-name-{i:04d}.txt").write_text(str(i))
     data = tmp_path / "data"
-    first = batchgui("--data-dir", str(data), "run", str(src), "--op", "checksum",
-                     "--out", str(tmp_path / "sums"), "--report", str(tmp_path / "r.json"))  # fmt: skip
+    first = batchgui(
+        "--data-dir", str(data), "run", str(src), "--op", "checksum",
+        "--out", str(tmp_path / "sums"), "--report", str(tmp_path / "r.json"),
+    )  # fmt: skip
     assert first.returncode == 0, first.stderr
     batch_id = report_of(tmp_path / "r.json")["batch_id"]
     db = data / "batchgui.db"
