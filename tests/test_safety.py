@@ -498,3 +498,97 @@ def test_a_full_disk_pauses_the_batch_once_and_resume_finishes_it(tmp_path):
 
     asyncio.run(scenario())
     assert batch.counts[TaskStatus.COMPLETED] == 30 and batch.halted is None
+
+
+# --- 7. memory ------------------------------------------------------------------------------
+
+
+def test_thread_mode_stops_a_task_that_eats_memory_and_stays_under_the_cap(tmp_path):
+    import asyncio
+    import threading
+
+    import psutil
+
+    from batchgui.core import BatchProcessor, TaskStatus
+    from tests.conftest import build_batch, make_files
+    from tests.plugins import testops
+
+    files = make_files(tmp_path / "in", 3)
+    batch, spec = build_batch(testops.hog, files[:1], tmp_path / "out", mode="thread")
+    small, _ = build_batch(testops.hog, files[1:], tmp_path / "out2", mode="thread",
+                           options={"mib": 5})  # fmt: skip
+    me = psutil.Process()
+    start = me.memory_info().rss
+    peak = [start]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.wait(0.01):
+            peak[0] = max(peak[0], me.memory_info().rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    cap = 300 << 20
+
+    async def scenario():
+        engine = BatchProcessor(2, memory_limit=cap)
+        await asyncio.wait_for(engine.run(batch, spec), 60)
+        await asyncio.wait_for(engine.run(small, spec), 60)
+        await engine.aclose()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        stop.set()
+        sampler.join()
+    [task] = batch.tasks
+    assert task.status is TaskStatus.FAILED and task.error_kind.value == "too_large", task.error
+    assert task.attempts == 1  # alone when stopped: permanent
+    assert small.counts[TaskStatus.COMPLETED] == 2  # the process carries on
+    assert peak[0] - start < cap + (200 << 20), (peak[0] - start) >> 20
+
+
+def _zip_bomb(path: Path, mib: int) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w") as member:
+            chunk = b"<w:p/>" * (1 << 17)
+            for _ in range(mib * (1 << 20) // len(chunk)):
+                member.write(chunk)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_a_docx_zip_bomb_is_too_large_at_once(tmp_path, mode):
+    src = tmp_path / "src"
+    src.mkdir()
+    _zip_bomb(src / "bomb.docx", 300)
+    assert (src / "bomb.docx").stat().st_size < 5 << 20
+    (src / "big.html").write_bytes(b"<p>" + b"x" * (70 << 20) + b"</p>")
+    result = batchgui(
+        "run", str(src), "--op", "text", "--mode", mode, "--out", str(tmp_path / "out"),
+        "--report", str(tmp_path / "r.json"), timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    tasks = by_name(report_of(tmp_path / "r.json"))
+    for name in ("bomb.docx", "big.html"):
+        assert tasks[name]["error_kind"] == "too_large", tasks[name]
+        assert tasks[name]["attempts"] == 1
+        assert tasks[name]["duration_s"] < 5
+
+
+def test_csv_lines_are_bounded_and_the_sniffer_keeps_one_column(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "one.csv").write_text("".join(f"word number {i}\n" for i in range(200)))
+    (src / "long.csv").write_bytes(b"a," + b"x" * (8 << 20) + b"\n")
+    out = tmp_path / "out"
+    result = batchgui("run", str(src), "--op", "text", "--mode", "thread", "--out", str(out),
+                      "--report", str(tmp_path / "r.json"))  # fmt: skip
+    assert result.returncode == 1
+    one = (out / "one.csv.md").read_text()
+    assert one.splitlines()[0] == "| word number 0 |"
+    assert len(one) < 2 * (src / "one.csv").stat().st_size
+    assert by_name(report_of(tmp_path / "r.json"))["long.csv"]["error_kind"] == "too_large"

@@ -130,7 +130,9 @@ class BatchProcessor:
         self.events = EngineEvents()
         self.retry = retry or RetryPolicy()
         self._max_workers = max(1, max_workers or default_workers())
-        self._memory_limit = memory_limit  # per process worker, bytes (None: no cap)
+        # bytes (None: no cap): per process worker; in thread mode, what the
+        # process may grow by while calls run (core/memory.py)
+        self._memory_limit = memory_limit
         self._start_method = start_method
         self._runs: dict[str, _BatchRun] = {}
         self._runners: dict[str, Runner] = {}
@@ -815,10 +817,11 @@ class BatchProcessor:
             if mode == "process":
                 runner = ProcessRunner(self._max_workers, self._start_method, self._memory_limit)
             elif mode == "thread":
-                runner = ThreadRunner()
+                runner = ThreadRunner(memory_limit=self._memory_limit)
             else:
                 if not isinstance(threads, ThreadRunner):
-                    threads = self._runners["thread"] = ThreadRunner()
+                    threads = ThreadRunner(memory_limit=self._memory_limit)
+                    self._runners["thread"] = threads
                 runner = AsyncRunner(threads)
             self._runners[mode] = runner
         return runner

@@ -23,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from batchgui.core.errors import ErrorKind, PermanentError
 from batchgui.core.operation import Option, TaskContext, atomic_write, operation
+from batchgui.operations.limits import check_frames
 
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF"}
 EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "tiff": ".tiff"}
@@ -150,6 +151,7 @@ def convert_image(
 
 def _frames(image: Image.Image, all_frames: bool) -> list[Image.Image]:
     count = getattr(image, "n_frames", 1) if all_frames else 1
+    check_frames(image.filename or "the image", count, image.width, image.height)
     frames = []
     for index in range(count):
         image.seek(index)

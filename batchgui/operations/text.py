@@ -20,7 +20,6 @@ Office libraries parse XML without resolving external entities.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import logging
 import threading
@@ -32,6 +31,8 @@ from urllib.parse import quote
 
 from batchgui.core.errors import ErrorKind, PermanentError
 from batchgui.core.operation import Option, TaskContext, atomic_write, make_folder, operation
+from batchgui.operations import limits
+from batchgui.operations.limits import bounded_lines
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def planned(src: Path, out_dir: Path, options: dict[str, Any]) -> list[Path]:
 def to_markdown(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext) -> list[Path]:
     """PDF, DOCX, PPTX, XLSX, HTML, CSV, JSON and text to <name>.<ext>.md."""
     kind = sniff(src)
+    _check_limits(src, kind)
     assets = Assets(f"{src.name}.assets", enabled=bool(options.get("images")))
     try:
         markdown = CONVERTERS[kind](src, ctx, assets)
@@ -454,13 +456,34 @@ def _html(src: Path, ctx: TaskContext, assets: Assets) -> str:
 
 
 def _csv(src: Path, ctx: TaskContext, assets: Assets) -> str:
-    text = _read_text(src)
+    """Streamed: a huge file is read only as far as the rows shown, in bounded lines."""
     try:
-        dialect = csv.Sniffer().sniff(text[:4096])
-    except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
-    return (table(rows[:MAX_SHEET_ROWS]) + "\n") if rows else ""
+        rows = _csv_rows(src, "utf-8-sig")
+    except UnicodeDecodeError:
+        rows = _csv_rows(src, "latin-1")
+    except csv.Error as exc:
+        raise PermanentError(f"{src.name} is not valid CSV: {exc}", ErrorKind.CORRUPT) from None
+    return (table(rows) + "\n") if rows else ""
+
+
+_CSV_DELIMITERS = ",;\t|"  # a sniffer free to pick any character splits words apart
+_CSV_SAMPLE = 8192
+
+
+def _csv_rows(src: Path, encoding: str) -> list[list[str]]:
+    with open(src, encoding=encoding, newline="") as handle:
+        sample = handle.read(_CSV_SAMPLE)
+        try:
+            dialect: Any = csv.Sniffer().sniff(sample, delimiters=_CSV_DELIMITERS)
+        except csv.Error:
+            dialect = csv.excel
+        handle.seek(0)
+        rows = []
+        for row in csv.reader(bounded_lines(handle), dialect):
+            rows.append(row)
+            if len(rows) >= MAX_SHEET_ROWS:
+                break
+        return rows
 
 
 def _json(src: Path, ctx: TaskContext, assets: Assets) -> str:
@@ -501,6 +524,18 @@ def table(rows: Iterable[list[str]]) -> str:
 
 def _cell(value: str) -> str:
     return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def _check_limits(src: Path, kind: str) -> None:
+    """Refuse what would take more memory to parse than a document ever needs."""
+    if kind in ("docx", "pptx", "xlsx"):
+        limits.check_zip(src)
+    elif kind == "html":
+        limits.check_size(src, limits.MAX_HTML, "HTML is refused")
+    elif kind == "json":
+        limits.check_size(src, limits.MAX_JSON, "JSON is refused")
+    elif kind == "txt":
+        limits.check_size(src, limits.MAX_TEXT, "text is refused")
 
 
 def _is_parse_error(exc: Exception) -> bool:

@@ -150,3 +150,12 @@ def diskfull(src: Path, out_dir: Path, options: dict) -> list[Path]:
     if options["flag"] and os.path.exists(options["flag"]):
         raise OSError(28, "No space left on device")  # ENOSPC
     return []
+
+
+@operation("hog", mode="thread", options=[Option("mib", int, 2000)])
+def hog(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    """Allocates memory a MiB at a time, as a runaway parser does."""
+    held = []
+    for _ in range(options["mib"]):
+        held.append(bytearray(1 << 20))
+    return []

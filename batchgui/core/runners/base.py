@@ -54,6 +54,7 @@ class Job:
     frozen_at: float | None = None  # monotonic time of the freeze, while frozen
     frozen_total_s: float = 0.0  # time spent frozen in earlier freezes
     guard: WriteGuard | None = None  # where the task may write (see core/outputs.py)
+    memory_interrupted: int = 0  # stopped by thread mode's memory cap, with this many others
 
     def request_cancel(self) -> None:
         self.cancel_requested = True

@@ -27,12 +27,14 @@ from collections.abc import Callable
 from typing import Any
 
 from batchgui.core.errors import ErrorKind
+from batchgui.core.memory import MemoryGuard
 from batchgui.core.operation import TaskContext
 from batchgui.core.runners.base import (
     Job,
     Outcome,
     Result,
     Runner,
+    error_result,
     execute_call,
     failed,
     outcome_of,
@@ -92,7 +94,9 @@ class WorkerThreads:
             self._queue.put(None)
 
 
-def run_unit_in_thread(calls: list[tuple[Job, TaskContext]]) -> list[Result]:
+def run_unit_in_thread(
+    calls: list[tuple[Job, TaskContext]], memory: MemoryGuard | None = None
+) -> list[Result]:
     results: list[Result] = []
     for job, ctx in calls:
         if job.cancel_requested:
@@ -101,23 +105,43 @@ def run_unit_in_thread(calls: list[tuple[Job, TaskContext]]) -> list[Result]:
             )
             continue
         task = job.task
-        results.append(execute_call(job.spec, task.path, task.out_dir, job.options, ctx))
+        if memory is None:
+            results.append(execute_call(job.spec, task.path, task.out_dir, job.options, ctx))
+            continue
+        try:
+            with memory.watching(job):
+                result = execute_call(job.spec, task.path, task.out_dir, job.options, ctx)
+        except MemoryError as exc:  # raised by the guard just as the call returned
+            result = error_result(exc, False, 0.0)
+        results.append(result)
     return results
+
+
+def _memory_verdict(job: Job, outcome: Outcome) -> Outcome:
+    """A task stopped by the memory cap together with others may be innocent: retry it."""
+    if job.memory_interrupted:
+        outcome.error = f"stopped: the process passed its memory limit ({outcome.error})"
+        outcome.permanent = job.memory_interrupted == 1
+        job.memory_interrupted = 0
+    return outcome
 
 
 class ThreadRunner(Runner):
     mode = "thread"
 
-    def __init__(self, threads: WorkerThreads | None = None) -> None:
+    def __init__(
+        self, threads: WorkerThreads | None = None, memory_limit: int | None = None
+    ) -> None:
         self._threads = threads or WorkerThreads()
+        self._memory = MemoryGuard(memory_limit) if memory_limit else None
 
     async def run(self, jobs: list[Job]) -> list[Outcome]:
         loop = asyncio.get_running_loop()
         calls = [(job, self._context(job, loop)) for job in jobs]
-        future = asyncio.wrap_future(self._threads.submit(run_unit_in_thread, calls))
+        future = asyncio.wrap_future(self._threads.submit(run_unit_in_thread, calls, self._memory))
         timeout = jobs[0].timeout_s if len(jobs) == 1 else None
         if timeout is None:
-            return [outcome_of(r) for r in await future]
+            return self._outcomes(jobs, await future)
         job, start = jobs[0], time.monotonic()
         while True:  # the limit counts running time: time frozen (its command stopped) is added
             now = time.monotonic()
@@ -126,10 +150,14 @@ class ThreadRunner(Runner):
                 break
             done, _ = await asyncio.wait({future}, timeout=_FROZEN_POLL_S if job.frozen else left)
             if done:
-                return [outcome_of(r) for r in future.result()]
+                return self._outcomes(jobs, future.result())
         job.cancel_event.set()  # a cooperative operation stops; its thread is left behind
         future.add_done_callback(_log_abandoned(job))
         return [failed(ErrorKind.TIMEOUT, f"timed out after {timeout:g} s")]
+
+    @staticmethod
+    def _outcomes(jobs: list[Job], results: list[Result]) -> list[Outcome]:
+        return [_memory_verdict(j, outcome_of(r)) for j, r in zip(jobs, results, strict=True)]
 
     @staticmethod
     def _context(job: Job, loop: asyncio.AbstractEventLoop) -> TaskContext:
