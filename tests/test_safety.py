@@ -514,8 +514,8 @@ def test_thread_mode_stops_a_task_that_eats_memory_and_stays_under_the_cap(tmp_p
     from tests.plugins import testops
 
     files = make_files(tmp_path / "in", 3)
-    batch, spec = build_batch(testops.hog, files[:1], tmp_path / "out", mode="thread")
-    small, _ = build_batch(testops.hog, files[1:], tmp_path / "out2", mode="thread",
+    batch, spec = build_batch(testops.memory_hog, files[:1], tmp_path / "out", mode="thread")
+    small, _ = build_batch(testops.memory_hog, files[1:], tmp_path / "out2", mode="thread",
                            options={"mib": 5})  # fmt: skip
     me = psutil.Process()
     start = me.memory_info().rss

@@ -152,8 +152,8 @@ def diskfull(src: Path, out_dir: Path, options: dict) -> list[Path]:
     return []
 
 
-@operation("hog", mode="thread", options=[Option("mib", int, 2000)])
-def hog(src: Path, out_dir: Path, options: dict) -> list[Path]:
+@operation("memory_hog", mode="thread", options=[Option("mib", int, 2000)])
+def memory_hog(src: Path, out_dir: Path, options: dict) -> list[Path]:
     """Allocates memory a MiB at a time, as a runaway parser does."""
     held = []
     for _ in range(options["mib"]):
