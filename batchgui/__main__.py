@@ -9,6 +9,11 @@ import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
+    if sys.argv[1:2] == ["--batchgui-guardian"]:  # core/guardian.py, in a frozen bundle
+        from batchgui.core.guardian import run_guardian
+
+        run_guardian()
+        sys.exit(0)
 
     from batchgui.cli import main
 

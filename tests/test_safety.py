@@ -592,3 +592,103 @@ def test_csv_lines_are_bounded_and_the_sniffer_keeps_one_column(tmp_path):
     assert one.splitlines()[0] == "| word number 0 |"
     assert len(one) < 2 * (src / "one.csv").stat().st_size
     assert by_name(report_of(tmp_path / "r.json"))["long.csv"]["error_kind"] == "too_large"
+
+
+# --- 8. children never outlive batchgui ----------------------------------------------------------
+
+
+def _commands_of(batch_marker: str) -> list:
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        try:
+            if (
+                batch_marker in " ".join(proc.info["cmdline"] or ())
+                and proc.info["status"] != psutil.STATUS_ZOMBIE
+            ):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _start_batch(tmp_path, mode: str, marker: str):
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    for i in range(4):
+        (src / f"f{i}.txt").write_text(str(i))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "batchgui", "--data-dir", str(tmp_path / "data"), "run", str(src),
+         "--exec", f"sh -c 'sleep {marker}; echo late >> {tmp_path / 'late.log'}'",
+         "--mode", mode, "--workers", "2", "--quiet", "--out", str(tmp_path / "out")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while len(_commands_of(f"sleep {marker}")) < 2:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "the commands never started"
+        time.sleep(0.05)
+    return proc
+
+
+def _gone_within(marker: str, seconds: float) -> list:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while (alive := _commands_of(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
+@pytest.mark.parametrize("mode", ["async", "thread", "process"])
+def test_no_command_outlives_batchgui_killed_with_sigkill(tmp_path, mode):
+    import signal
+
+    marker = f"{hash((str(tmp_path), mode)) % 1000 + 100}.{os.getpid()}"
+    proc = _start_batch(tmp_path, mode, marker)
+    os.kill(proc.pid, signal.SIGKILL)  # batchgui alone: its commands are in other sessions
+    proc.wait(10)
+    assert _gone_within(f"sleep {marker}", 2.0) == []
+
+
+def test_resume_ends_commands_a_killed_run_left_before_starting_again(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    marker = f"{os.getpid() % 1000 + 1100}.5"
+    proc = _start_batch(tmp_path, "async", marker)
+    old = {p.pid for p in _commands_of(f"sleep {marker}")}
+    # batchgui and its guardian both killed: nothing ends the commands on its own
+    for child in psutil.Process(proc.pid).children():
+        if "killpg" in " ".join(child.cmdline()):  # the guardian (core/guardian.py)
+            child.kill()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert {p.pid for p in _commands_of(f"sleep {marker}")} & old  # still running
+    resumed = subprocess.Popen(
+        [sys.executable, "-m", "batchgui", "--data-dir", str(tmp_path / "data"), "resume",
+         "--quiet"], stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        import time
+
+        deadline = time.monotonic() + 30
+        while True:
+            now = {p.pid for p in _commands_of(f"sleep {marker}")}
+            if now and not now & old:
+                break  # the new attempts run, the old ones are gone
+            assert not (now - old) or not (now & old), "old and new attempts ran together"
+            assert time.monotonic() < deadline, (now, old)
+            time.sleep(0.02)
+    finally:
+        os.killpg(resumed.pid, signal.SIGKILL)
+        resumed.wait(10)
+        _gone_within(f"sleep {marker}", 3.0)

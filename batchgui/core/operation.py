@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from batchgui.core.guardian import guardian
 from batchgui.core.outputs import TEMP_MARK as TEMP_MARK  # re-exported: the plugin API
 from batchgui.core.outputs import OutputRefused, WriteGuard, guarded, is_inside, make_folder
 from batchgui.core.outputs import atomic_write as atomic_write
@@ -213,8 +214,11 @@ class TaskContext:
         root: Path | None = None,
         thawed: threading.Event | None = None,
         guard: WriteGuard | None = None,
+        batch_id: str | None = None,
     ) -> None:
         self.guard = guard  # where this task may write (atomic_write asks it)
+        self.batch_id = batch_id  # commands carry it (core/guardian.py)
+        self._child: int | None = None
         self._cancel_event = cancel_event or threading.Event()
         self._thawed = thawed
         self._on_progress = on_progress
@@ -237,6 +241,13 @@ class TaskContext:
             self._on_progress(fraction)
 
     def child_started(self, pgid: int | None) -> None:
+        """A child process group started (or, with None, the last one ended): the
+        engine can freeze and kill it, and it never outlives batchgui."""
+        if pgid:
+            guardian().watch(pgid)
+        elif self._child:
+            guardian().forget(self._child)
+        self._child = pgid
         if self._on_child is not None:
             self._on_child(pgid)
 

@@ -551,7 +551,13 @@ class MainWindow(QMainWindow):
     async def resume_batch(self, batch_id: str) -> None:
         assert self.store is not None
         try:
-            batch = await asyncio.to_thread(self.store.reopen, batch_id)
+            store, data = self.store, self.data_dir
+
+            def reopen() -> Batch:
+                with BatchLock(data, batch_id):  # not while another batchgui runs it
+                    return store.reopen(batch_id)
+
+            batch = await asyncio.to_thread(reopen)
             spec = load_operations().get(batch.op_name)
             await asyncio.to_thread(ready_to_resume, batch, spec, self.store)
         except (StoreError, KeyError, InputError) as exc:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from batchgui.core.errors import OperationError, PermanentError
+from batchgui.core.guardian import command_environment, guardian
 from batchgui.core.operation import Option, TaskContext, operation
 from batchgui.operations.templates import compile_command
 from batchgui.operations.templates import placeholders_in as placeholders_in  # re-exported
@@ -132,6 +133,7 @@ async def run_command(
     if command.uses_out:
         out_dir.mkdir(parents=True, exist_ok=True)
     argv = command.argv(fields(src, out_dir, ctx.root))
+    guardian().start(ctx.batch_id)  # so that no command can outlive batchgui
     try:
         # Popen, not asyncio's subprocess transports: those cost about a
         # millisecond of CPU per command in this process, as much as a small
@@ -143,6 +145,7 @@ async def run_command(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            env=command_environment(ctx.batch_id),  # marks it as this batch's
         )
     except FileNotFoundError:
         raise PermanentError(f"command not found: {argv[0]}") from None

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from batchgui.core.errors import ErrorKind
 from batchgui.core.files import content_hash, remove_batch_temp_files
+from batchgui.core.guardian import kill_leftovers
 from batchgui.core.models import Batch, BatchStatus, Priority, Task, TaskStatus
 from batchgui.store.db import StoreError, connect, db_path, describe, fspath_bytes, transaction
 
@@ -365,9 +366,13 @@ class Store:
         return batch
 
     def reopen(self, batch_id: str) -> Batch:
-        """A stored batch made ready to run again: recovered (see load_batch), the
-        temporaries a killed process left swept, its status back to pending.
+        """A stored batch made ready to run again: commands of it still running ended,
+        recovered (see load_batch), the temporaries a killed process left swept, its
+        status back to pending. Call it holding the batch's lock.
         Blocking (it reads folders): off the event loop."""
+        # commands a killed batchgui left running (its guardian killed too) would
+        # race the new attempts: end them first (the caller holds the batch lock)
+        kill_leftovers(batch_id)
         batch = self.load_batch(batch_id)
         remove_batch_temp_files(batch)
         batch.status = BatchStatus.PENDING  # submit() starts it again

@@ -63,6 +63,7 @@ class AsyncRunner(Runner):
             root=task.root,
             thawed=job.thawed,
             guard=job.guard,
+            batch_id=job.task.batch.id if job.task.batch else None,
         )
         start = time.perf_counter()
         deadline = asyncio.timeout(job.timeout_s)

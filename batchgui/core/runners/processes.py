@@ -124,14 +124,18 @@ def _record_progress(fraction: float) -> None:
 def run_unit_in_process(calls: list[tuple]) -> list[Result]:
     results = []
     base = _slot * _FIELDS
-    for task_id, func, src, out_dir, root, options, guard in calls:
+    for task_id, func, src, out_dir, root, options, guard, batch_id in calls:
         if _slot >= 0:
             _slots[base + 2] = 0
             _slots[base + 3] = -1
             _starts[_slot] = time.monotonic()
             _slots[base + 1] = task_id
         ctx = TaskContext(
-            on_progress=_record_progress, on_child=_record_child, root=root, guard=guard
+            on_progress=_record_progress,
+            on_child=_record_child,
+            root=root,
+            guard=guard,
+            batch_id=batch_id,
         )
         results.append(execute_call(spec_of(func), src, out_dir, options, ctx))
         if _slot >= 0:
@@ -300,7 +304,16 @@ class ProcessRunner(Runner):
 
     async def _run_in(self, pool: _Pool, jobs: list[Job]) -> list[Outcome]:
         calls = [
-            (j.task.id, j.spec.func, j.task.path, j.task.out_dir, j.task.root, j.options, j.guard)
+            (
+                j.task.id,
+                j.spec.func,
+                j.task.path,
+                j.task.out_dir,
+                j.task.root,
+                j.options,
+                j.guard,
+                j.task.batch.id if j.task.batch else None,
+            )
             for j in jobs
         ]
         for job in jobs:

@@ -175,6 +175,7 @@ class ThreadRunner(Runner):
             root=job.task.root,
             thawed=job.thawed,
             guard=job.guard,
+            batch_id=job.task.batch.id if job.task.batch else None,
         )
 
     async def aclose(self, kill: bool = False) -> None:
