@@ -104,7 +104,8 @@ def test_a_damaged_database_is_refused_and_left_as_it_is(tmp_path):
     before = db.read_bytes()
     result = _cli(data, "history")
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "damaged or not a database" in result.stderr
+    assert result.stderr.count("\n") == 1 and "is damaged (file is not a database)" in result.stderr
+    assert "batchgui doctor" in result.stderr
     assert db.read_bytes() == before
     with pytest.raises(StoreError, match="damaged"):
         Store(data)

@@ -132,15 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PER_SECOND",
         help="at most this many task starts per second",
     )
-    run.add_argument(
-        "--set",
-        dest="settings",
-        type=_key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="operation option (repeatable)",
-    )
+    add_set_argument(run)
     run.add_argument("--shell", action="store_true", help="run --exec through /bin/sh")
     run.add_argument(
         "--progress-regex",
@@ -174,6 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("paths", nargs="+", metavar="PATH")
     preview.add_argument("--json", action="store_true", help="machine-readable output")
     preview.add_argument("--no-dedupe", action="store_true", help="do not look for duplicates")
+    preview.add_argument(
+        "--op", metavar="NAME", help="also show what this operation's outputs would meet"
+    )
+    add_set_argument(preview)
+    preview.add_argument(
+        "--out", metavar="DIR", help="output folder (with --op; default ./batchgui-output)"
+    )
+    preview.add_argument("--on-exists", choices=ON_EXISTS, default=DEFAULT_ON_EXISTS)
     add_filter_arguments(preview)
 
     resume = commands.add_parser(
@@ -207,6 +207,18 @@ def build_parser() -> argparse.ArgumentParser:
     ops = commands.add_parser("ops", help="list operations and their options")
     ops.add_argument("--json", action="store_true")
     return parser
+
+
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="operation option (repeatable)",
+    )
 
 
 def add_control_arguments(parser: argparse.ArgumentParser) -> None:

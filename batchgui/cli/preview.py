@@ -1,6 +1,8 @@
 """`batchgui preview`: which files a run would process, and why each other file would not.
 
 paths + filters ─► scan + duplicates (no operation runs, nothing is written)
+    with --op: the run's own preparation (scan/prepare.py): outputs that would
+    land on a source (exit 2, as `run` would), `name clash` and `exists`
                 ─► text: included files, totals, duplicate groups, left-out
                    counts by reason with examples; or --json (SPEC §6)
 """
@@ -15,20 +17,31 @@ from collections import Counter, defaultdict
 
 from batchgui.cli import EXIT_OK, UsageError
 from batchgui.cli.filters import filters_from
-from batchgui.scan.prepare import find_files
-from batchgui.scan.walk import Entry, InputError
+from batchgui.operations.registry import load_operations
+from batchgui.paths import data_dir
+from batchgui.scan.duplicates import Duplicates
+from batchgui.scan.prepare import find_files, prepare
+from batchgui.scan.walk import Entry, InputError, absolute
+from batchgui.store import Store, StoreError
+from batchgui.store.db import db_path
 
 _EXAMPLES = 3
 
 
 def preview_command(args: argparse.Namespace) -> int:
+    skipped: dict = {}
     try:
         filters = filters_from(args)
-        entries, duplicates = find_files(args.paths, filters, dedupe=not args.no_dedupe)
+        if args.op:
+            entries, duplicates, skipped = _with_operation(args, filters)
+        else:
+            if args.settings or args.out:
+                raise UsageError("--set and --out go with --op")
+            entries, duplicates = find_files(args.paths, filters, dedupe=not args.no_dedupe)
     except (ValueError, InputError) as exc:
         raise UsageError(str(exc)) from None
     dup_of = duplicates.duplicate_of
-    files = [_row(e, dup_of) for e in entries]
+    files = [_row(e, dup_of, skipped) for e in entries]
     included = [f for f in files if f["included"]]
     left_out = Counter(f["reason"] for f in files if not f["included"])
     totals = {
@@ -48,9 +61,49 @@ def preview_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _row(entry: Entry, dup_of: dict) -> dict:
+def _with_operation(args: argparse.Namespace, filters) -> tuple[list[Entry], Duplicates, dict]:
+    """Prepare as `run` would, without running: what each file's outputs would meet."""
+    registry = load_operations()
+    try:
+        spec = registry.get(args.op)
+        options = spec.resolve_options(dict(args.settings))
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    out = absolute(args.out or "batchgui-output")
+    store = None
+    try:
+        if db_path(data_dir(args.data_dir)).exists():  # what earlier runs made is ours
+            store = Store(data_dir(args.data_dir))
+        prepared = prepare(
+            args.paths,
+            filters,
+            out,
+            spec=spec,
+            options=options,
+            on_exists=args.on_exists,
+            dedupe=not args.no_dedupe,
+            made=store,
+        )
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        if store is not None:
+            store.close()
+    skipped = {
+        t.path: (t.reason, t.error)
+        for t in prepared.plan.tasks
+        if t.reason in ("exists", "name clash") or t.error_kind is not None
+    }
+    return prepared.entries, prepared.duplicates, skipped
+
+
+def _row(entry: Entry, dup_of: dict, skipped: dict) -> dict:
     original = dup_of.get(entry.path)
     reason = "duplicate" if original is not None and entry.included else entry.reason
+    detail = entry.detail
+    if entry.path in skipped and reason is None:
+        reason, detail = skipped[entry.path]
+        reason = reason or "exists"  # --on-exists fail: it would fail for that reason
     row = {
         "path": os.fsdecode(entry.path),
         "size": entry.size,
@@ -60,8 +113,8 @@ def _row(entry: Entry, dup_of: dict) -> dict:
     }
     if entry.is_dir:
         row["folder"] = True
-    if entry.detail:
-        row["detail"] = entry.detail
+    if detail:
+        row["detail"] = detail
     return row
 
 

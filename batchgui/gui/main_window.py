@@ -63,7 +63,7 @@ from batchgui.paths import config_dir
 from batchgui.scan.duplicates import find_duplicates
 from batchgui.scan.incremental import ResultRecorder, operation_key
 from batchgui.scan.prepare import prepare
-from batchgui.scan.safety import ready_to_resume
+from batchgui.scan.safety import output_reasons, ready_to_resume
 from batchgui.scan.walk import InputError, absolute, stream_scan
 from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
@@ -185,6 +185,10 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.preview.paths_added.connect(self.add_paths)
         self.preview.filters_changed.connect(self.rescan)
+        # what the outputs would meet depends on the operation and the output folder
+        self.control.op_combo.currentIndexChanged.connect(self.rescan)
+        self.control.output_edit.editingFinished.connect(self.rescan)
+        self.control.on_exists_combo.currentIndexChanged.connect(self.rescan)
         self.preview.cleared.connect(self.clear_sources)
         c = self.control
         c.start_button.clicked.connect(self.start)
@@ -285,15 +289,37 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(str(exc))
         self.preview.update_counts(note="looking for duplicates…")
 
+        spec, out, on_exists = (
+            self.control.operation(),
+            self._output_folder(),
+            self.control.on_exists(),
+        )
+        try:
+            options = spec.resolve_options(self.control.raw_options())
+        except ValueError:
+            options = None  # said when Start is pressed
+
         def find() -> tuple:
             found = find_duplicates(entries)
-            return found, count_entries(entries, found.duplicate_of)
+            left_out, refused = {}, ""
+            if options is not None:
+                try:
+                    left_out = output_reasons(
+                        entries, found.duplicate_of, spec, options, out, on_exists, self.store
+                    )
+                except (InputError, StoreError) as exc:
+                    refused = str(exc)
+            return found, left_out, refused, count_entries(entries, found.duplicate_of, left_out)
 
-        duplicates, counts = await asyncio.to_thread(find)
+        duplicates, left_out, refused, counts = await asyncio.to_thread(find)
         self.preview.model.mark_duplicates(duplicates.duplicate_of, counts)
+        self.preview.model.mark_outputs(left_out, counts)
         note = "" if entries else "nothing found"
         if any(e.reason == "unreadable" for e in entries):
             note = "some folders could not be read"
+        if refused:
+            note = refused
+            self.statusBar().showMessage(f"Cannot start: {refused}")
         self.preview.update_counts(note=note)
         self._freeze_timer.stop()
 

@@ -52,6 +52,7 @@ class PreviewModel(QAbstractTableModel):
         super().__init__(parent)
         self.entries: list[Entry] = []
         self.duplicate_of: dict[Path, Path] = {}
+        self.output_reasons: dict[Path, tuple[str, str]] = {}  # exists / name clash
         self._reset_counts()
 
     def _reset_counts(self) -> None:
@@ -68,7 +69,7 @@ class PreviewModel(QAbstractTableModel):
 
     def clear(self) -> None:
         self.beginResetModel()
-        self.entries, self.duplicate_of = [], {}
+        self.entries, self.duplicate_of, self.output_reasons = [], {}, {}
         self._reset_counts()
         self.endResetModel()
 
@@ -90,9 +91,20 @@ class PreviewModel(QAbstractTableModel):
         if self.entries:
             self.dataChanged.emit(self.index(0, 3), self.index(len(self.entries) - 1, 3))
 
+    def mark_outputs(
+        self, left_out: dict[Path, tuple[str, str]], counts: tuple[int, int, Counter]
+    ) -> None:
+        """Files the operation's outputs leave out (`exists`, `name clash`)."""
+        self.output_reasons = left_out
+        self._included, self._included_bytes, self._left_out = counts
+        if self.entries:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.entries) - 1, 3))
+
     def reason(self, entry: Entry) -> str | None:
         if entry.reason is None and entry.path in self.duplicate_of:
             return "duplicate"
+        if entry.reason is None and entry.path in self.output_reasons:
+            return self.output_reasons[entry.path][0]
         return entry.reason
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -129,7 +141,8 @@ class PreviewModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and reason is not None:
             return QBrush(QColor(128, 128, 128))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return os.fsdecode(entry.path)
+            why = self.output_reasons.get(entry.path)
+            return os.fsdecode(entry.path) + (f"\n{why[1]}" if why and why[1] else "")
         return None
 
     def counts(self) -> tuple[int, int, Counter]:
@@ -139,14 +152,18 @@ class PreviewModel(QAbstractTableModel):
 def count_entries(
     entries: Iterable[Entry],
     duplicate_of: dict[Path, Path],
+    output_reasons: dict[Path, tuple[str, str]] | None = None,
 ) -> tuple[int, int, Counter]:
     """(files to process, their bytes, left out by reason)."""
     included = size = 0
     left_out: Counter = Counter()
+    output_reasons = output_reasons or {}
     for entry in entries:
         reason = entry.reason
         if reason is None and entry.path in duplicate_of:
             reason = "duplicate"
+        if reason is None and entry.path in output_reasons:
+            reason = output_reasons[entry.path][0]
         if reason is None:
             if not entry.is_dir:
                 included += 1

@@ -340,3 +340,31 @@ def ready_to_resume(batch: Batch, spec: OperationSpec, made: MadeFiles | None) -
     batch.replaceable = check_existing_batch_outputs(
         spec, batch.options, batch.out_root, on_exists, made, since=since
     )
+
+
+def output_reasons(
+    entries: list[Entry],
+    duplicate_of: dict[Path, Path],
+    spec: OperationSpec,
+    options: dict[str, Any],
+    out_root: Path,
+    on_exists: str,
+    made: MadeFiles | None,
+) -> dict[Path, tuple[str, str]]:
+    """For a preview: the files a run would leave out because of their outputs,
+    with (reason, detail). InputError if the run would be refused."""
+    from batchgui.scan.plan import plan_tasks
+
+    refuse_unsafe_output_folder(out_root, dict.fromkeys(e.root for e in entries))
+    if not spec.incremental:
+        duplicate_of = {}
+    tasks = plan_tasks(entries, out_root).tasks
+    for task in tasks:
+        task.duplicate_of = duplicate_of.get(task.path)
+    claim_outputs(tasks, entries, spec, options, out_root)
+    check_existing(tasks, spec, options, on_exists, made)
+    return {
+        t.path: (t.reason or "exists", t.error or "")
+        for t in tasks
+        if t.reason in ("exists", "name clash") or t.error_kind is not None
+    }

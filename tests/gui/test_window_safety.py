@@ -1,0 +1,64 @@
+"""The window keeps files safe as the command line does: the preview says which
+outputs already exist, and Start refuses an output folder that is an input."""
+
+from __future__ import annotations
+
+from batchgui.core import TaskStatus
+from tests.gui.conftest import close, until
+from tests.gui.test_window import click, scanned
+
+
+def test_the_preview_marks_existing_outputs_and_start_keeps_them(make_window, run, tmp_path, qtbot):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("alpha")
+    (docs / "b.txt").write_text("beta")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "b.txt.md").write_text("the user's own file")
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.control.select_operation("text")
+        window.control.output_edit.setText(str(out))
+        window.add_paths([str(docs)])
+        await until(lambda: scanned(window))
+        model = window.preview.model
+        await until(lambda: {model.reason(e) for e in model.entries} == {None, "exists"})
+        reasons = {e.path.name: model.reason(e) for e in model.entries}
+        assert reasons == {"a.txt": None, "b.txt": "exists"}
+        assert window.preview.counts_label.text().startswith("1 files to process")
+        click(window, "startButton", qtbot)
+        await until(lambda: window.batch is not None and window.batch.is_done)
+        by_name = {t.path.name: t for t in window.batch.tasks}
+        assert by_name["b.txt"].status is TaskStatus.SKIPPED
+        assert by_name["b.txt"].reason == "exists"
+        assert (out / "b.txt.md").read_text() == "the user's own file"
+        assert (out / "a.txt.md").read_text().strip() == "alpha"
+        await close(window)
+
+    run(scenario)
+
+
+def test_start_refuses_an_output_folder_that_is_the_input(make_window, run, tmp_path, qtbot):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("alpha")
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.control.select_operation("text")
+        window.control.output_edit.setText(str(docs))
+        window.add_paths([str(docs)])
+        await until(lambda: scanned(window))
+        await until(lambda: "input folder" in window.statusBar().currentMessage())
+        click(window, "startButton", qtbot)
+        await until(lambda: "Not started" in window.statusBar().currentMessage())
+        assert "is the input folder" in window.statusBar().currentMessage()
+        assert window.batch is None
+        assert sorted(p.name for p in docs.iterdir()) == ["a.txt"]
+        await close(window)
+
+    run(scenario)
