@@ -57,8 +57,10 @@ class MemoryGuard:
             if not self._running and now - self._sampled > _BASELINE_EVERY_S:
                 self._baseline, self._sampled = resident_bytes(), now
             self._running[thread] = job
-            self._start_watcher()
-        self._wake.set()
+            if self._watcher is None:
+                self._start_watcher()
+        if not self._wake.is_set():
+            self._wake.set()
         try:
             yield
         finally:

@@ -25,7 +25,14 @@ from typing import Any
 
 from batchgui.core.guardian import guardian
 from batchgui.core.outputs import TEMP_MARK as TEMP_MARK  # re-exported: the plugin API
-from batchgui.core.outputs import OutputRefused, WriteGuard, guarded, is_inside, make_folder
+from batchgui.core.outputs import (
+    OutputRefused,
+    WriteGuard,
+    is_inside,
+    make_folder,
+    reset_guard,
+    set_guard,
+)
 from batchgui.core.outputs import atomic_write as atomic_write
 from batchgui.core.outputs import check_inside as check_inside
 
@@ -265,7 +272,8 @@ def invoke(
     spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext
 ) -> tuple[list[Path], dict[str, Any]]:
     """Run one operation call to the end in this thread (an async one gets its own loop)."""
-    with guarded(ctx.guard):
+    token = set_guard(ctx.guard)
+    try:
         if spec.per_file_outputs:
             make_folder(out_dir)
         args = (src, out_dir, options, ctx) if spec.takes_context else (src, out_dir, options)
@@ -273,6 +281,8 @@ def invoke(
         if inspect.isawaitable(result):
             result = asyncio.run(_await(result))
         return _written(result, ctx.guard), ctx.data
+    finally:
+        reset_guard(token)
 
 
 async def invoke_async(
@@ -281,17 +291,20 @@ async def invoke_async(
     """Await an async operation on the running loop (async mode)."""
     # mkdir is one cheap syscall; async mode is for operations that do their
     # heavy work elsewhere (in child processes), so it stays on the loop.
-    with guarded(ctx.guard):
+    token = set_guard(ctx.guard)
+    try:
         if spec.per_file_outputs:
             make_folder(out_dir)
         args = (src, out_dir, options, ctx) if spec.takes_context else (src, out_dir, options)
         return _written(await spec.func(*args), ctx.guard), ctx.data
+    finally:
+        reset_guard(token)
 
 
 def _written(result: Any, guard: WriteGuard | None) -> list[Path]:
     """The outputs as written: a name changed by --on-exists rename is reported as such."""
     outputs = _as_paths(result)
-    if guard is None:
+    if guard is None or not outputs:
         return outputs
     if guard.renamed:
         outputs = [guard.actual(p) for p in outputs]

@@ -30,7 +30,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -69,7 +69,7 @@ class WriteGuard:
     # a resumed batch: files changed since it first started are taken as written by
     # the attempt that was stopped (its result never reached the store)
     replace_since: float | None = None
-    renamed: dict[str, str] = field(default_factory=dict)  # asked-for path -> written path
+    renamed: dict[str, str] | None = None  # asked-for path -> written path
 
     def may_replace(self, target: Path) -> bool:
         if self.on_exists == "overwrite" or os.fspath(target) in self.replaceable:
@@ -78,6 +78,8 @@ class WriteGuard:
 
     def actual(self, path: Path) -> Path:
         """Where an output the operation names was really written (after a rename)."""
+        if not self.renamed:
+            return Path(path)
         return Path(self.renamed.get(os.path.abspath(path), path))
 
 
@@ -94,6 +96,10 @@ def changed_since(path: Path, since: float) -> bool:
 
 def current_guard() -> WriteGuard | None:
     return _current.get()
+
+
+set_guard = _current.set  # (the engine's hot path: a context manager costs more)
+reset_guard = _current.reset
 
 
 @contextlib.contextmanager
@@ -135,7 +141,11 @@ def check_inside(path: str | os.PathLike[str], guard: WriteGuard | None = None) 
 def make_folder(folder: str | os.PathLike[str]) -> Path:
     """mkdir -p, but never through a symbolic link out of the output folder."""
     guard = current_guard()
-    path = Path(os.path.abspath(folder))
+    text = os.fspath(folder)
+    key = (text, guard.out_root if guard is not None else "")
+    if key in _made_folders:  # made and checked before: most tasks share a folder
+        return folder if isinstance(folder, Path) else Path(text)
+    path = Path(os.path.abspath(text))
     if guard is not None:
         real = os.path.realpath(path)
         if not is_inside(real, guard.out_root):
@@ -146,7 +156,15 @@ def make_folder(folder: str | os.PathLike[str]) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     if guard is not None and not is_inside(os.path.realpath(path), guard.out_root):
         raise OutputRefused(f"refused to use {path}: it left the output folder while created")
+    if len(_made_folders) > 4096:
+        _made_folders.clear()
+    _made_folders[key] = None
     return path
+
+
+# folders make_folder made and checked, per output folder (a cache for batches
+# of tiny tasks: resolving a path costs a system call per component)
+_made_folders: dict[tuple[str, str], None] = {}
 
 
 def free_name(target: Path) -> Path:
@@ -264,6 +282,8 @@ def atomic_write(
             os.unlink(tmp_name)
         raise
     if guard is not None and final != resolved:
+        if guard.renamed is None:
+            guard.renamed = {}
         guard.renamed[os.path.abspath(path)] = os.fspath(final)
 
 
