@@ -60,7 +60,7 @@ from batchgui.gui.stats_panel import StatisticsPanel
 from batchgui.gui.task_view import TaskPanel
 from batchgui.operations.registry import load_operations
 from batchgui.paths import config_dir
-from batchgui.scan.duplicates import find_duplicates
+from batchgui.scan.duplicates import Duplicates, find_duplicates
 from batchgui.scan.incremental import ResultRecorder, operation_key
 from batchgui.scan.prepare import prepare
 from batchgui.scan.safety import output_reasons, ready_to_resume
@@ -300,7 +300,8 @@ class MainWindow(QMainWindow):
             options = None  # said when Start is pressed
 
         def find() -> tuple:
-            found = find_duplicates(entries)
+            # a command's effects cannot be copied: every file gets it (no duplicates)
+            found = find_duplicates(entries) if spec.incremental else Duplicates()
             left_out, refused = {}, ""
             if options is not None:
                 try:
