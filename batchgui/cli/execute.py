@@ -23,6 +23,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.processor import default_workers
 from batchgui.core.report import build_report
 from batchgui.core.runners.processes import DEFAULT_MEMORY_LIMIT
+from batchgui.core.stats import Stats
 from batchgui.paths import data_dir
 from batchgui.scan.incremental import ResultRecorder, operation_key
 from batchgui.scan.walk import absolute
@@ -90,7 +92,7 @@ def execute_batch(
         lock.release()
         store.close()
     if not quiet:
-        print_summary(batch)
+        print_summary(batch, control.final_stats)
     if report_path is not None:
         write_report(build_report(batch, workers), report_path)
     if stopped == "interrupted":
@@ -139,6 +141,7 @@ class _Control:
         self.on_interrupt = on_interrupt
         self.reasons: list[str] = []
         self.changed = asyncio.Event()
+        self.final_stats: Stats | None = None  # the engine's figures when the run ended
 
     def halt(self, reason: str) -> None:
         """A signal or a failing store. Ctrl-C once does what --on-interrupt says; a
@@ -218,6 +221,7 @@ async def _execute(
             if control.reasons:  # Ctrl-C with --on-interrupt drain
                 processor.drain(batch)
     finally:
+        control.final_stats = processor.stats(batch)
         if bar is not None:
             bar.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -260,7 +264,14 @@ async def _progress_bar(processor: BatchProcessor, batch: Batch) -> None:
                 bar.refresh()
                 await asyncio.sleep(_BAR_INTERVAL_S)
         except asyncio.CancelledError:
-            bar.n = processor.stats(batch).done
+            stats = processor.stats(batch)
+            bar.n = stats.done
+            # the last word: the summary's rate, and no ETA once nothing is left
+            _, per_s = run_time(batch, stats)
+            failed = f"{stats.failed} failed, " if stats.failed else ""
+            rate = f"{per_s:.1f} files/s" if per_s is not None else ""
+            left = "" if stats.done >= batch.total else f", {batch.total - stats.done} left"
+            bar.set_postfix_str(f"{failed}{rate}{left}", refresh=False)
             bar.refresh()
             raise
 
@@ -272,11 +283,22 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
-def print_summary(batch: Batch) -> None:
+def run_time(batch: Batch, stats: Stats | None = None) -> tuple[float, float | None]:
+    """(seconds the batch has run, its files/s): the summary and the bar agree.
+    The engine's clock leaves out pauses; without it, wall time (never negative)."""
     c = batch.counts
-    elapsed = (batch.finished_at or 0) - (batch.started_at or 0)
+    if stats is not None:
+        elapsed = stats.elapsed_s
+    else:
+        elapsed = max(0.0, (batch.finished_at or time.time()) - (batch.started_at or time.time()))
     worked = c[TaskStatus.COMPLETED] + c[TaskStatus.FAILED]
-    rate = f" ({worked / elapsed:.1f} files/s)" if elapsed > 0 and worked else ""
+    return elapsed, (worked / elapsed if elapsed > 0 and worked else None)
+
+
+def print_summary(batch: Batch, stats: Stats | None = None) -> None:
+    c = batch.counts
+    elapsed, per_s = run_time(batch, stats)
+    rate = f" ({per_s:.1f} files/s)" if per_s is not None else ""
     reasons = Counter(t.reason for t in batch.tasks if t.status is TaskStatus.SKIPPED)
     why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
     skipped = f"{c[TaskStatus.SKIPPED]} skipped" + (f" ({why})" if why else "")

@@ -33,6 +33,14 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         help="leave out paths matching a gitignore-style pattern (repeatable)",
     )
     group.add_argument(
+        "--exclude-regex",
+        metavar="REGEX",
+        action="append",
+        default=[],
+        help="leave out paths (below the folder given, '/' between folders) where this "
+        "regular expression is found (repeatable)",
+    )
+    group.add_argument(
         "--exclude-path",
         metavar="PATH",
         action="append",
@@ -57,6 +65,7 @@ def filters_from(args: argparse.Namespace) -> Filters:
         name=compile_name(args.name) if args.name else None,
         exclude=tuple(args.exclude),
         exclude_paths=tuple(args.exclude_path),
+        exclude_regex=tuple(compile_name(r, "exclude regex") for r in args.exclude_regex),
         hidden=args.hidden,
         follow_symlinks=args.follow_symlinks,
     )

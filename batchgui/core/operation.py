@@ -116,6 +116,9 @@ class OperationSpec:
     def resolve_options(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Declared defaults, overridden by `raw` parsed to their types; ValueError if bad."""
         declared = {opt.name: opt for opt in self.options}
+        if not declared and self.validate is None:
+            # a plugin that declares no options gets --set values as given (strings)
+            return {str(key): value for key, value in raw.items()}
         unknown = sorted(set(raw) - set(declared))
         if unknown:
             known = ", ".join(declared) or "none"

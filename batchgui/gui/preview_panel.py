@@ -210,6 +210,10 @@ class PreviewPanel(QGroupBox):
         self.exclude_edit = QLineEdit(self)
         self.exclude_edit.setObjectName("excludeEdit")
         self.exclude_edit.setPlaceholderText("node_modules/, *.tmp")
+        self.exclude_regex_edit = QLineEdit(self)
+        self.exclude_regex_edit.setObjectName("excludeRegexEdit")
+        self.exclude_regex_edit.setPlaceholderText("regex, e.g. (^|/)build/")
+        self.exclude_regex_edit.setAccessibleName("Exclude paths matching a regular expression")
         self.name_edit = QLineEdit(self)
         self.name_edit.setObjectName("nameEdit")
         self.name_edit.setPlaceholderText("name regex")
@@ -218,7 +222,13 @@ class PreviewPanel(QGroupBox):
         self.max_size_edit.setPlaceholderText("max size, e.g. 2G")
         self.hidden_check = QCheckBox("Hidden files", self)
         self.hidden_check.setObjectName("hiddenCheck")
-        for edit in (self.ext_edit, self.exclude_edit, self.name_edit, self.max_size_edit):
+        for edit in (
+            self.ext_edit,
+            self.exclude_edit,
+            self.exclude_regex_edit,
+            self.name_edit,
+            self.max_size_edit,
+        ):
             edit.editingFinished.connect(self.filters_changed)
         self.hidden_check.toggled.connect(self.filters_changed)
 
@@ -248,6 +258,7 @@ class PreviewPanel(QGroupBox):
         for label, widget in (
             ("Extensions", self.ext_edit),
             ("Exclude", self.exclude_edit),
+            ("or", self.exclude_regex_edit),
             ("Name", self.name_edit),
             ("Size", self.max_size_edit),
         ):
@@ -281,9 +292,11 @@ class PreviewPanel(QGroupBox):
         exclude = tuple(p.strip() for p in self.exclude_edit.text().split(",") if p.strip())
         name = self.name_edit.text().strip()
         size = self.max_size_edit.text().strip()
+        regex = self.exclude_regex_edit.text().strip()
         return Filters(
             extensions=exts,
             exclude=exclude,
+            exclude_regex=(compile_name(regex, "exclude regex"),) if regex else (),
             name=compile_name(name) if name else None,
             max_size=parse_size(size) if size else None,
             hidden=self.hidden_check.isChecked(),

@@ -29,9 +29,11 @@ def write_manifest(
     entries: list[tuple[Path, dict[str, Any]]], out_root: Path, base: Path, options: dict[str, Any]
 ) -> list[Path]:
     name, _ = ALGORITHMS[options["algo"]]
-    lines = sorted(
-        _manifest_line(data["digest"], os.path.relpath(path, base)) for path, data in entries
+    # in path order (bytes, like `LC_ALL=C sort`): the same tree gives the same file
+    named = sorted(
+        (os.fsencode(os.path.relpath(path, base)), data["digest"]) for path, data in entries
     )
+    lines = [_manifest_line(digest, os.fsdecode(relative)) for relative, digest in named]
     manifest = make_folder(out_root) / name
     with atomic_write(manifest) as handle:
         handle.writelines(lines)

@@ -60,11 +60,11 @@ def parse_when(text: str, now: datetime | None = None) -> float:
         ) from None
 
 
-def compile_name(pattern: str) -> re.Pattern[str]:
+def compile_name(pattern: str, what: str = "name pattern") -> re.Pattern[str]:
     try:
         return re.compile(pattern)
     except re.error as exc:
-        raise ValueError(f"bad name pattern {pattern!r}: {exc}") from None
+        raise ValueError(f"bad {what} {pattern!r}: {exc}") from None
 
 
 def normalise_extensions(extensions: Iterable[str]) -> tuple[str, ...]:
@@ -83,6 +83,9 @@ class Filters:
     name: re.Pattern[str] | None = None  # searched in the file name
     exclude: tuple[str, ...] = ()  # gitignore-style patterns, relative to each root
     exclude_paths: tuple[Path, ...] = ()
+    # regular expressions searched in the path below each root ('/' between
+    # folders, a folder's path ending in '/')
+    exclude_regex: tuple[re.Pattern[str], ...] = ()
     hidden: bool = False  # include dot-files and dot-folders
     follow_symlinks: bool = False
     _spec: pathspec.GitIgnoreSpec | None = field(default=None, compare=False, repr=False)
@@ -105,7 +108,13 @@ class Filters:
         for prefix in self.exclude_paths:
             if path == prefix or prefix in path.parents:
                 return True
-        if self._spec is not None and relative:
+        if not relative:
+            return False
+        if self.exclude_regex:
+            text = relative.replace(os.sep, "/") + ("/" if is_dir else "")
+            if any(pattern.search(text) for pattern in self.exclude_regex):
+                return True
+        if self._spec is not None:
             return self._spec.match_file(relative + "/" if is_dir else relative)
         return False
 

@@ -1,0 +1,84 @@
+"""Results a user can trust: the same answer every run, figures that add up, and
+filters and options that do what they say."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+
+from batchgui.core.operation import spec_of
+from tests.plugins import testops
+from tests.test_cli import batchgui
+
+
+def test_exclude_regex_leaves_out_matching_paths(tmp_path):
+    for rel in ("keep/a.txt", "build/b.txt", "src/build/c.txt", "src/rebuild.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(rel)
+    result = batchgui("preview", str(tmp_path), "--exclude-regex", "(^|/)build/", "--json")
+    assert result.returncode == 0, result.stderr
+    import json
+
+    rows = {
+        r["path"].removeprefix(str(tmp_path) + "/"): r for r in json.loads(result.stdout)["files"]
+    }
+    assert rows["keep/a.txt"]["included"] and rows["src/rebuild.txt"]["included"]
+    assert rows["build"]["reason"] == "excluded" and rows["src/build"]["reason"] == "excluded"
+    bad = batchgui("preview", str(tmp_path), "--exclude-regex", "(")
+    assert bad.returncode == 2 and "bad exclude regex" in bad.stderr
+
+
+def test_the_manifest_is_in_path_order_and_the_same_every_run(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(30):
+        (src / f"f{i:02d}.txt").write_text(f"content {i * 7919}")
+    manifests = []
+    for run in range(2):
+        out = tmp_path / f"out{run}"
+        result = batchgui("run", str(src), "--op", "checksum", "--out", str(out), "--workers", "3")
+        assert result.returncode == 0, result.stderr
+        manifests.append((out / "SHA256SUMS").read_bytes())
+    assert manifests[0] == manifests[1]
+    names = [line.split(b"  ", 1)[1] for line in manifests[0].splitlines()]
+    assert names == sorted(names) and len(names) == 30
+
+
+def test_a_plugin_without_declared_options_gets_set_values_as_strings():
+    spec = spec_of(testops.noop)
+    assert spec.resolve_options({"level": "3", "mode": "fast"}) == {"level": "3", "mode": "fast"}
+
+
+def test_the_summary_after_ctrl_c_never_shows_a_negative_time(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(4):
+        (src / f"f{i}.txt").write_text(str(i))
+    token = f"{time.time_ns() % 100000 + 200}.25"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "batchgui", "--data-dir", str(tmp_path / "data"), "run", str(src),
+         "--exec", f"sleep {token}", "--workers", "2", "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            sleeps = [
+                p for p in psutil.Process(proc.pid).children(recursive=True)
+                if token in " ".join(p.cmdline())
+            ]  # fmt: skip
+            if len(sleeps) == 2:
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    seconds = re.search(r" in (-?[\d.]+) s", err)
+    assert seconds is not None and float(seconds.group(1)) >= 0, err
