@@ -82,3 +82,26 @@ def test_the_summary_after_ctrl_c_never_shows_a_negative_time(tmp_path):
     assert proc.returncode == 130, err
     seconds = re.search(r" in (-?[\d.]+) s", err)
     assert seconds is not None and float(seconds.group(1)) >= 0, err
+
+
+def test_files_the_operation_cannot_take_are_left_out_as_unsupported(tmp_path):
+    import json
+
+    from PIL import Image
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "readme.txt").write_text("not a picture")
+    (src / "clip.mov").write_bytes(b"\0\0\0\x18ftypqt  ")
+    Image.new("RGB", (8, 8)).save(src / "photo.jpg")
+    preview = batchgui("preview", str(src), "--op", "image", "--out", str(tmp_path / "o"), "--json")
+    assert preview.returncode == 0, preview.stderr
+    doc = json.loads(preview.stdout)
+    reasons = {r["path"].rsplit("/", 1)[1]: r["reason"] for r in doc["files"]}
+    assert reasons == {"readme.txt": "unsupported", "clip.mov": "unsupported", "photo.jpg": None}
+    assert doc["totals"]["included"] == 1 and doc["totals"]["excluded"] == {"unsupported": 2}
+    run = batchgui("run", str(src), "--op", "image", "--out", str(tmp_path / "o"),
+                   "--report", str(tmp_path / "r.json"))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    tasks = json.loads((tmp_path / "r.json").read_text())["tasks"]
+    assert [t["path"].rsplit("/", 1)[1] for t in tasks] == ["photo.jpg"]

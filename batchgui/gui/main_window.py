@@ -63,7 +63,7 @@ from batchgui.paths import config_dir
 from batchgui.scan.duplicates import Duplicates, find_duplicates
 from batchgui.scan.incremental import ResultRecorder, operation_key
 from batchgui.scan.prepare import prepare
-from batchgui.scan.safety import output_reasons, ready_to_resume
+from batchgui.scan.safety import leave_out_unsupported, output_reasons, ready_to_resume
 from batchgui.scan.walk import InputError, absolute, stream_scan
 from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
@@ -300,6 +300,9 @@ class MainWindow(QMainWindow):
             options = None  # said when Start is pressed
 
         def find() -> tuple:
+            nonlocal entries
+            # what the operation cannot take is left out, as a run would
+            entries = leave_out_unsupported(entries, spec)
             # a command's effects cannot be copied: every file gets it (no duplicates)
             found = find_duplicates(entries) if spec.incremental else Duplicates()
             left_out, refused = {}, ""
@@ -313,6 +316,7 @@ class MainWindow(QMainWindow):
             return found, left_out, refused, count_entries(entries, found.duplicate_of, left_out)
 
         duplicates, left_out, refused, counts = await asyncio.to_thread(find)
+        self.preview.model.replace_entries(entries)
         self.preview.model.mark_duplicates(duplicates.duplicate_of, counts)
         self.preview.model.mark_outputs(left_out, counts)
         note = "" if entries else "nothing found"

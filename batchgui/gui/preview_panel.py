@@ -91,6 +91,17 @@ class PreviewModel(QAbstractTableModel):
         if self.entries:
             self.dataChanged.emit(self.index(0, 3), self.index(len(self.entries) - 1, 3))
 
+    def replace_entries(self, entries: list[Entry]) -> None:
+        """The same files, some with a new reason (`unsupported`): rows keep their places."""
+        if len(entries) != len(self.entries):
+            self.beginResetModel()
+            self.entries = list(entries)
+            self.endResetModel()
+            return
+        self.entries = list(entries)
+        if self.entries:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.entries) - 1, 3))
+
     def mark_outputs(
         self, left_out: dict[Path, tuple[str, str]], counts: tuple[int, int, Counter]
     ) -> None:

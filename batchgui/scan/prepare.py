@@ -32,6 +32,7 @@ from batchgui.scan.safety import (
     check_existing,
     check_existing_batch_outputs,
     claim_outputs,
+    leave_out_unsupported,
     refuse_unsafe_output_folder,
 )
 from batchgui.scan.walk import Entry, absolute, scan
@@ -56,9 +57,13 @@ def find_files(
     dedupe: bool = True,
     workers: int = 4,
     cancel: threading.Event | None = None,
+    spec: OperationSpec | None = None,
 ) -> tuple[list[Entry], Duplicates]:
+    """Scan, leave out what `spec` cannot take (`unsupported`), find duplicates."""
     skip = [absolute(out_root)] if out_root is not None else []
     entries = list(scan(paths, filters, skip=skip, cancel=cancel))
+    if spec is not None:
+        entries = leave_out_unsupported(entries, spec)
     duplicates = (
         find_duplicates(entries, workers=workers, cancel=cancel) if dedupe else Duplicates()
     )
@@ -90,7 +95,7 @@ def prepare(
     if spec is not None and not spec.incremental:
         dedupe = False  # a command's effects cannot be copied to another file
     entries, duplicates = find_files(
-        paths, filters, out_root, dedupe=dedupe, workers=workers, cancel=cancel
+        paths, filters, out_root, dedupe=dedupe, workers=workers, cancel=cancel, spec=spec
     )
     plan = plan_tasks(entries, out_root, priority)
     for task in plan.tasks:

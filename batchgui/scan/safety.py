@@ -24,6 +24,7 @@ appears meanwhile is not clobbered either.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import os
 import stat
@@ -54,6 +55,25 @@ class OutputCheck:
     clashes: dict[Path, str] = field(default_factory=dict)  # task path -> detail
     exists: dict[Path, str] = field(default_factory=dict)  # task path -> existing file
     moved: dict[Path, Path] = field(default_factory=dict)  # task path -> new out_dir
+
+
+def takes(spec: OperationSpec, name: str) -> bool:
+    """Whether the operation reads files of this name's type (no extensions: any)."""
+    return not spec.extensions or name.lower().endswith(tuple(spec.extensions))
+
+
+def leave_out_unsupported(entries: list[Entry], spec: OperationSpec) -> list[Entry]:
+    """Included files the operation cannot take, left out as `unsupported`: a batch
+    never starts a task certain to fail that way."""
+    if not spec.extensions:
+        return entries
+    detail = f"{spec.name} takes {', '.join(sorted(spec.extensions))}"
+    return [
+        e
+        if e.reason is not None or e.is_dir or takes(spec, e.path.name)
+        else dataclasses.replace(e, reason="unsupported", detail=detail)
+        for e in entries
+    ]
 
 
 def refuse_unsafe_output_folder(out_root: Path, paths: Iterable[str | os.PathLike[str]]) -> None:

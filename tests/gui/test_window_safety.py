@@ -62,3 +62,28 @@ def test_start_refuses_an_output_folder_that_is_the_input(make_window, run, tmp_
         await close(window)
 
     run(scenario)
+
+
+def test_the_preview_leaves_out_what_the_operation_cannot_take(make_window, run, tmp_path):
+    from PIL import Image
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "readme.txt").write_text("words")
+    Image.new("RGB", (8, 8)).save(src / "photo.png")
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.control.select_operation("image")
+        window.control.output_edit.setText(str(tmp_path / "out"))
+        window.add_paths([str(src)])
+        await until(lambda: scanned(window))
+        model = window.preview.model
+        reasons = {e.path.name: model.reason(e) for e in model.entries}
+        assert reasons == {"readme.txt": "unsupported", "photo.png": None}
+        assert window.preview.counts_label.text().startswith("1 files to process")
+        assert "unsupported" in window.preview.counts_label.text()
+        await close(window)
+
+    run(scenario)
