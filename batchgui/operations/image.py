@@ -15,15 +15,18 @@ truncated -> corrupt; a decompression bomb -> too_large.
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from batchgui.core.errors import ErrorKind, PermanentError
 from batchgui.core.operation import Option, TaskContext, atomic_write, operation
+from batchgui.operations.failures import classify
 from batchgui.operations.limits import check_frames
+
+log = logging.getLogger(__name__)
 
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF"}
 EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "tiff": ".tiff"}
@@ -108,20 +111,12 @@ def convert_image(
                 exif = None if options["strip_metadata"] else image.getexif()
                 if exif is not None:
                     exif.pop(0x0112, None)  # the orientation is applied to the pixels
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PermanentError(f"refused: {exc}", ErrorKind.TOO_LARGE) from None
-    except UnidentifiedImageError:
-        raise PermanentError(
-            f"{src.name} is not an image Pillow can read", ErrorKind.CORRUPT
-        ) from None
-    except ValueError as exc:
-        if "too large" in str(exc).lower():  # a zlib bomb in a PNG text chunk
-            raise PermanentError(f"refused: {exc}", ErrorKind.TOO_LARGE) from None
-        raise
-    except OSError as exc:
-        if "truncated" in str(exc) or "broken" in str(exc):
-            raise PermanentError(f"{src.name} is damaged: {exc}", ErrorKind.CORRUPT) from None
-        raise
+    except Exception as exc:  # what Pillow says about the file (operations/failures.py)
+        failure = classify("image", exc, src.name)
+        if failure is None:
+            raise
+        log.debug("%s: %s", src, failure, exc_info=True)
+        raise failure from None
     if ctx.cancelled:
         raise InterruptedError("cancelled")
     name = output_name(src, options)

@@ -23,7 +23,6 @@ import csv
 import json
 import logging
 import threading
-import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from urllib.parse import quote
 from batchgui.core.errors import ErrorKind, PermanentError
 from batchgui.core.operation import Option, TaskContext, atomic_write, make_folder, operation
 from batchgui.operations import limits
+from batchgui.operations.failures import classify
 from batchgui.operations.limits import bounded_lines
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ PLAIN = {
     ".markdown": "txt",
 }
 MAX_SHEET_ROWS = 10_000
+_FAMILY = {"pdf": "pdf", "docx": "office", "pptx": "office", "xlsx": "office"}
 
 
 def sniff(src: Path) -> str:
@@ -115,17 +116,14 @@ def to_markdown(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskCont
     assets = Assets(f"{src.name}.assets", enabled=bool(options.get("images")))
     try:
         markdown = CONVERTERS[kind](src, ctx, assets)
-    except PermanentError:
+    except (PermanentError, InterruptedError):
         raise
-    except (zipfile.BadZipFile, KeyError, EOFError) as exc:
-        raise PermanentError(f"{src.name} is damaged: {_short(exc)}", ErrorKind.CORRUPT) from None
-    except Exception as exc:  # the libraries' own "cannot parse" errors
-        if _is_parse_error(exc):
-            raise PermanentError(
-                f"{src.name} is damaged or not a {kind.upper()} file: {_short(exc)}",
-                ErrorKind.CORRUPT,
-            ) from None
-        raise
+    except Exception as exc:  # what the parser says about the file (operations/failures.py)
+        failure = classify(_FAMILY.get(kind, "text"), exc, src.name)
+        if failure is None:
+            raise
+        log.info("%s: %s", src, failure, exc_info=True)
+        raise failure from None
     outputs = assets.save(out_dir)
     target = out_dir / f"{src.name}.md"
     with atomic_write(target) as handle:
@@ -271,7 +269,7 @@ def _pdf_with_pdfium(src: Path, ctx: TaskContext) -> list[str] | None:
 
 def _pdf_with_pypdf(src: Path, ctx: TaskContext) -> list[str] | None:
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    from pypdf.errors import FileNotDecryptedError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # it warns per damaged object
     try:
@@ -290,16 +288,9 @@ def _pdf_with_pypdf(src: Path, ctx: TaskContext) -> list[str] | None:
         raise PermanentError(
             f"{src.name} is password-protected", ErrorKind.PASSWORD_REQUIRED
         ) from None
-    except (
-        PdfReadError,
-        ValueError,
-        KeyError,
-        TypeError,
-        RecursionError,
-        AttributeError,
-        IndexError,
-        OSError,
-    ) as exc:
+    except (InterruptedError, PermanentError):
+        raise
+    except Exception as exc:  # pypdf raises many kinds on damaged files (DeprecationError too)
         log.debug("pypdf cannot read %s (%s); trying pdfminer", src, exc)
         return None
 
@@ -536,16 +527,3 @@ def _check_limits(src: Path, kind: str) -> None:
         limits.check_size(src, limits.MAX_JSON, "JSON is refused")
     elif kind == "txt":
         limits.check_size(src, limits.MAX_TEXT, "text is refused")
-
-
-def _is_parse_error(exc: Exception) -> bool:
-    name = type(exc).__name__
-    return any(
-        word in name
-        for word in ("PackageNotFound", "XMLSyntax", "InvalidFile", "BadZip", "NotAPowerPoint")
-    ) or (isinstance(exc, ValueError) and ("not a" in str(exc) or "content type" in str(exc)))
-
-
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:200] or type(exc).__name__
