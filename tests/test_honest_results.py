@@ -105,3 +105,39 @@ def test_files_the_operation_cannot_take_are_left_out_as_unsupported(tmp_path):
     assert run.returncode == 0, run.stderr
     tasks = json.loads((tmp_path / "r.json").read_text())["tasks"]
     assert [t["path"].rsplit("/", 1)[1] for t in tasks] == ["photo.jpg"]
+
+
+JAPANESE = (
+    "氏名,年齢,住所\n山田太郎,30,東京都千代田区\n鈴木花子,25,大阪府大阪市北区\n"
+    "佐藤一郎,41,福岡県福岡市\n"
+)
+RUSSIAN = "Фамилия;Город;Примечание\nИванов;Москва;постоянный клиент, скидка пять процентов\n"
+
+
+def test_text_in_other_encodings_is_read_in_its_own(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "people.csv").write_bytes(JAPANESE.encode("cp932") * 3)
+    (src / "clients.csv").write_bytes(RUSSIAN.encode("cp1251") * 3)
+    (src / "bom.txt").write_bytes("\ufeffWith a byte-order mark: naïve café".encode("utf-16"))
+    (src / "page.html").write_bytes(
+        '<html><head><meta charset="windows-1252"></head><body><p>Caf\xe9 cr\xe8me</p>'
+        "</body></html>".encode("cp1252")
+    )
+    (src / "blob.txt").write_bytes(bytes(range(256)) * 8)  # binary: no encoding is credible
+    out = tmp_path / "out"
+    result = batchgui("run", str(src), "--op", "text", "--out", str(out),
+                      "--report", str(tmp_path / "r.json"))  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "| 山田太郎 | 30 | 東京都千代田区 |" in (out / "people.csv.md").read_text()
+    assert "Иванов" in (out / "clients.csv.md").read_text()
+    assert "naïve café" in (out / "bom.txt.md").read_text()
+    assert "Café crème" in (out / "page.html.md").read_text()
+    import json
+
+    tasks = {
+        t["path"].rsplit("/", 1)[1]: t
+        for t in json.loads((tmp_path / "r.json").read_text())["tasks"]
+    }
+    assert tasks["blob.txt"]["error_kind"] == "corrupt" and tasks["blob.txt"]["attempts"] == 1
+    assert not (out / "blob.txt.md").exists()

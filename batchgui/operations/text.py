@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 from batchgui.core.errors import ErrorKind, PermanentError
 from batchgui.core.operation import Option, TaskContext, atomic_write, make_folder, operation
-from batchgui.operations import limits
+from batchgui.operations import encodings, limits
 from batchgui.operations.failures import classify
 from batchgui.operations.limits import bounded_lines
 
@@ -432,26 +432,26 @@ def _xlsx(src: Path, ctx: TaskContext, assets: Assets) -> str:
 # --- plain formats ------------------------------------------------------------------------
 
 
-def _read_text(src: Path) -> str:
+def _read_text(src: Path, *, html: bool = False) -> str:
+    """The file's text in its own encoding (operations/encodings.py), or corrupt."""
     data = src.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    return encodings.decode(data, src.name, encodings.declared_charset(data) if html else None)
 
 
 def _html(src: Path, ctx: TaskContext, assets: Assets) -> str:
     from markdownify import markdownify
 
-    return markdownify(_read_text(src), heading_style="ATX").strip() + "\n"
+    return markdownify(_read_text(src, html=True), heading_style="ATX").strip() + "\n"
 
 
 def _csv(src: Path, ctx: TaskContext, assets: Assets) -> str:
     """Streamed: a huge file is read only as far as the rows shown, in bounded lines."""
+    with open(src, "rb") as handle:
+        encoding = encodings.detect(handle.read(encodings.SAMPLE), src.name)
     try:
-        rows = _csv_rows(src, "utf-8-sig")
-    except UnicodeDecodeError:
-        rows = _csv_rows(src, "latin-1")
+        rows = _csv_rows(src, encoding)
+    except UnicodeDecodeError as exc:
+        raise encodings.not_text(src.name, f"it is not valid {encoding} ({exc})") from None
     except csv.Error as exc:
         raise PermanentError(f"{src.name} is not valid CSV: {exc}", ErrorKind.CORRUPT) from None
     return (table(rows) + "\n") if rows else ""
