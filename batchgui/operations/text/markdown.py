@@ -42,14 +42,14 @@ class Assets:
     def add(self, key: str, blob: bytes, content_type: str, alt: str = "") -> str:
         """The Markdown for one image (`key` names it inside the document, so a picture
         shown twice is saved once): a link when saving, else its description if any."""
-        if not self.enabled:
-            return f"*[image: {alt}]*" if alt else ""
+        if not self.enabled:  # the description is content: kept, with no file to link
+            return f"![{_escape(alt)}]()" if alt else ""
         name = self._names.get(key)
         if name is None:
             name = f"image-{len(self._blobs) + 1}.{self.TYPES.get(content_type, 'bin')}"
             self._names[key] = name
             self._blobs.append((name, blob))
-        return f"![{alt}]({quote(self.folder)}/{name})"
+        return f"![{_escape(alt)}]({quote(self.folder)}/{name})"
 
     def save(self, out_dir: Path) -> list[Path]:
         saved = []
@@ -59,6 +59,10 @@ class Assets:
                 handle.write(blob)
             saved.append(target)
         return saved
+
+
+def _escape(alt: str) -> str:
+    return alt.replace("[", "\\[").replace("]", "\\]")
 
 
 def table(rows: Iterable[list[str]]) -> str:

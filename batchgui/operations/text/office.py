@@ -49,7 +49,7 @@ def _docx_image(document, blip, assets: Assets) -> str:
     if part is None:  # linked (external) pictures are never fetched
         return ""
     props = blip.xpath("ancestor::wp:inline/wp:docPr | ancestor::wp:anchor/wp:docPr")
-    alt = (props[0].get("descr") or "").strip() if props else ""
+    alt = _alt_text(props[0]) if props else ""
     return assets.add(str(part.partname), part.blob, part.content_type, alt)
 
 
@@ -73,35 +73,100 @@ def _docx_paragraph(paragraph) -> str:
 
 def pptx(src: Path, ctx: TaskContext, assets: Assets) -> str:
     from pptx import Presentation
-    from pptx.enum.shapes import MSO_SHAPE_TYPE
 
     presentation = Presentation(str(src))
     parts = []
     for number, slide in enumerate(presentation.slides, 1):
-        title = slide.shapes.title.text.strip() if slide.shapes.title is not None else ""
+        title_shape = slide.shapes.title
+        title = title_shape.text.strip() if title_shape is not None else ""
         parts.append(f"## Slide {number}" + (f": {title}" if title else ""))
-        for shape in slide.shapes:
-            if shape.has_text_frame and shape != slide.shapes.title:
-                text = shape.text_frame.text.strip()
-                if text:
-                    parts.append(text)
-            if getattr(shape, "has_table", False) and shape.has_table:
-                parts.append(table([[c.text for c in row.cells] for row in shape.table.rows]))
-            if shape.shape_type == MSO_SHAPE_TYPE.PICTURE:
-                picture = _pptx_picture(shape, assets)
-                if picture:
-                    parts.append(picture)
+        for shape in _shapes(slide.shapes):
+            if title_shape is not None and shape.shape_id == title_shape.shape_id:
+                continue
+            parts.extend(_pptx_shape(shape, assets))
+        notes = _notes(slide)
+        if notes:
+            parts.append(f"### Notes\n\n{notes}")
     return "\n\n".join(parts) + ("\n" if parts else "")
 
 
+def _shapes(shapes):
+    """Every shape of a slide, those inside groups included, in order."""
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    for shape in shapes:
+        if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+            yield from _shapes(shape.shapes)
+        else:
+            yield shape
+
+
+def _pptx_shape(shape, assets: Assets) -> list[str]:
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    found = []
+    if shape.has_text_frame:
+        text = shape.text_frame.text.strip()
+        if text:
+            found.append(text)
+    if getattr(shape, "has_table", False) and shape.has_table:
+        found.append(table([[c.text for c in row.cells] for row in shape.table.rows]))
+    if getattr(shape, "has_chart", False) and shape.has_chart:
+        found.append(_chart(shape.chart))
+    if shape.shape_type == MSO_SHAPE_TYPE.PICTURE:
+        picture = _pptx_picture(shape, assets)
+        if picture:
+            found.append(picture)
+    return found
+
+
+def _chart(chart) -> str:
+    """A chart as a heading (its title) and a table: a row per category, a column
+    per series."""
+    title = ""
+    if chart.has_title and chart.chart_title.has_text_frame:
+        title = chart.chart_title.text_frame.text.strip()
+    series = [s for plot in chart.plots for s in plot.series]
+    categories: list[str] = []
+    if chart.plots:
+        categories = [str(c) for c in chart.plots[0].categories]
+    values = [list(s.values) for s in series]
+    rows = [["", *(s.name or f"Series {i}" for i, s in enumerate(series, 1))]]
+    length = max([len(categories), *(len(v) for v in values)], default=0)
+    for index in range(length):
+        label = categories[index] if index < len(categories) else str(index + 1)
+        rows.append([label, *(_number(v[index]) if index < len(v) else "" for v in values)])
+    heading = f"### Chart: {title}" if title else "### Chart"
+    return heading + ("\n\n" + table(rows) if len(rows) > 1 else "")
+
+
+def _number(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _notes(slide) -> str:
+    if not slide.has_notes_slide:
+        return ""
+    frame = slide.notes_slide.notes_text_frame
+    return frame.text.strip() if frame is not None else ""
+
+
 def _pptx_picture(shape, assets: Assets) -> str:
+    props = shape._element.xpath("./p:nvPicPr/p:cNvPr")
+    alt = _alt_text(props[0]) if props else ""
     try:
         image = shape.image
     except (KeyError, ValueError, AttributeError) as exc:  # a linked or missing picture
         log.debug("picture %r has no embedded image (%s)", shape.name, exc)
-        return ""
-    alt = (shape._element.xpath("./p:nvPicPr/p:cNvPr/@descr") or [""])[0].strip()
+        return f"![{alt}]()" if alt else ""
     return assets.add(f"sha1:{image.sha1}", image.blob, image.content_type, alt)
+
+
+def _alt_text(props) -> str:
+    """A picture's description (alt text), else its title."""
+    return " ".join((props.get("descr") or props.get("title") or "").split())
 
 
 def xlsx(src: Path, ctx: TaskContext, assets: Assets) -> str:
