@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
+from batchgui.core.errors import ErrorKind, PermanentError
 from batchgui.core.operation import TaskContext
 from batchgui.operations.text.markdown import Assets, table
 
@@ -20,7 +22,7 @@ log = logging.getLogger(__name__)
 MAX_SHEET_ROWS = 10_000
 
 
-def docx(src: Path, ctx: TaskContext, assets: Assets) -> str:
+def docx(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) -> str:
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -71,7 +73,7 @@ def _docx_paragraph(paragraph) -> str:
     return text
 
 
-def pptx(src: Path, ctx: TaskContext, assets: Assets) -> str:
+def pptx(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) -> str:
     from pptx import Presentation
 
     presentation = Presentation(str(src))
@@ -169,7 +171,7 @@ def _alt_text(props) -> str:
     return " ".join((props.get("descr") or props.get("title") or "").split())
 
 
-def xlsx(src: Path, ctx: TaskContext, assets: Assets) -> str:
+def xlsx(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) -> str:
     import openpyxl
 
     workbook = openpyxl.load_workbook(src, read_only=True, data_only=True)
@@ -189,3 +191,38 @@ def xlsx(src: Path, ctx: TaskContext, assets: Assets) -> str:
         return "\n\n".join(parts) + "\n"
     finally:
         workbook.close()
+
+
+def xls(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) -> str:
+    """A legacy Excel workbook (BIFF, xlrd): a table per sheet, like XLSX."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(src), on_demand=True)
+    except xlrd.XLRDError as exc:
+        if "encrypt" in str(exc).lower():
+            raise PermanentError(
+                f"{src.name} is password-protected", ErrorKind.PASSWORD_REQUIRED
+            ) from None
+        raise PermanentError(f"{src.name} is damaged: {exc}", ErrorKind.CORRUPT) from None
+    try:
+        parts = []
+        for sheet in book.sheets():
+            rows = [
+                [_xls_value(sheet.cell_value(r, c)) for c in range(sheet.ncols)]
+                for r in range(min(sheet.nrows, MAX_SHEET_ROWS))
+            ]
+            while rows and not any(rows[-1]):
+                rows.pop()
+            parts.append(f"## {sheet.name}")
+            if rows:
+                parts.append(table(rows))
+        return "\n\n".join(parts) + "\n"
+    finally:
+        book.release_resources()
+
+
+def _xls_value(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)

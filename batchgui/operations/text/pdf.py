@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 from batchgui.core.errors import ErrorKind, PermanentError
 from batchgui.core.operation import TaskContext
@@ -18,7 +19,7 @@ from batchgui.operations.text.markdown import Assets
 log = logging.getLogger(__name__)
 
 
-def pdf(src: Path, ctx: TaskContext, assets: Assets) -> str:
+def pdf(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) -> str:
     pages = _pdf_with_pdfium(src, ctx)
     if _needs_fallback(pages):
         fallback = _pdf_with_pypdf(src, ctx)

@@ -25,13 +25,7 @@ def read_text(src: Path, *, html: bool = False) -> str:
     return encodings.decode(data, src.name, encodings.declared_charset(data) if html else None)
 
 
-def html(src: Path, ctx: TaskContext, assets: Assets) -> str:
-    from markdownify import markdownify
-
-    return markdownify(read_text(src, html=True), heading_style="ATX").strip() + "\n"
-
-
-def csv_table(src: Path, ctx: TaskContext, assets: Assets) -> str:
+def csv_table(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) -> str:
     """Streamed: a huge file is read only as far as the rows shown, in bounded lines."""
     with open(src, "rb") as handle:
         encoding = encodings.detect(handle.read(encodings.SAMPLE), src.name)
@@ -64,7 +58,7 @@ def _csv_rows(src: Path, encoding: str) -> list[list[str]]:
         return rows
 
 
-def json_block(src: Path, ctx: TaskContext, assets: Assets) -> str:
+def json_block(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) -> str:
     try:
         value = json.loads(read_text(src))
     except json.JSONDecodeError as exc:
@@ -72,5 +66,45 @@ def json_block(src: Path, ctx: TaskContext, assets: Assets) -> str:
     return "```json\n" + json.dumps(value, indent=2, ensure_ascii=False) + "\n```\n"
 
 
-def plain_text(src: Path, ctx: TaskContext, assets: Assets) -> str:
+def plain_text(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) -> str:
     return read_text(src)
+
+
+def notebook(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) -> str:
+    """A Jupyter notebook: Markdown cells as they are, code cells fenced in the
+    kernel's language, their text outputs fenced below them."""
+    try:
+        book = json.loads(read_text(src))
+        cells = book["cells"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise PermanentError(f"{src.name} is not a notebook: {exc}", ErrorKind.CORRUPT) from None
+    meta = book.get("metadata") or {}
+    language = (meta.get("kernelspec") or {}).get("language") or (
+        meta.get("language_info") or {}
+    ).get("name", "")
+    parts = []
+    for cell in cells:
+        source = _joined(cell.get("source"))
+        kind = cell.get("cell_type")
+        if kind == "code":
+            if source.strip():
+                parts.append(f"```{language}\n{source.rstrip()}\n```")
+            for output in cell.get("outputs") or ():
+                text = _output_text(output)
+                if text.strip():
+                    parts.append(f"```\n{text.rstrip()}\n```")
+        elif source.strip():
+            parts.append(source.strip())
+    return "\n\n".join(parts) + "\n"
+
+
+def _joined(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value or "")
+
+
+def _output_text(output: dict[str, Any]) -> str:
+    if output.get("output_type") == "stream":
+        return _joined(output.get("text"))
+    if output.get("output_type") == "error":
+        return "\n".join([f"{output.get('ename')}: {output.get('evalue')}"])
+    return _joined((output.get("data") or {}).get("text/plain"))
