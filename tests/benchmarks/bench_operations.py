@@ -5,6 +5,11 @@
 text:  the corpus' valid documents (../shared/corpus, MANIFEST `ok`) copied to
        about --files files; also serially in one process, against markitdown over the
        same files when an interpreter has it (--markitdown-python).
+content: the corpus documents and samples of the other formats (HTML, EPUB, XLS,
+       notebook, RSS, ZIP, a deck with a chart, a CSV in Shift-JIS), converted
+       once by batchgui and once by markitdown: the share of each document's
+       reference phrases (phrases.py) found in the Markdown, by format, and
+       the site chrome left in the HTML.
 image: --files generated photos (2000x1500 JPEG) resized to fit 1024 px as JPEG.
 Both through the engine with 2 workers; best of --repeat.
 """
@@ -107,7 +112,82 @@ def markitdown_times(python: str, files: list[Path]) -> tuple[float, float] | No
     return setup, convert
 
 
-def serial_time(files: list[Path], out: Path) -> float:
+MARKITDOWN_WRITE = """
+import sys, pathlib
+from markitdown import MarkItDown
+converter = MarkItDown()
+out = pathlib.Path(sys.argv[1])
+for name in sys.argv[2:]:
+    try:
+        text = converter.convert(name).text_content
+    except Exception as exc:
+        text = ""
+    (out / (pathlib.Path(name).name + ".md")).write_text(text or "", encoding="utf-8")
+"""
+
+
+def content_samples(root: Path) -> list[Path]:
+    """One of each document a person reads: the corpus' valid documents and samples
+    of the other formats, made with the tests' builders."""
+    import json
+    import zipfile
+
+    from tests.benchmarks.phrases import PHRASES
+    from tests.test_honest_results import JAPANESE
+    from tests.test_more_formats import NOTEBOOK, RSS, WIKI_PAGE, _epub, _xls
+    from tests.test_office_content import _deck, _document
+
+    folder = root / "content"
+    folder.mkdir()
+    with open(CORPUS / "MANIFEST.tsv", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            name = Path(row["file"]).name
+            if row["operation"] == "text" and row["expected"] == "ok" and name in PHRASES:
+                shutil.copyfile(CORPUS / row["file"], folder / name)
+    (folder / "zebra.html").write_text(WIKI_PAGE)
+    _epub(folder / "river.epub")
+    _xls(folder / "stock.xls")
+    (folder / "analysis.ipynb").write_text(json.dumps(NOTEBOOK))
+    (folder / "news.rss").write_text(RSS)
+    with zipfile.ZipFile(folder / "bundle.zip", "w") as archive:
+        archive.writestr("notes/readme.txt", "Read me first.")
+        archive.writestr("data/table.csv", "name,qty\npens,4\n")
+    _deck(folder / "sales.pptx")
+    _document(folder / "report.docx")
+    (folder / "people.csv").write_bytes(JAPANESE.encode("cp932") * 3)
+    return sorted(folder.iterdir())
+
+
+def content_table(files: list[Path], ours: Path, theirs: Path | None) -> None:
+    """Per format: the share of reference phrases each converter kept."""
+    from tests.benchmarks.phrases import share_found
+
+    def read(folder: Path | None, path: Path) -> str:
+        output = folder / f"{path.name}.md" if folder is not None else None
+        return output.read_text(encoding="utf-8") if output and output.exists() else ""
+
+    # format -> [phrases listed, found by batchgui, by markitdown, chrome left: ours, theirs]
+    totals: dict[str, list[int]] = {}
+    for path in files:
+        row = totals.setdefault(path.suffix.lower(), [0, 0, 0, 0, 0])
+        found, wanted, noise = share_found(path.name, read(ours, path))
+        their_found, _, their_noise = share_found(path.name, read(theirs, path))
+        for index, value in enumerate((wanted, found, their_found, noise, their_noise)):
+            row[index] += value
+    print("content: share of reference phrases found (and site chrome left in HTML)")
+    print(f"  {'format':8} {'batchgui':>9} {'markitdown':>11}")
+    for fmt, (wanted, found, their_found, noise, their_noise) in [
+        *sorted(totals.items()),
+        ("all", [sum(col) for col in zip(*totals.values(), strict=True)]),
+    ]:
+        theirs_text = (
+            f"{their_found / max(wanted, 1):11.0%}" if theirs is not None else "          -"
+        )
+        chrome = f"   chrome left: {noise} vs {their_noise}" if noise or their_noise else ""
+        print(f"  {fmt:8} {found / max(wanted, 1):9.0%} {theirs_text}{chrome}")
+
+
+def serial_time(files: list[Path], out: Path, keep: bool = False) -> float:
     """Seconds for the default `text` backend over files, serially, in this process."""
     from batchgui.core.operation import TaskContext
     from batchgui.operations.text import to_markdown
@@ -118,7 +198,8 @@ def serial_time(files: list[Path], out: Path) -> float:
         with contextlib.suppress(Exception):
             to_markdown(path, out, {}, TaskContext())
     elapsed = time.perf_counter() - start
-    shutil.rmtree(out, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(out, ignore_errors=True)
     return elapsed
 
 
@@ -158,6 +239,18 @@ def main() -> int:
                     f"{name:5} {mode:7}: {done} files in {elapsed:.2f} s = "
                     f"{done / elapsed:.1f} files/s, {size / elapsed / 1e6:.1f} MB/s"
                 )
+        samples = content_samples(work)
+        serial_time(samples, work / "ours", keep=True)
+        theirs = None
+        if markitdown_times(args.markitdown_python, samples[:1]) is not None:
+            theirs = work / "theirs"
+            theirs.mkdir()
+            subprocess.run(
+                [args.markitdown_python, "-c", MARKITDOWN_WRITE, str(theirs), *map(str, samples)],
+                check=True,
+                capture_output=True,
+            )
+        content_table(samples, work / "ours", theirs)
         files = sorted(docs.iterdir())
         ours = serial_time(files, work / "serial")
         print(f"text serial : {len(files) / ours:.1f} files/s (1 process, default backend)")
