@@ -692,3 +692,27 @@ def test_resume_ends_commands_a_killed_run_left_before_starting_again(tmp_path):
         os.killpg(resumed.pid, signal.SIGKILL)
         resumed.wait(10)
         _gone_within(f"sleep {marker}", 3.0)
+
+
+def test_an_output_folder_deleted_between_batches_is_made_again(tmp_path):
+    """One process, two batches into the same folder, the folder deleted in between
+    (the window lets a user do just that)."""
+    import asyncio
+    import shutil as sh
+
+    from batchgui.core import BatchProcessor, TaskStatus
+    from tests.conftest import build_batch, make_files
+    from tests.plugins import testops
+
+    files = make_files(tmp_path / "in", 3)
+    for _ in range(2):
+        batch, spec = build_batch(testops.copy, files, tmp_path / "out", mode="thread")
+
+        async def scenario(batch=batch, spec=spec):
+            engine = BatchProcessor(2)
+            await asyncio.wait_for(engine.run(batch, spec), 30)
+            await engine.aclose()
+
+        asyncio.run(scenario())
+        assert batch.counts[TaskStatus.COMPLETED] == 3, [t.error for t in batch.tasks]
+        sh.rmtree(tmp_path / "out")

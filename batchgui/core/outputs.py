@@ -26,6 +26,7 @@ import errno
 import functools
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -143,7 +144,9 @@ def make_folder(folder: str | os.PathLike[str]) -> Path:
     guard = current_guard()
     text = os.fspath(folder)
     key = (text, guard.out_root if guard is not None else "")
-    if key in _made_folders:  # made and checked before: most tasks share a folder
+    known = _made_folders.get(key)
+    if known is not None and _identity(text) == known:
+        # made and checked before, and still that folder: most tasks share one
         return folder if isinstance(folder, Path) else Path(text)
     path = Path(os.path.abspath(text))
     if guard is not None:
@@ -158,13 +161,25 @@ def make_folder(folder: str | os.PathLike[str]) -> Path:
         raise OutputRefused(f"refused to use {path}: it left the output folder while created")
     if len(_made_folders) > 4096:
         _made_folders.clear()
-    _made_folders[key] = None
+    identity = _identity(text)
+    if identity is not None:
+        _made_folders[key] = identity
     return path
 
 
-# folders make_folder made and checked, per output folder (a cache for batches
-# of tiny tasks: resolving a path costs a system call per component)
-_made_folders: dict[tuple[str, str], None] = {}
+def _identity(folder: str) -> tuple[int, int] | None:
+    """(device, inode) of a real folder (not a link to one); None otherwise."""
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
+
+
+# folders make_folder made and checked, per output folder, with their identity (a
+# cache for batches of tiny tasks: resolving a path costs a system call per
+# component; one lstat tells the folder is still there and still the same)
+_made_folders: dict[tuple[str, str], tuple[int, int]] = {}
 
 
 def free_name(target: Path) -> Path:
