@@ -23,6 +23,7 @@ from batchgui.operations.registry import load_operations
 from batchgui.paths import data_dir, log_dir
 from batchgui.scan.safety import ready_to_resume
 from batchgui.scan.walk import InputError
+from batchgui.session import RunSettings
 from batchgui.store import BatchLock, StoreError
 
 
@@ -118,7 +119,11 @@ def report_command(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     finally:
         store.close()
-    report = build_report(batch, int(batch.settings.get("workers") or 0) or 1)
+    try:
+        workers = RunSettings.of_batch(batch).worker_count()
+    except ValueError:
+        workers = 1  # settings of a newer batchgui: the report still says what happened
+    report = build_report(batch, workers)
     if args.csv:
         writer = csv.writer(sys.stdout)
         writer.writerow(

@@ -30,13 +30,12 @@ from pathlib import Path
 from batchgui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from batchgui.core import Batch, BatchProcessor, RetryPolicy, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
-from batchgui.core.processor import default_workers
 from batchgui.core.report import build_report
-from batchgui.core.runners.processes import DEFAULT_MEMORY_LIMIT
 from batchgui.core.stats import Stats
 from batchgui.paths import data_dir
 from batchgui.scan.incremental import ResultRecorder, operation_key
 from batchgui.scan.walk import absolute
+from batchgui.session import Ending, RunSettings, StopMode
 from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
 _BAR_INTERVAL_S = 0.1
@@ -70,16 +69,16 @@ def execute_batch(
     quiet: bool,
     report_path: Path | None,
     stop_after: int | None = None,
-    on_interrupt: str = "save",
+    on_interrupt: str | StopMode = StopMode.SAVE,
 ) -> int:
     if stop_after is not None and stop_after < 1:
         raise UsageError(f"--stop-after must be at least 1, not {stop_after}")
-    settings = batch.settings
-    workers = int(settings.get("workers") or default_workers())
-    retry = RetryPolicy(
-        max_retries=int(settings.get("retries", 2)),
-        base_delay_s=float(settings.get("backoff", 1.0)),
-    )
+    try:
+        settings = RunSettings.of_batch(batch)
+    except ValueError as exc:
+        raise UsageError(f"batch {batch.id}: {exc}") from None
+    workers = settings.worker_count()
+    retry = settings.retry_policy()
     try:
         lock = BatchLock(data_dir(data_dir_arg), batch.id).acquire()
     except StoreError as exc:
@@ -87,7 +86,9 @@ def execute_batch(
     try:
         show_bar = not quiet and sys.stderr.isatty()
         control = _Control(stop_after, on_interrupt)
-        stopped = asyncio.run(_execute(batch, spec, store, workers, retry, show_bar, control))
+        stopped = asyncio.run(
+            _execute(batch, spec, store, workers, retry, settings.memory_limit, show_bar, control)
+        )
     finally:
         lock.release()
         store.close()
@@ -95,22 +96,22 @@ def execute_batch(
         print_summary(batch, control.final_stats)
     if report_path is not None:
         write_report(build_report(batch, workers), report_path)
-    if stopped == "interrupted":
-        if on_interrupt == "kill":
+    if stopped is Ending.INTERRUPTED:
+        if control.on_interrupt is StopMode.KILL:
             print("batchgui: interrupted; the remaining tasks were cancelled", file=sys.stderr)
         else:
             print(
                 f"batchgui: interrupted; resume with: batchgui resume {batch.id}", file=sys.stderr
             )
         return EXIT_INTERRUPTED
-    if stopped == "halted":
+    if stopped is Ending.HALTED:
         print(
             f"batchgui: error: paused: {batch.halted}; free some space, then resume with: "
             f"batchgui resume {batch.id}",
             file=sys.stderr,
         )
         return EXIT_FAILED
-    if stopped == "stop point":
+    if stopped is Ending.STOP_POINT:
         print(
             f"batchgui: paused after {stop_after} task(s) as asked; resume with: "
             f"batchgui resume {batch.id}",
@@ -118,10 +119,10 @@ def execute_batch(
         )
         c = batch.counts
         return EXIT_FAILED if c[TaskStatus.FAILED] or c[TaskStatus.CANCELLED] else EXIT_OK
-    if stopped:  # the store failed
+    if stopped is Ending.STORE_FAILED:
         print(
-            f"batchgui: error: cannot save progress: {stopped}; when fixed, resume with: "
-            f"batchgui resume {batch.id}",
+            f"batchgui: error: cannot save progress: {control.store_error}; when fixed, "
+            f"resume with: batchgui resume {batch.id}",
             file=sys.stderr,
         )
         return EXIT_FAILED
@@ -134,11 +135,15 @@ def execute_batch(
 class _Control:
     """How this run may stop early: a stop point, and what Ctrl-C does."""
 
-    def __init__(self, stop_after: int | None, on_interrupt: str) -> None:
-        if on_interrupt not in ("save", "drain", "kill"):
-            raise UsageError(f"--on-interrupt: choose save, drain or kill, not {on_interrupt!r}")
+    def __init__(self, stop_after: int | None, on_interrupt: str | StopMode) -> None:
+        try:
+            self.on_interrupt = StopMode(on_interrupt)
+        except ValueError:
+            raise UsageError(
+                f"--on-interrupt: choose save, drain or kill, not {on_interrupt!r}"
+            ) from None
         self.stop_after = stop_after
-        self.on_interrupt = on_interrupt
+        self.store_error: str | None = None
         self.reasons: list[str] = []
         self.changed = asyncio.Event()
         self.final_stats: Stats | None = None  # the engine's figures when the run ended
@@ -147,7 +152,7 @@ class _Control:
         """A signal or a failing store. Ctrl-C once does what --on-interrupt says; a
         second Ctrl-C while draining stops now (saving), a third exits at once."""
         if reason == "interrupted" and "interrupted" in self.reasons:
-            if self.on_interrupt == "drain" and "escalated" not in self.reasons:
+            if self.on_interrupt is StopMode.DRAIN and "escalated" not in self.reasons:
                 self.reasons.append("escalated")
                 self.changed.set()
                 return
@@ -166,7 +171,7 @@ class _Control:
             return False
         if self.reason != "interrupted":
             return True  # the store failed: stop, saving what can be saved
-        return self.on_interrupt != "drain" or "escalated" in self.reasons
+        return self.on_interrupt is not StopMode.DRAIN or "escalated" in self.reasons
 
 
 async def _execute(
@@ -175,12 +180,12 @@ async def _execute(
     store: Store,
     workers: int,
     retry: RetryPolicy,
+    memory_limit: int | None,
     show_bar: bool,
     control: _Control,
-) -> str | None:
-    """Run the batch; returns None when it ended, or why it stopped early."""
-    limit = batch.settings.get("memory_limit", DEFAULT_MEMORY_LIMIT)
-    processor = BatchProcessor(workers, retry=retry, memory_limit=limit)
+) -> Ending:
+    """Run the batch to its end, or until it stops early (and why)."""
+    processor = BatchProcessor(workers, retry=retry, memory_limit=memory_limit)
     loop = asyncio.get_running_loop()
     journal = BatchJournal(store, processor, on_error=control.halt)
     recorder = (
@@ -207,7 +212,7 @@ async def _execute(
             if finished.done():
                 break
             if control.kill_running:
-                if control.reason == "interrupted" and control.on_interrupt == "kill":
+                if control.reason == "interrupted" and control.on_interrupt is StopMode.KILL:
                     processor.cancel_batch(batch)
                     await finished
                 else:
@@ -232,11 +237,17 @@ async def _execute(
         await processor.aclose(kill=control.kill_running)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    if control.reason:
-        return control.reason
-    if at_stop_point and batch.halted:
-        return "halted"
-    return "stop point" if at_stop_point else journal.error
+    if control.reason == "interrupted":
+        return Ending.INTERRUPTED
+    if control.reason:  # the store failed while running
+        control.store_error = control.reason
+        return Ending.STORE_FAILED
+    if at_stop_point:
+        return Ending.HALTED if batch.halted else Ending.STOP_POINT
+    if journal.error:
+        control.store_error = journal.error
+        return Ending.STORE_FAILED
+    return Ending.FINISHED
 
 
 async def _progress_bar(processor: BatchProcessor, batch: Batch) -> None:

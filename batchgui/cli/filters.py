@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from batchgui.scan.filters import Filters, compile_name, parse_size, parse_when
+from batchgui.scan.filters import Filters, parse_size, parse_when
+from batchgui.session import FilterSettings
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,19 +54,24 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def filters_from(args: argparse.Namespace) -> Filters:
+def filter_settings_from(args: argparse.Namespace) -> FilterSettings:
     """Raises ValueError with a one-line message for a bad value."""
     extensions = [e for value in args.ext for e in value.split(",") if e.strip()]
-    return Filters(
+    return FilterSettings(
         extensions=tuple(extensions),
         min_size=parse_size(args.min_size) if args.min_size else None,
         max_size=parse_size(args.max_size) if args.max_size else None,
         newer_than=parse_when(args.newer_than) if args.newer_than else None,
         older_than=parse_when(args.older_than) if args.older_than else None,
-        name=compile_name(args.name) if args.name else None,
+        name=args.name or None,
         exclude=tuple(args.exclude),
+        exclude_regex=tuple(args.exclude_regex),
         exclude_paths=tuple(args.exclude_path),
-        exclude_regex=tuple(compile_name(r, "exclude regex") for r in args.exclude_regex),
         hidden=args.hidden,
         follow_symlinks=args.follow_symlinks,
     )
+
+
+def filters_from(args: argparse.Namespace) -> Filters:
+    """The scan's Filters; ValueError with a one-line message for a bad value."""
+    return filter_settings_from(args).build()

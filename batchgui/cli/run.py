@@ -13,7 +13,7 @@ import sys
 
 from batchgui.cli import UsageError
 from batchgui.cli.execute import execute_batch, open_store, report_target
-from batchgui.cli.filters import filters_from
+from batchgui.cli.filters import filter_settings_from
 from batchgui.core import Batch, Priority
 from batchgui.core.operation import OperationSpec
 from batchgui.core.processor import default_workers
@@ -24,6 +24,7 @@ from batchgui.scan.filters import parse_size
 from batchgui.scan.incremental import operation_key
 from batchgui.scan.prepare import prepare
 from batchgui.scan.walk import InputError, absolute
+from batchgui.session import RunSettings
 from batchgui.store import StoreError
 
 _BAR_INTERVAL_S = 0.1
@@ -33,16 +34,13 @@ _FAILURES_SHOWN = 5
 def run_command(args: argparse.Namespace) -> int:
     setup_logging(log_dir(args.data_dir), quiet=args.quiet)
     spec, options = _operation(args)
-    out_root = absolute(args.out)
+    settings = settings_from(args, spec.name, options)
+    out_root = absolute(settings.out)
     report_path = report_target(args.report)
     try:
-        filters = filters_from(args)
+        filters = settings.filters.build()
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    try:
-        memory_limit = parse_size(args.memory_limit) or None
-    except ValueError as exc:
-        raise UsageError(f"--memory-limit: {exc}") from None
     store = open_store(args.data_dir)
     op_key = operation_key(spec.name, options)
     try:
@@ -52,10 +50,10 @@ def run_command(args: argparse.Namespace) -> int:
             out_root,
             spec=spec,
             options=options,
-            on_exists=args.on_exists,
-            priority=Priority.parse(args.priority),
-            dedupe=not args.no_dedupe,
-            force=args.force,
+            on_exists=settings.on_exists,
+            priority=Priority.parse(settings.priority),
+            dedupe=settings.dedupe,
+            force=settings.force,
             cache=store if spec.incremental else None,
             made=store,
             op_key=op_key,
@@ -74,26 +72,16 @@ def run_command(args: argparse.Namespace) -> int:
                 f"cannot create the output folder {out_root}: {exc.strerror or exc}"
             ) from None
     plan = prepared.plan
-    settings = {
-        "workers": args.workers or default_workers(),
-        "retries": args.retries,
-        "backoff": args.backoff,
-        "priority": args.priority,
-        "dedupe": not args.no_dedupe,
-        "sources": [os.fsdecode(absolute(p)) for p in args.paths],
-        "memory_limit": memory_limit,
-        "on_exists": args.on_exists,
-    }
     batch = Batch(
         spec.name,
         plan.tasks,
         options,
-        mode=args.mode,
+        mode=settings.mode,
         out_root=out_root,
         base=plan.base,
-        timeout_s=args.timeout if args.timeout is not None else spec.default_timeout_s,
-        rate_per_s=args.rate,
-        settings=settings,
+        timeout_s=settings.timeout_s if settings.timeout_s is not None else spec.default_timeout_s,
+        rate_per_s=settings.rate_per_s,
+        settings=settings.to_json(),
     )
     batch.replaceable = prepared.batch_replaceable
     try:
@@ -110,6 +98,38 @@ def run_command(args: argparse.Namespace) -> int:
         stop_after=args.stop_after,
         on_interrupt=args.on_interrupt,
     )
+
+
+def settings_from(args: argparse.Namespace, operation: str, options: dict) -> RunSettings:
+    """The command line's RunSettings; UsageError (exit 2) for a bad value."""
+    try:
+        memory_limit = parse_size(args.memory_limit) or None
+    except ValueError as exc:
+        raise UsageError(f"--memory-limit: {exc}") from None
+    try:
+        filters = filter_settings_from(args)
+        return RunSettings(
+            operation=operation,
+            options=options,
+            mode=args.mode,
+            workers=args.workers or default_workers(),
+            priority=args.priority,
+            retries=args.retries,
+            backoff_s=args.backoff,
+            timeout_s=args.timeout,
+            rate_per_s=args.rate,
+            memory_limit=memory_limit,
+            filters=filters,
+            out=os.fsdecode(absolute(args.out)),
+            sources=tuple(os.fsdecode(absolute(p)) for p in args.paths),
+            dedupe=not args.no_dedupe,
+            force=args.force,
+            on_exists=args.on_exists,
+            stop_after=args.stop_after,
+            on_interrupt=args.on_interrupt,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _operation(args: argparse.Namespace) -> tuple[OperationSpec, dict]:

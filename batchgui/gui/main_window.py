@@ -65,6 +65,7 @@ from batchgui.scan.incremental import ResultRecorder, operation_key
 from batchgui.scan.prepare import prepare
 from batchgui.scan.safety import leave_out_unsupported, output_reasons, ready_to_resume
 from batchgui.scan.walk import InputError, absolute, stream_scan
+from batchgui.session import RunSettings, StopMode
 from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -350,11 +351,12 @@ class MainWindow(QMainWindow):
         spec = self.control.operation()
         try:
             options = spec.resolve_options(self.control.raw_options())
-            filters = self.preview.filters()
+            settings = self._run_settings(spec.name, options)
+            filters = settings.filters.build()
         except ValueError as exc:
             self.statusBar().showMessage(str(exc))
             return
-        out = self._output_folder()
+        out = absolute(settings.out)
         key = operation_key(spec.name, options)
         self.control.start_button.setEnabled(False)
         self.statusBar().showMessage("Preparing…")
@@ -366,7 +368,7 @@ class MainWindow(QMainWindow):
                 out,
                 spec=spec,
                 options=options,
-                on_exists=self.control.on_exists(),
+                on_exists=settings.on_exists,
                 cache=self.store if spec.incremental else None,
                 made=self.store,
                 op_key=key,
@@ -378,25 +380,31 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Not started: {exc}")
             self._refresh_buttons()
             return
-        settings = {
-            "workers": self.control.workers_spin.value(),
-            "retries": 2,
-            "backoff": 1.0,
-            "sources": list(self.sources),
-            "on_exists": self.control.on_exists(),
-        }
         batch = Batch(
             spec.name,
             prepared.plan.tasks,
             options,
-            mode=self.control.mode(),
+            mode=settings.mode,
             out_root=out,
             base=prepared.plan.base,
-            settings=settings,
+            settings=settings.to_json(),
             timeout_s=spec.default_timeout_s,
         )
         batch.replaceable = prepared.batch_replaceable
         await self._run(batch, spec, save=True)
+
+    def _run_settings(self, operation: str, options: dict) -> RunSettings:
+        """The controls as RunSettings (ValueError for a bad filter)."""
+        return RunSettings(
+            operation=operation,
+            options=options,
+            mode=self.control.mode(),
+            workers=self.control.workers_spin.value(),
+            filters=self.preview.filter_settings(),
+            out=os.fspath(self._output_folder()),
+            sources=tuple(self.sources),
+            on_exists=self.control.on_exists(),
+        )
 
     async def _run(self, batch: Batch, spec, *, save: bool) -> None:
         # A batch is a long-lived web of objects (100,000 tasks: millions). Left in
@@ -595,7 +603,7 @@ class MainWindow(QMainWindow):
             log.info("cannot resume batch %s: %s", batch_id, exc)
             self.statusBar().showMessage(f"Cannot resume: {exc}")
             return
-        self.sources = list(batch.settings.get("sources", []))
+        self.sources = list(RunSettings.of_batch(batch).sources)
         await self._run(batch, spec, save=False)
 
     def about(self) -> None:
@@ -624,7 +632,7 @@ class MainWindow(QMainWindow):
         if self.batch is not None and not self.batch.is_done:
             self.ask_how_to_close()
             return
-        self.close_with("save")
+        self.close_with(StopMode.SAVE)
 
     def ask_how_to_close(self) -> QMessageBox:
         """Running work: finish it, stop and save it for later, or stop and cancel it."""
@@ -640,9 +648,11 @@ class MainWindow(QMainWindow):
             "Stop and cancel: running work is killed and the rest is cancelled."
         )
         choices = {
-            box.addButton("Stop and save", QMessageBox.ButtonRole.AcceptRole): "save",
-            box.addButton("Finish running tasks", QMessageBox.ButtonRole.ActionRole): "drain",
-            box.addButton("Stop and cancel", QMessageBox.ButtonRole.DestructiveRole): "kill",
+            box.addButton("Stop and save", QMessageBox.ButtonRole.AcceptRole): StopMode.SAVE,
+            box.addButton(
+                "Finish running tasks", QMessageBox.ButtonRole.ActionRole
+            ): StopMode.DRAIN,
+            box.addButton("Stop and cancel", QMessageBox.ButtonRole.DestructiveRole): StopMode.KILL,
         }
         for button, choice in choices.items():
             button.setObjectName(f"close_{choice}")
@@ -652,20 +662,20 @@ class MainWindow(QMainWindow):
         box.open()
         return box
 
-    def close_with(self, choice: str | None) -> None:
-        """Shut down as chosen: "save", "drain" or "kill" (None: stay open)."""
+    def close_with(self, choice: StopMode | str | None) -> None:
+        """Shut down as chosen: save, drain or kill (None: stay open)."""
         if choice is None or self._closing:
             return
         self._closing = True
         self._save_settings()
-        self._spawn(self._shut_down(choice))
+        self._spawn(self._shut_down(StopMode(choice)))
 
-    async def _shut_down(self, choice: str = "save") -> None:
+    async def _shut_down(self, choice: StopMode = StopMode.SAVE) -> None:
         """Stop or finish the running work as chosen, save, and close. No child
         process outlives the window: whatever still runs at the end is killed."""
         batch = self.batch
         if batch is not None and not batch.is_done:
-            if choice == "drain":
+            if choice is StopMode.DRAIN:
                 self._stop_draining = asyncio.Event()  # set by a second close
                 self.processor.drain(batch)
                 self.statusBar().showMessage("Finishing the running tasks, then closing…")
@@ -681,7 +691,7 @@ class MainWindow(QMainWindow):
                 for waiting in waits:
                     waiting.cancel()
                 self._stop_draining = None
-            elif choice == "kill":
+            elif choice is StopMode.KILL:
                 self.processor.cancel_batch(batch)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.processor.wait(batch), _CANCEL_WAIT_S)

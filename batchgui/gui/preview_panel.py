@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from batchgui.scan.filters import Filters, compile_name, parse_size
+from batchgui.scan.filters import Filters, parse_size
 from batchgui.scan.walk import Entry
+from batchgui.session import FilterSettings
 
 Index = QModelIndex | QPersistentModelIndex
 _COLUMNS = ("File", "Folder", "Size", "Included")
@@ -297,21 +298,25 @@ class PreviewPanel(QGroupBox):
         dialog.fileSelected.connect(lambda folder: self.paths_added.emit([folder]))
         dialog.open()
 
-    def filters(self) -> Filters:
-        """The filters the controls describe; ValueError with a one-line message."""
+    def filter_settings(self) -> FilterSettings:
+        """The filters the controls describe, as plain values (saved with a batch)."""
         exts = tuple(e for e in self.ext_edit.text().replace(" ", ",").split(",") if e)
         exclude = tuple(p.strip() for p in self.exclude_edit.text().split(",") if p.strip())
         name = self.name_edit.text().strip()
         size = self.max_size_edit.text().strip()
         regex = self.exclude_regex_edit.text().strip()
-        return Filters(
+        return FilterSettings(
             extensions=exts,
             exclude=exclude,
-            exclude_regex=(compile_name(regex, "exclude regex"),) if regex else (),
-            name=compile_name(name) if name else None,
+            exclude_regex=(regex,) if regex else (),
+            name=name or None,
             max_size=parse_size(size) if size else None,
             hidden=self.hidden_check.isChecked(),
         )
+
+    def filters(self) -> Filters:
+        """The scan's filters; ValueError with a one-line message."""
+        return self.filter_settings().build()
 
     # --- what the scan found --------------------------------------------------------
     def start_scan(self) -> None:
