@@ -36,6 +36,7 @@ from batchgui.paths import data_dir
 from batchgui.scan.incremental import ResultRecorder, operation_key
 from batchgui.scan.walk import absolute
 from batchgui.session import Ending, RunSettings, StopMode
+from batchgui.session.stopping import stop
 from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
 _BAR_INTERVAL_S = 0.1
@@ -212,12 +213,9 @@ async def _execute(
             if finished.done():
                 break
             if control.kill_running:
-                if control.reason == "interrupted" and control.on_interrupt is StopMode.KILL:
-                    processor.cancel_batch(batch)
-                    await finished
-                else:
-                    await processor.interrupt()
-                    finished.cancel()
+                cancel = control.reason == "interrupted" and control.on_interrupt is StopMode.KILL
+                await stop(processor, batch, StopMode.KILL if cancel else StopMode.SAVE)
+                finished.cancel()
                 break
             if drained.done() and not drained.cancelled():  # a stop point, or Ctrl-C drained
                 at_stop_point = not control.reasons

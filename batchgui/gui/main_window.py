@@ -21,7 +21,6 @@ Dialogs are opened with open(), never exec(), so the loop never nests.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import json
 import logging
@@ -66,11 +65,10 @@ from batchgui.scan.prepare import prepare
 from batchgui.scan.safety import leave_out_unsupported, output_reasons, ready_to_resume
 from batchgui.scan.walk import InputError, absolute, stream_scan
 from batchgui.session import RunSettings, StopMode
+from batchgui.session.stopping import stop
 from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
 log = logging.getLogger(__name__)
-
-_CANCEL_WAIT_S = 10.0  # how long a cancelling close waits for killed work to settle
 
 
 class MainWindow(QMainWindow):
@@ -89,6 +87,7 @@ class MainWindow(QMainWindow):
         self._lock: BatchLock | None = None
         self._background: set[asyncio.Future] = set()  # keep references (qasync)
         self._scan_task: asyncio.Task | None = None
+        self._scanned: tuple | None = None  # (what it depends on, entries, duplicates)
         self._closing = False
         self._shut_down_done = False
         self._stop_draining: asyncio.Event | None = None  # while closing waits for running tasks
@@ -281,12 +280,15 @@ class MainWindow(QMainWindow):
             self.preview.update_counts(note=str(exc))
             return
         entries = []
+        self._scanned = None
+        scanned_cleanly = True
         self._freeze_timer.start()  # what the preview holds is long-lived (see _run)
         try:
             async for chunk in stream_scan(sources, filters, skip=[self._output_folder()]):
                 entries.extend(chunk)
                 self.preview.add_entries(chunk)
         except InputError as exc:
+            scanned_cleanly = False
             self.statusBar().showMessage(str(exc))
         self.preview.update_counts(note="looking for duplicates…")
 
@@ -317,6 +319,8 @@ class MainWindow(QMainWindow):
             return found, left_out, refused, count_entries(entries, found.duplicate_of, left_out)
 
         duplicates, left_out, refused, counts = await asyncio.to_thread(find)
+        if scanned_cleanly:  # Start uses it instead of walking and hashing again
+            self._scanned = (self._scan_key(spec.name, options), entries, duplicates)
         self.preview.model.replace_entries(entries)
         self.preview.model.mark_duplicates(duplicates.duplicate_of, counts)
         self.preview.model.mark_outputs(left_out, counts)
@@ -358,6 +362,9 @@ class MainWindow(QMainWindow):
             return
         out = absolute(settings.out)
         key = operation_key(spec.name, options)
+        scanned = None
+        if self._scanned is not None and self._scanned[0] == self._scan_key(spec.name, options):
+            scanned = self._scanned[1:]  # what the preview shows is what runs
         self.control.start_button.setEnabled(False)
         self.statusBar().showMessage("Preparing…")
         try:
@@ -372,6 +379,7 @@ class MainWindow(QMainWindow):
                 cache=self.store if spec.incremental else None,
                 made=self.store,
                 op_key=key,
+                scanned=scanned,
             )
             if spec.per_file_outputs or spec.finalize is not None:
                 await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
@@ -392,6 +400,15 @@ class MainWindow(QMainWindow):
         )
         batch.replaceable = prepared.batch_replaceable
         await self._run(batch, spec, save=True)
+
+    def _scan_key(self, operation: str, options: dict | None) -> tuple:
+        """What a preview's result depends on: if it is unchanged, Start reuses it."""
+        try:
+            filters = self.preview.filter_settings()
+        except ValueError:
+            filters = None
+        return (tuple(self.sources), filters, os.fspath(self._output_folder()), operation,
+                json.dumps(options, sort_keys=True, default=str))  # fmt: skip
 
     def _run_settings(self, operation: str, options: dict) -> RunSettings:
         """The controls as RunSettings (ValueError for a bad filter)."""
@@ -677,24 +694,10 @@ class MainWindow(QMainWindow):
         if batch is not None and not batch.is_done:
             if choice is StopMode.DRAIN:
                 self._stop_draining = asyncio.Event()  # set by a second close
-                self.processor.drain(batch)
                 self.statusBar().showMessage("Finishing the running tasks, then closing…")
-                waits = [
-                    asyncio.ensure_future(w)
-                    for w in (
-                        self.processor.drained(batch),
-                        self.processor.wait(batch),
-                        self._stop_draining.wait(),
-                    )
-                ]
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-                for waiting in waits:
-                    waiting.cancel()
-                self._stop_draining = None
-            elif choice is StopMode.KILL:
-                self.processor.cancel_batch(batch)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.processor.wait(batch), _CANCEL_WAIT_S)
+            await stop(self.processor, batch, choice, give_up=self._stop_draining)
+            self._stop_draining = None
+        else:
             await self.processor.interrupt()
         if self.journal is not None:
             await self.journal.aclose()

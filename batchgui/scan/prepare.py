@@ -86,17 +86,27 @@ def prepare(
     force: bool = False,
     workers: int = 4,
     cancel: threading.Event | None = None,
+    scanned: tuple[list[Entry], Duplicates] | None = None,
 ) -> Prepared:
-    """InputError (one line for the user) for unusable paths and unsafe outputs."""
+    """InputError (one line for the user) for unusable paths and unsafe outputs.
+    `scanned`: what a preview already found for these paths and filters (the
+    window's), used instead of walking and hashing again."""
     paths = list(paths)
     out_root = absolute(out_root)
     options = options or {}
     refuse_unsafe_output_folder(out_root, paths)
     if spec is not None and not spec.incremental:
         dedupe = False  # a command's effects cannot be copied to another file
-    entries, duplicates = find_files(
-        paths, filters, out_root, dedupe=dedupe, workers=workers, cancel=cancel, spec=spec
-    )
+    if scanned is not None:
+        entries, duplicates = scanned
+        if spec is not None:
+            entries = leave_out_unsupported(entries, spec)
+        if not dedupe:
+            duplicates = Duplicates()
+    else:
+        entries, duplicates = find_files(
+            paths, filters, out_root, dedupe=dedupe, workers=workers, cancel=cancel, spec=spec
+        )
     plan = plan_tasks(entries, out_root, priority)
     for task in plan.tasks:
         task.duplicate_of = duplicates.duplicate_of.get(task.path)

@@ -87,3 +87,33 @@ def test_the_preview_leaves_out_what_the_operation_cannot_take(make_window, run,
         await close(window)
 
     run(scenario)
+
+
+def test_start_runs_what_the_preview_found_without_walking_again(
+    make_window, run, tmp_path, qtbot, monkeypatch
+):
+    import batchgui.scan.prepare as preparing
+    from tests.conftest import make_files
+
+    make_files(tmp_path / "in", 6)
+    walks = []
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.control.select_operation("checksum")
+        window.control.output_edit.setText(str(tmp_path / "sums"))
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        original = preparing.scan
+        monkeypatch.setattr(preparing, "scan", lambda *a, **k: walks.append(a) or original(*a, **k))
+        (tmp_path / "in" / "late.txt").write_text("added after the preview")
+        click(window, "startButton", qtbot)
+        await until(lambda: window.batch is not None and window.batch.is_done)
+        assert walks == []  # no second walk
+        assert sorted(t.path.name for t in window.batch.tasks) == sorted(
+            p.name for p in (tmp_path / "in").iterdir() if p.name != "late.txt"
+        )
+        await close(window)
+
+    run(scenario)
