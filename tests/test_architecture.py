@@ -1,4 +1,5 @@
-"""The layering of SPEC §1, checked by import-linter, and no work at import time."""
+"""The house rules: the layering (import-linter), lint and format (ruff), and no
+work at import time."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_import_contracts_hold():
+    # through this interpreter, so the test does not depend on what PATH holds
+    runner = "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())"
     result = subprocess.run(
-        ["lint-imports", "--no-logo", "--no-cache"],
+        [sys.executable, "-c", runner, "--no-logo", "--no-cache"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -44,3 +47,16 @@ def test_the_engine_imports_without_qt_and_creates_no_folders(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_code_is_linted_and_formatted():
+    """ruff check and ruff format --check, as the README's Developing section runs them."""
+    for args in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -72,3 +72,22 @@ def test_settings_of_a_newer_batchgui_are_refused_with_a_reason():
         RunSettings.from_json({"version": 99, "operation": "text"})
     with pytest.raises(ValueError, match="on_exists"):
         RunSettings(operation="text", on_exists="clobber")
+
+
+def test_sizes_and_durations_are_written_one_way():
+    from batchgui.session import units
+
+    assert [units.size(n) for n in (0, 1023, 1024, 1536, 5 * 2**30)] == [
+        "0 bytes",
+        "1023 bytes",
+        "1.0 KiB",
+        "1.5 KiB",
+        "5.0 GiB",
+    ]
+    assert [units.duration(s) for s in (None, -3, 7.4, 754, 3723)] == [
+        "–",
+        "0:00",
+        "0:07",
+        "12:34",
+        "1:02:03",
+    ]

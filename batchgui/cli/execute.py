@@ -35,7 +35,7 @@ from batchgui.core.stats import Stats
 from batchgui.paths import data_dir
 from batchgui.scan.incremental import ResultRecorder, operation_key
 from batchgui.scan.walk import absolute
-from batchgui.session import Ending, RunSettings, StopMode
+from batchgui.session import Ending, RunSettings, StopMode, units
 from batchgui.session.stopping import stop
 from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
@@ -265,7 +265,7 @@ async def _progress_bar(processor: BatchProcessor, batch: Batch) -> None:
             while True:
                 stats = processor.stats(batch)
                 bar.n = stats.done
-                eta = "?" if stats.eta_s is None else _duration(stats.eta_s)
+                eta = "?" if stats.eta_s is None else units.duration(stats.eta_s)
                 failed = f"{stats.failed} failed, " if stats.failed else ""
                 bar.set_postfix_str(
                     f"{failed}{stats.files_per_s:.1f} files/s, ETA {eta}", refresh=False
@@ -283,13 +283,6 @@ async def _progress_bar(processor: BatchProcessor, batch: Batch) -> None:
             bar.set_postfix_str(f"{failed}{rate}{left}", refresh=False)
             bar.refresh()
             raise
-
-
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 def run_time(batch: Batch, stats: Stats | None = None) -> tuple[float, float | None]:

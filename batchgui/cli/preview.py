@@ -22,6 +22,7 @@ from batchgui.paths import data_dir
 from batchgui.scan.duplicates import Duplicates
 from batchgui.scan.prepare import find_files, prepare
 from batchgui.scan.walk import Entry, InputError, absolute
+from batchgui.session import units
 from batchgui.store import Store, StoreError
 from batchgui.store.db import db_path
 
@@ -123,7 +124,7 @@ def _print_text(entries: list[Entry], files: list[dict], totals: dict, groups: d
     for row in files:
         if row["included"]:
             print(row["path"], file=out)
-    print(f"\n{totals['included']} files to process, {_size(totals['bytes'])}", file=out)
+    print(f"\n{totals['included']} files to process, {units.size(totals['bytes'])}", file=out)
     if groups:
         print(
             f"{totals['duplicates']} duplicates in {len(groups)} groups, done once and copied:",
@@ -150,12 +151,3 @@ def _print_text(entries: list[Entry], files: list[dict], totals: dict, groups: d
 def _label(row: dict) -> str:
     name = os.path.basename(row["path"]) + ("/" if row.get("folder") else "")
     return f"{name}: {row['detail']}" if row.get("detail") else name
-
-
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{count} bytes"

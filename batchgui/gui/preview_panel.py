@@ -34,18 +34,10 @@ from PySide6.QtWidgets import (
 
 from batchgui.scan.filters import Filters, parse_size
 from batchgui.scan.walk import Entry
-from batchgui.session import FilterSettings
+from batchgui.session import FilterSettings, units
 
 Index = QModelIndex | QPersistentModelIndex
 _COLUMNS = ("File", "Folder", "Size", "Included")
-
-
-def human_size(count: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if count < 1000 or unit == "GB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1000
-    return f"{count:.1f} TB"
 
 
 class PreviewModel(QAbstractTableModel):
@@ -144,7 +136,7 @@ class PreviewModel(QAbstractTableModel):
             if column == 1:
                 return os.fsdecode(entry.path.parent)
             if column == 2:
-                return "" if entry.is_dir else human_size(entry.size)
+                return "" if entry.is_dir else units.size(entry.size)
             if reason is None:
                 return "yes"
             if reason == "duplicate":
@@ -329,7 +321,7 @@ class PreviewPanel(QGroupBox):
 
     def update_counts(self, scanning: bool = False, note: str = "") -> None:
         included, size, left_out = self.model.counts()
-        parts = [f"{included} files to process ({human_size(size)})"]
+        parts = [f"{included} files to process ({units.size(size)})"]
         if left_out:
             reasons = ", ".join(f"{n} {reason}" for reason, n in left_out.most_common())
             parts.append(f"left out: {reasons}")

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QVBo
 from batchgui.core.models import Batch
 from batchgui.core.processor import BatchProcessor
 from batchgui.core.stats import Stats
-from batchgui.gui.preview_panel import human_size
+from batchgui.session import units
 
 _FIELDS = (
     "Completed",
@@ -28,19 +28,10 @@ _FIELDS = (
     "Running",
     "Success rate",
     "Files/s",
-    "MB/s",
+    "MiB/s",
     "Elapsed",
     "ETA",
 )
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class ThroughputChart(QWidget):
@@ -163,11 +154,11 @@ class StatisticsPanel(QGroupBox):
             "–" if stats.success_rate is None else f"{stats.success_rate:.0%}"
         )
         v["Files/s"].setText(f"{stats.files_per_s:.1f}")
-        v["MB/s"].setText(f"{stats.bytes_per_s / 1e6:.2f}")
-        v["Elapsed"].setText(duration(stats.elapsed_s))
-        v["ETA"].setText(duration(stats.eta_s))
+        v["MiB/s"].setText(f"{stats.bytes_per_s / 2**20:.2f}")  # as sizes are written (units.py)
+        v["Elapsed"].setText(units.duration(stats.elapsed_s))
+        v["ETA"].setText(units.duration(stats.eta_s))
         self.progress.setValue(round(stats.progress * 1000))
-        self.progress.setFormat(f"%p%  ({stats.done} of {stats.total}, {human_size(self._bytes)})")
+        self.progress.setFormat(f"%p%  ({stats.done} of {stats.total}, {units.size(self._bytes)})")
         if self._batch is not None and self._batch.is_done:
             self._timer.stop()
 

@@ -117,3 +117,37 @@ def test_start_runs_what_the_preview_found_without_walking_again(
         await close(window)
 
     run(scenario)
+
+
+def test_a_batch_run_in_the_window_is_unchanged_for_the_command_line(
+    make_window, run, tmp_path, qtbot
+):
+    import json
+
+    from tests.conftest import make_files
+    from tests.test_cli import batchgui
+
+    make_files(tmp_path / "docs", 5)
+    data = tmp_path / "data"
+    out = tmp_path / "md"
+
+    async def scenario():
+        window = make_window(data)
+        window.show()
+        window.control.select_operation("text")
+        window.control.output_edit.setText(str(out))
+        window.add_paths([str(tmp_path / "docs")])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        await until(lambda: window.batch is not None and window.batch.is_done)
+        assert window.batch.counts[TaskStatus.COMPLETED] == 5
+        await close(window)
+
+    run(scenario)
+    result = batchgui(
+        "--data-dir", str(data), "run", str(tmp_path / "docs"), "--op", "text",
+        "--out", str(out), "--report", str(tmp_path / "r.json"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    tasks = json.loads((tmp_path / "r.json").read_text())["tasks"]
+    assert [t["reason"] for t in tasks] == ["unchanged"] * 5

@@ -1,0 +1,30 @@
+"""How sizes and durations are written, the same in the window and the CLI.
+
+Sizes in binary units, as the operating systems' file managers on Linux and
+Windows count them: 1 KiB = 1024 bytes ("512 bytes", "1.5 KiB", "3.2 GiB").
+Durations as a clock: "0:07", "12:34", "1:02:03"; an unknown one as a dash.
+"""
+
+from __future__ import annotations
+
+_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def size(count: float) -> str:
+    if count < 1024:
+        return f"{count:.0f} bytes"
+    value = float(count)
+    for unit in _UNITS:
+        value /= 1024
+        if value < 1024 or unit == _UNITS[-1]:
+            return f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
