@@ -1,8 +1,9 @@
 """Running a stored batch to its end from the command line (`run` and `resume`).
 
-    batch (saved in the store) ─► lock it ─► BatchProcessor + BatchJournal
-        (state flushed every 250 ms) + ResultRecorder (incremental cache)
-        ─► progress bar on stderr (a TTY only) ─► summary, report ─► exit code
+    batch (saved in the store) ─► BatchSession (session/batch_session.py: the
+        lock, results remembered for incremental runs) + BatchProcessor +
+        BatchJournal (state flushed every 250 ms) ─► progress bar on stderr (a
+        TTY only) ─► summary, report ─► exit code
 
 Ctrl-C or SIGTERM interrupts as --on-interrupt says: `save` (the default)
 starts nothing new, kills running commands and workers, puts their tasks back
@@ -33,11 +34,11 @@ from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.report import build_report
 from batchgui.core.stats import Stats
 from batchgui.paths import data_dir
-from batchgui.scan.incremental import ResultRecorder, operation_key
 from batchgui.scan.walk import absolute
 from batchgui.session import Ending, RunSettings, StopMode, units
+from batchgui.session.batch_session import BatchSession
 from batchgui.session.stopping import stop
-from batchgui.store import BatchJournal, BatchLock, Store, StoreError
+from batchgui.store import BatchJournal, Store, StoreError
 
 _BAR_INTERVAL_S = 0.1
 _FAILURES_SHOWN = 5
@@ -80,18 +81,19 @@ def execute_batch(
         raise UsageError(f"batch {batch.id}: {exc}") from None
     workers = settings.worker_count()
     retry = settings.retry_policy()
+    session = BatchSession(store, data_dir(data_dir_arg), batch)
     try:
-        lock = BatchLock(data_dir(data_dir_arg), batch.id).acquire()
+        session.lock()
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     try:
         show_bar = not quiet and sys.stderr.isatty()
         control = _Control(stop_after, on_interrupt)
         stopped = asyncio.run(
-            _execute(batch, spec, store, workers, retry, settings.memory_limit, show_bar, control)
+            _execute(session, spec, workers, retry, settings.memory_limit, show_bar, control)
         )
     finally:
-        lock.release()
+        session.release()
         store.close()
     if not quiet:
         print_summary(batch, control.final_stats)
@@ -176,9 +178,8 @@ class _Control:
 
 
 async def _execute(
-    batch: Batch,
+    session: BatchSession,
     spec: OperationSpec,
-    store: Store,
     workers: int,
     retry: RetryPolicy,
     memory_limit: int | None,
@@ -186,20 +187,19 @@ async def _execute(
     control: _Control,
 ) -> Ending:
     """Run the batch to its end, or until it stops early (and why)."""
+    batch, store = session.batch, session.store
+    assert store is not None
     processor = BatchProcessor(workers, retry=retry, memory_limit=memory_limit)
     loop = asyncio.get_running_loop()
     journal = BatchJournal(store, processor, on_error=control.halt)
-    recorder = (
-        ResultRecorder(processor, batch, store, operation_key(spec.name, batch.options))
-        if spec.incremental
-        else None
-    )
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, control.halt, "interrupted")
-    bar = loop.create_task(_progress_bar(processor, batch)) if show_bar else None
+    bar = None
     at_stop_point = False
     try:
-        processor.submit(batch, spec)
+        await session.start(processor, spec, save=False)  # saved by `run` or stored
+        if show_bar:
+            bar = loop.create_task(_progress_bar(processor, batch))
         if control.stop_after:
             processor.stop_after(batch, control.stop_after)
         finished = asyncio.ensure_future(processor.wait(batch))
@@ -229,8 +229,7 @@ async def _execute(
             bar.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await bar
-        if recorder is not None:
-            await recorder.flush()
+        await session.close()  # the last results, before the journal's last flush
         await journal.aclose()
         await processor.aclose(kill=control.kill_running)
         for sig in (signal.SIGINT, signal.SIGTERM):

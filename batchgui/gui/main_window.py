@@ -60,11 +60,12 @@ from batchgui.gui.task_view import TaskPanel
 from batchgui.operations.registry import load_operations
 from batchgui.paths import config_dir
 from batchgui.scan.duplicates import Duplicates, find_duplicates
-from batchgui.scan.incremental import ResultRecorder, operation_key
+from batchgui.scan.incremental import operation_key
 from batchgui.scan.prepare import prepare
 from batchgui.scan.safety import leave_out_unsupported, output_reasons, ready_to_resume
 from batchgui.scan.walk import InputError, absolute, stream_scan
 from batchgui.session import RunSettings, StopMode
+from batchgui.session.batch_session import BatchSession
 from batchgui.session.stopping import stop
 from batchgui.store import BatchJournal, BatchLock, Store, StoreError
 
@@ -84,7 +85,7 @@ class MainWindow(QMainWindow):
         )
         self.sources: list[str] = []
         self.batch: Batch | None = None
-        self._lock: BatchLock | None = None
+        self.sessions: list[BatchSession] = []  # every batch this window started
         self._background: set[asyncio.Future] = set()  # keep references (qasync)
         self._scan_task: asyncio.Task | None = None
         self._scanned: tuple | None = None  # (what it depends on, entries, duplicates)
@@ -430,21 +431,19 @@ class MainWindow(QMainWindow):
         # is frozen here, before it is saved; the engine keeps what finished tasks
         # gain frozen while it runs and hands it all back when the batch ends.
         gc.freeze()
-        if self.store is not None:
-            try:
-                if save:
-                    await asyncio.to_thread(self.store.create_batch, batch)
-                self._lock = BatchLock(self.data_dir, batch.id).acquire()
-            except StoreError as exc:
-                self.statusBar().showMessage(f"Not saved: {exc}")
-            if self.journal is None:
-                self.journal = BatchJournal(self.store, self.processor, on_error=self._store_failed)
-            if spec.incremental:
-                ResultRecorder(
-                    self.processor, batch, self.store, operation_key(spec.name, batch.options)
-                )
+        if self.store is not None and self.journal is None:
+            self.journal = BatchJournal(self.store, self.processor, on_error=self._store_failed)
+        session = BatchSession(self.store, self.data_dir, batch)
+        try:
+            await session.start(self.processor, spec, save=save)
+        except StoreError as exc:  # unsaved work could not be resumed: not started
+            log.info("batch %s not started: %s", batch.id, exc)
+            await session.close()
+            self.statusBar().showMessage(f"Not started: {exc}")
+            self._refresh_buttons()
+            return
+        self.sessions.append(session)
         self.batch = batch
-        self.processor.submit(batch, spec)
         self.tasks.model.set_tasks(batch.tasks)
         self.stats.show_batch(batch)
         self.statusBar().showMessage(
@@ -531,9 +530,9 @@ class MainWindow(QMainWindow):
     def _batch_finished(self, batch: Batch) -> None:
         if batch is not self.batch:
             return
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        for session in self.sessions:
+            if session.batch is batch:
+                session.release()  # it may be resumed or reported elsewhere now
         c = batch.counts
         text = (
             f"{batch.op_name}: {c[TaskStatus.COMPLETED]} completed, "
@@ -699,12 +698,12 @@ class MainWindow(QMainWindow):
             self._stop_draining = None
         else:
             await self.processor.interrupt()
+        for session in self.sessions:  # the last results, before the journal's last flush
+            await session.close()
         if self.journal is not None:
             await self.journal.aclose()
         await self.processor.aclose(kill=True)
         self.bridge.stop()
-        if self._lock is not None:
-            self._lock.release()
         if self.store is not None:
             await asyncio.to_thread(self.store.close)
         if self.tray is not None:
