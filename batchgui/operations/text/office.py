@@ -176,21 +176,29 @@ def xlsx(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) -
 
     workbook = openpyxl.load_workbook(src, read_only=True, data_only=True)
     try:
-        parts = []
+        sheets = []
         for sheet in workbook.worksheets:
             rows = []
             for row in sheet.iter_rows(values_only=True):
                 rows.append(["" if v is None else str(v) for v in row])
                 if len(rows) >= MAX_SHEET_ROWS:
                     break
-            while rows and not any(rows[-1]):
-                rows.pop()
-            parts.append(f"## {sheet.title}")
-            if rows:
-                parts.append(table(rows))
-        return "\n\n".join(parts) + "\n"
+            sheets.append((sheet.title, rows))
+        return _sheets(sheets)
     finally:
         workbook.close()
+
+
+def _sheets(sheets: list[tuple[str, list[list[str]]]]) -> str:
+    """A heading and a table per sheet; trailing empty rows left out."""
+    parts = []
+    for title, rows in sheets:
+        while rows and not any(rows[-1]):
+            rows.pop()
+        parts.append(f"## {title}")
+        if rows:
+            parts.append(table(rows))
+    return "\n\n".join(parts) + "\n"
 
 
 def xls(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) -> str:
@@ -206,18 +214,18 @@ def xls(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) ->
             ) from None
         raise PermanentError(f"{src.name} is damaged: {exc}", ErrorKind.CORRUPT) from None
     try:
-        parts = []
-        for sheet in book.sheets():
-            rows = [
-                [_xls_value(sheet.cell_value(r, c)) for c in range(sheet.ncols)]
-                for r in range(min(sheet.nrows, MAX_SHEET_ROWS))
+        return _sheets(
+            [
+                (
+                    sheet.name,
+                    [
+                        [_xls_value(sheet.cell_value(r, c)) for c in range(sheet.ncols)]
+                        for r in range(min(sheet.nrows, MAX_SHEET_ROWS))
+                    ],
+                )
+                for sheet in book.sheets()
             ]
-            while rows and not any(rows[-1]):
-                rows.pop()
-            parts.append(f"## {sheet.name}")
-            if rows:
-                parts.append(table(rows))
-        return "\n\n".join(parts) + "\n"
+        )
     finally:
         book.release_resources()
 
