@@ -8,8 +8,9 @@
     _run_unit as an asyncio task
                                                          ▼
     _run_unit: await runner.run(jobs) ─► outcomes ─► _settle(task, outcome):
-       completed / requeued free / crash charged / retry after backoff /
-       failed / cancelled ─► events ─► batch finished? ─► finalize, done
+       verdicts.verdict() decides (completed / requeued free / crash charged /
+       retry after backoff / failed / cancelled / halted), _settle carries it
+       out ─► events ─► batch finished? ─► finalize, done
 
 Everything here runs on one asyncio loop thread; workers (threads or
 processes) only ever see Jobs through a runner, so the scheduler never holds
@@ -45,6 +46,7 @@ from batchgui.core.runners.base import FREEZE_SUPPORTED, Job, Outcome, Runner
 from batchgui.core.runners.processes import DEFAULT_MEMORY_LIMIT, ProcessRunner
 from batchgui.core.runners.threads import ThreadRunner
 from batchgui.core.stats import Meter, Stats
+from batchgui.core.verdicts import Attempt, Verdict, verdict
 
 log = logging.getLogger(__name__)
 
@@ -549,13 +551,23 @@ class BatchProcessor:
             self._at_stop_point(run, job.task)
 
     def _settle_outcome(self, run: _BatchRun, job: Job, outcome: Outcome) -> None:
+        """Carry out what the attempt means (core/verdicts.py decides)."""
         task = job.task
         task.duration_s = outcome.duration_s
-        if job.interrupted and not outcome.ok:
-            outcome = Outcome(requeue=True)
-        if outcome.requeue:
-            task.attempts -= 1
-            if job.cancel_requested and not job.interrupted:
+        attempt = Attempt(
+            ok=outcome.ok,
+            requeue=outcome.requeue,
+            kind=outcome.kind,
+            permanent=outcome.permanent,
+            cancel_requested=job.cancel_requested and not job.interrupted,
+            interrupted=job.interrupted,
+        )
+        decided = verdict(attempt, task.attempts, task.crashes, self.retry)
+        if decided in (Verdict.REQUEUED, Verdict.CANCELLED) and (
+            outcome.requeue or (job.interrupted and not outcome.ok)
+        ):
+            task.attempts -= 1  # it did not (really) run: not charged
+            if decided is Verdict.CANCELLED:
                 self._finish_cancelled(run, task, "cancelled", from_running=True)
                 return
             task.move_to(TaskStatus.PENDING)
@@ -563,27 +575,25 @@ class BatchProcessor:
             self.events.task_requeued.send(task)
             return
         task.finished_at = time.time()
-        if outcome.ok:
+        if decided is Verdict.COMPLETED:
             self._complete(run, task, outcome)
             return
         if outcome.detail:
             log.info("task %s failed: %s\n%s", task.path, outcome.error, outcome.detail)
         kind = outcome.kind or ErrorKind.ERROR
-        if kind is ErrorKind.DISK_FULL and not job.cancel_requested:
+        if decided is Verdict.HALTED:
             self._halt_for_space(run, task, outcome.error or "no space left on the disk")
-            return
-        if job.cancel_requested or kind is ErrorKind.CANCELLED:
+        elif decided is Verdict.CANCELLED:
             self._finish_cancelled(run, task, outcome.error or "cancelled", from_running=True)
-        elif kind is ErrorKind.CRASHED:
+        elif decided is Verdict.RETRY_NOW:
             task.crashes += 1
-            if task.crashes >= self.retry.max_crashes:
-                self._fail(run, task, f"{outcome.error} ({task.crashes} times)", kind)
-            else:
-                self._schedule_retry(run, task, outcome.error, kind, 0.0)
-        elif self.retry.should_retry(task.attempts, kind, outcome.permanent):
-            self._schedule_retry(
-                run, task, outcome.error, kind, self.retry.delay_for(task.attempts)
-            )
+            self._schedule_retry(run, task, outcome.error, kind, 0.0)
+        elif decided is Verdict.CRASHED_OUT:
+            task.crashes += 1
+            self._fail(run, task, f"{outcome.error} ({task.crashes} times)", kind)
+        elif decided is Verdict.RETRY:
+            delay = self.retry.delay_for(task.attempts)
+            self._schedule_retry(run, task, outcome.error, kind, delay)
         else:
             self._fail(run, task, outcome.error or "failed", kind)
 
