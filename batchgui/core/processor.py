@@ -101,7 +101,6 @@ class _BatchRun:
     units: int = 0
     followers: dict[int, list[Task]] = field(default_factory=dict)  # original id -> duplicates
     adopting: int = 0  # duplicates whose copies of outputs are being made
-    enqueuing: bool = False  # a large batch is still being queued, a slice per loop turn
     next_start: float = 0.0  # rate limit: earliest monotonic time of the next start
     cancelling: bool = False
     pause_after: set[int] = field(default_factory=set)  # task ids: drain once one ends
@@ -219,7 +218,6 @@ class BatchProcessor:
         run.queue.extend(tasks[:_ENQUEUE_SLICE])
         rest = tasks[_ENQUEUE_SLICE:]
         if rest:
-            run.enqueuing = True
 
             def next_slice() -> None:
                 nonlocal rest
@@ -227,8 +225,6 @@ class BatchProcessor:
                 run.queue.extend([t for t in part if t.status is TaskStatus.PENDING])
                 if rest:
                     asyncio.get_running_loop().call_soon(next_slice)
-                else:
-                    run.enqueuing = False
                 self._kick()
 
             asyncio.get_running_loop().call_soon(next_slice)
