@@ -28,7 +28,6 @@ from batchgui.scan.incremental import ResultCache, skip_unchanged
 from batchgui.scan.plan import Plan, plan_tasks
 from batchgui.scan.safety import (
     MadeFiles,
-    OutputCheck,
     check_existing,
     check_existing_batch_outputs,
     claim_outputs,
@@ -44,8 +43,6 @@ class Prepared:
     plan: Plan
     duplicates: Duplicates = field(default_factory=Duplicates)
     unchanged: int = 0
-    clashes: OutputCheck = field(default_factory=OutputCheck)
-    existing: OutputCheck = field(default_factory=OutputCheck)
     batch_replaceable: frozenset[str] = frozenset()  # aggregate outputs made before
 
 
@@ -111,16 +108,14 @@ def prepare(
     for task in plan.tasks:
         task.duplicate_of = duplicates.duplicate_of.get(task.path)
         task.content_hash = duplicates.hashes.get(task.path)
-    clashes = OutputCheck()
     if spec is not None:
-        clashes = claim_outputs(plan.tasks, entries, spec, options, out_root)
+        claim_outputs(plan.tasks, entries, spec, options, out_root)
     unchanged = 0
     if cache is not None and not force:
         originals = [t for t in plan.tasks if t.duplicate_of is None]
         unchanged = skip_unchanged(originals, cache, op_key, out_root, duplicates.hashes)
-    existing = OutputCheck()
     batch_replaceable: frozenset[str] = frozenset()
     if spec is not None:
-        existing = check_existing(plan.tasks, spec, options, on_exists, made)
+        check_existing(plan.tasks, spec, options, on_exists, made)
         batch_replaceable = check_existing_batch_outputs(spec, options, out_root, on_exists, made)
-    return Prepared(entries, plan, duplicates, unchanged, clashes, existing, batch_replaceable)
+    return Prepared(entries, plan, duplicates, unchanged, batch_replaceable)

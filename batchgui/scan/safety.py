@@ -29,7 +29,6 @@ import fnmatch
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,15 +45,6 @@ class MadeFiles(Protocol):
 
     def made_digest(self, path: Path) -> str | None: ...
     def made_for(self, source: Path) -> dict[str, str]: ...
-
-
-@dataclass
-class OutputCheck:
-    """What the checks found, for the preview and the summary."""
-
-    clashes: dict[Path, str] = field(default_factory=dict)  # task path -> detail
-    exists: dict[Path, str] = field(default_factory=dict)  # task path -> existing file
-    moved: dict[Path, Path] = field(default_factory=dict)  # task path -> new out_dir
 
 
 def takes(spec: OperationSpec, name: str) -> bool:
@@ -111,11 +101,11 @@ def claim_outputs(
     spec: OperationSpec,
     options: dict[str, Any],
     out_root: Path,
-) -> OutputCheck:
-    """Find planned outputs that are sources (InputError) or that two tasks share."""
-    check = OutputCheck()
+) -> None:
+    """Find planned outputs that are sources (InputError) or that two tasks share;
+    a clash the rule cannot resolve leaves the later task skipped as `name clash`."""
     if spec.planned_outputs is None:
-        return check
+        return
     sources = {e.inode for e in entries if not e.is_dir and e.inode != (0, 0)}
     source_paths = {os.fspath(e.path) for e in entries if not e.is_dir}
     claims = _Claims()
@@ -127,19 +117,16 @@ def claim_outputs(
         if other is not None and task.root == task.path and task.out_dir is not None:
             # a file given directly: under a folder named after its own folder
             task.out_dir = Path(os.path.abspath(out_root / labels.label(task.path.parent)))
-            check.moved[task.path] = task.out_dir
             planned = planned_outputs(spec, task, options)
             _refuse_sources(task, planned, sources, source_paths)
             other = claims.clash(planned)
         if other is not None:
             detail = f"its output would be the same as that of {other}"
-            check.clashes[task.path] = detail
             if task.status is TaskStatus.PENDING:
                 task.reason, task.error = "name clash", detail
                 task.move_to(TaskStatus.SKIPPED)
             continue
         claims.add(planned, task.path)
-    return check
 
 
 def _refuse_sources(
@@ -239,10 +226,10 @@ def check_existing(
     made: MadeFiles | None,
     *,
     since: float | None = None,
-) -> OutputCheck:
+) -> None:
     """Decide, for each task still to run, what happens to files already where its
-    outputs go (see the module docstring). Blocking: it stats and may hash files."""
-    check = OutputCheck()
+    outputs go (see the module docstring): `task.replaceable`, or the task skipped
+    (`exists`) or failed. Blocking: it stats and may hash files."""
     for task in tasks:
         if task.status is not TaskStatus.PENDING:
             continue
@@ -263,7 +250,6 @@ def check_existing(
         task.replaceable = frozenset(replaceable)
         if not in_the_way or on_exists in ("overwrite", "rename"):
             continue
-        check.exists[task.path] = in_the_way[0]
         why = (
             f"{in_the_way[0]} already exists and batchgui did not make it "
             "(--on-exists overwrite or rename to change that)"
@@ -274,7 +260,6 @@ def check_existing(
         else:
             task.reason, task.error = "exists", why
             task.move_to(TaskStatus.SKIPPED)
-    return check
 
 
 def check_existing_batch_outputs(
