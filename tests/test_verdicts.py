@@ -16,7 +16,7 @@ ROWS = [
     (Attempt(ok=True), 1, 0, Verdict.COMPLETED),
     (Attempt(ok=True, interrupted=True), 1, 0, Verdict.COMPLETED),  # it finished first
     (Attempt(ok=False, requeue=True), 1, 0, Verdict.REQUEUED),  # someone else's crash
-    (Attempt(ok=False, requeue=True, cancel_requested=True), 1, 0, Verdict.CANCELLED),
+    (Attempt(ok=False, requeue=True, cancel_requested=True), 1, 0, Verdict.WITHDRAWN),
     (Attempt(ok=False, kind=ERROR, interrupted=True), 1, 0, Verdict.REQUEUED),  # save
     (Attempt(ok=False, kind=ERROR), 1, 0, Verdict.RETRY),
     (Attempt(ok=False, kind=ERROR), 2, 0, Verdict.RETRY),

@@ -559,11 +559,9 @@ class BatchProcessor:
             interrupted=job.interrupted,
         )
         decided = verdict(attempt, task.attempts, task.crashes, self.retry)
-        if decided in (Verdict.REQUEUED, Verdict.CANCELLED) and (
-            outcome.requeue or (job.interrupted and not outcome.ok)
-        ):
+        if decided in (Verdict.REQUEUED, Verdict.WITHDRAWN):
             task.attempts -= 1  # it did not (really) run: not charged
-            if decided is Verdict.CANCELLED:
+            if decided is Verdict.WITHDRAWN:
                 self._finish_cancelled(run, task, "cancelled", from_running=True)
                 return
             task.move_to(TaskStatus.PENDING)

@@ -19,6 +19,7 @@ from batchgui.core.retry import RetryPolicy
 class Verdict(Enum):
     COMPLETED = "completed"
     REQUEUED = "requeued"  # back to pending, not charged (never ran, or someone else's crash)
+    WITHDRAWN = "withdrawn"  # cancelled before it really ran: not charged
     CANCELLED = "cancelled"
     RETRY = "retry"  # after the policy's backoff
     RETRY_NOW = "retry now"  # a crash, charged: run again at once
@@ -44,7 +45,7 @@ def verdict(attempt: Attempt, attempts: int, crashes: int, policy: RetryPolicy) 
     if attempt.interrupted and not attempt.ok:
         return Verdict.REQUEUED
     if attempt.requeue:
-        return Verdict.CANCELLED if attempt.cancel_requested else Verdict.REQUEUED
+        return Verdict.WITHDRAWN if attempt.cancel_requested else Verdict.REQUEUED
     if attempt.ok:
         return Verdict.COMPLETED
     kind = attempt.kind or ErrorKind.ERROR
