@@ -72,6 +72,13 @@ class WriteGuard:
     replace_since: float | None = None
     renamed: dict[str, str] | None = None  # asked-for path -> written path
 
+    def allow_since(self, started: float | None) -> None:
+        """A task that ran before (a retry, a re-run, a run that was stopped) may
+        replace what changed since that start: its own earlier attempt wrote it."""
+        if started is not None:
+            since = self.replace_since
+            self.replace_since = started if since is None else min(since, started)
+
     def may_replace(self, target: Path) -> bool:
         if self.on_exists == "overwrite" or os.fspath(target) in self.replaceable:
             return True

@@ -112,6 +112,10 @@ class _BatchRun:
     out_root: str = ""
     on_exists: str = DEFAULT_ON_EXISTS
 
+    def guard(self, replaceable: frozenset[str]) -> WriteGuard:
+        """The write rules for one task of this batch (or its aggregate outputs)."""
+        return WriteGuard(self.out_real, self.on_exists, replaceable, self.batch.replace_since)
+
 
 class BatchProcessor:
     """Runs batches of tasks through operations, several batches at once.
@@ -489,7 +493,8 @@ class BatchProcessor:
         for task in tasks:
             task.move_to(TaskStatus.RUNNING)
             task.attempts += 1
-            since = _replace_since(batch.replace_since, task.started_at)
+            guard = run.guard(task.replaceable)
+            guard.allow_since(task.started_at)  # the start of its previous attempt, if any
             task.started_at, task.finished_at = now, None
             task.progress = 0.0
             job = Job(
@@ -498,7 +503,7 @@ class BatchProcessor:
                 batch.options,
                 batch.timeout_s,
                 on_progress=self._on_progress,
-                guard=WriteGuard(run.out_real, run.on_exists, task.replaceable, since),
+                guard=guard,
             )
             run.jobs[task.id] = job
             jobs.append(job)
@@ -693,9 +698,7 @@ class BatchProcessor:
                 follower.duplicate_of = None
                 run.queue.push(follower)
                 return
-            guard = WriteGuard(
-                run.out_real, run.on_exists, follower.replaceable, run.batch.replace_since
-            )
+            guard = run.guard(follower.replaceable)
 
             def copy() -> list[Path] | None:
                 with guarded(guard):
@@ -765,9 +768,7 @@ class BatchProcessor:
                     if t.status is TaskStatus.COMPLETED
                     or (t.status is TaskStatus.SKIPPED and t.data)
                 ]
-                guard = WriteGuard(
-                    run.out_real, run.on_exists, batch.replaceable, batch.replace_since
-                )
+                guard = run.guard(batch.replaceable)
                 finalize = run.spec.finalize
 
                 def write_aggregate() -> list[Path]:
@@ -842,11 +843,3 @@ async def _freeze_periodically() -> None:
     while True:
         gc.freeze()
         await asyncio.sleep(_GC_FREEZE_INTERVAL_S)
-
-
-def _replace_since(resumed_since: float | None, previous_start: float | None) -> float | None:
-    """A task that ran before (a retry, or a run that was stopped) may replace what
-    changed since that start: its own earlier attempt wrote it."""
-    if previous_start is None:
-        return resumed_since
-    return previous_start if resumed_since is None else min(resumed_since, previous_start)

@@ -388,10 +388,7 @@ class ProcessRunner(Runner):
             if job.cancel_requested:
                 return failed(ErrorKind.CANCELLED, "cancelled before it started")
             if job.guard is not None:  # what its first run wrote, it may replace
-                job.guard.replace_since = min(
-                    job.guard.replace_since or job.task.started_at or 0.0,
-                    job.task.started_at or 0.0,
-                )
+                job.guard.allow_since(job.task.started_at)
             pool = self._new_pool(1)
             try:
                 [outcome] = await self._run_in(pool, [job])
