@@ -90,7 +90,7 @@ class MemoryGuard:
                 return
             if grown > self.limit:
                 self._interrupt(grown)
-            threading.Event().wait(_INTERVAL_S)
+            time.sleep(_INTERVAL_S)
 
     def _interrupt(self, grown: int) -> None:
         with self._lock:

@@ -23,7 +23,7 @@ from batchgui.core.errors import ErrorKind, PermanentError
 # exception class names, by format: matched by name so that a library that is
 # not imported (or changes its module layout) costs nothing
 _CORRUPT_NAMES = {
-    "image": {"UnidentifiedImageError", "DecompressionBombError"},
+    "image": {"UnidentifiedImageError"},
     "pdf": {
         "PdfReadError",
         "PdfStreamError",

@@ -41,16 +41,13 @@ CODE_FLAGS = {
     "ruby": ("-e",),
     "node": ("-e", "--eval", "-p", "--print"),
     "php": ("-r",),
-    "awk": (),
     "cmd": ("/c", "/k", "/C", "/K"),
     "cmd.exe": ("/c", "/k", "/C", "/K"),
     "powershell": ("-c", "-command", "-Command"),
     "powershell.exe": ("-c", "-command", "-Command"),
     "pwsh": ("-c", "-command", "-Command"),
-    "fish": ("-c", "--command"),
-    "csh": ("-c",),
-    "tcsh": ("-c",),
 }
+_OTHER_SHELLS = {"fish", "csh", "tcsh"}  # their -c script is code, but not POSIX: refused
 SCRIPT_NAME = "batchgui"  # $0 of a script we pass names to
 
 
@@ -231,7 +228,7 @@ def compile_command(template: str, shell: bool) -> Command:
 def _code_word(words: tuple[str, ...], index: int) -> int | None:
     """If words[index] is a shell or interpreter, the index of the code it is given."""
     program = os.path.basename(words[index])
-    if program in SHELLS or program in ("fish", "csh", "tcsh"):
+    if program in SHELLS or program in _OTHER_SHELLS:
         for position in range(index + 1, len(words)):
             word = words[position]
             if not word.startswith("-") or word == "--":
@@ -241,11 +238,7 @@ def _code_word(words: tuple[str, ...], index: int) -> int | None:
             if word == "--command":
                 return position + 1 if position + 1 < len(words) else None
         return None
-    flags = CODE_FLAGS.get(program)
-    if program.startswith("python") and flags is None:
-        flags = ("-c",)
-    if not flags:
-        return None
+    flags = CODE_FLAGS.get(program) or (("-c",) if program.startswith("python") else ())
     for position in range(index + 1, len(words) - 1):
         if words[position] in flags:
             return position + 1
