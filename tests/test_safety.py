@@ -47,6 +47,14 @@ def photo(path: Path, size=(64, 48), color="red") -> Path:
     return path
 
 
+def tree(root: Path, files: dict[str, str]) -> Path:
+    """Write text files below `root` (folders made as needed); returns root."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
 def one_line_error(result) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -114,13 +122,8 @@ def test_output_inside_the_input_named_through_a_link_is_never_read_back(tmp_pat
 
 @pytest.fixture
 def docs_with_a_user_file(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "y.txt").write_text("why")
-    (src / "z.txt").write_text("zed")
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "z.txt.md").write_text("my own notes, not batchgui's")
+    src = tree(tmp_path / "src", {"y.txt": "why", "z.txt": "zed"})
+    out = tree(tmp_path / "out", {"z.txt.md": "my own notes, not batchgui's"})
     return src, out
 
 
@@ -156,10 +159,7 @@ def test_on_exists_rename_overwrite_fail(docs_with_a_user_file, choice, code, ke
 
 
 def test_outputs_batchgui_made_are_replaced_on_a_forced_rerun_but_edited_ones_kept(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "a.txt").write_text("one")
-    (src / "b.txt").write_text("two")
+    src = tree(tmp_path / "src", {"a.txt": "one", "b.txt": "two"})
     out = tmp_path / "out"
     assert batchgui("run", str(src), "--op", "text", "--out", str(out)).returncode == 0
     (src / "a.txt").write_text("one, changed")

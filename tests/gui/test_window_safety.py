@@ -6,24 +6,25 @@ from __future__ import annotations
 from batchgui.core import TaskStatus
 from tests.gui.conftest import close, until
 from tests.gui.test_window import click, scanned
+from tests.test_safety import tree
+
+
+async def previewed(window, operation: str, out, source) -> None:
+    """Show the window, choose the operation and output, add the source, await the preview."""
+    window.show()
+    window.control.select_operation(operation)
+    window.control.output_edit.setText(str(out))
+    window.add_paths([str(source)])
+    await until(lambda: scanned(window))
 
 
 def test_the_preview_marks_existing_outputs_and_start_keeps_them(make_window, run, tmp_path, qtbot):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "a.txt").write_text("alpha")
-    (docs / "b.txt").write_text("beta")
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "b.txt.md").write_text("the user's own file")
+    docs = tree(tmp_path / "docs", {"a.txt": "alpha", "b.txt": "beta"})
+    out = tree(tmp_path / "out", {"b.txt.md": "the user's own file"})
 
     async def scenario():
         window = make_window()
-        window.show()
-        window.control.select_operation("text")
-        window.control.output_edit.setText(str(out))
-        window.add_paths([str(docs)])
-        await until(lambda: scanned(window))
+        await previewed(window, "text", out, docs)
         model = window.preview.model
         await until(lambda: {model.reason(e) for e in model.entries} == {None, "exists"})
         reasons = {e.path.name: model.reason(e) for e in model.entries}
@@ -48,11 +49,7 @@ def test_start_refuses_an_output_folder_that_is_the_input(make_window, run, tmp_
 
     async def scenario():
         window = make_window()
-        window.show()
-        window.control.select_operation("text")
-        window.control.output_edit.setText(str(docs))
-        window.add_paths([str(docs)])
-        await until(lambda: scanned(window))
+        await previewed(window, "text", docs, docs)
         await until(lambda: "input folder" in window.statusBar().currentMessage())
         click(window, "startButton", qtbot)
         await until(lambda: "Not started" in window.statusBar().currentMessage())
@@ -74,11 +71,7 @@ def test_the_preview_leaves_out_what_the_operation_cannot_take(make_window, run,
 
     async def scenario():
         window = make_window()
-        window.show()
-        window.control.select_operation("image")
-        window.control.output_edit.setText(str(tmp_path / "out"))
-        window.add_paths([str(src)])
-        await until(lambda: scanned(window))
+        await previewed(window, "image", tmp_path / "out", src)
         model = window.preview.model
         reasons = {e.path.name: model.reason(e) for e in model.entries}
         assert reasons == {"readme.txt": "unsupported", "photo.png": None}
@@ -100,11 +93,7 @@ def test_start_runs_what_the_preview_found_without_walking_again(
 
     async def scenario():
         window = make_window()
-        window.show()
-        window.control.select_operation("checksum")
-        window.control.output_edit.setText(str(tmp_path / "sums"))
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
+        await previewed(window, "checksum", tmp_path / "sums", tmp_path / "in")
         original = preparing.scan
         monkeypatch.setattr(preparing, "scan", lambda *a, **k: walks.append(a) or original(*a, **k))
         (tmp_path / "in" / "late.txt").write_text("added after the preview")
@@ -133,11 +122,7 @@ def test_a_batch_run_in_the_window_is_unchanged_for_the_command_line(
 
     async def scenario():
         window = make_window(data)
-        window.show()
-        window.control.select_operation("text")
-        window.control.output_edit.setText(str(out))
-        window.add_paths([str(tmp_path / "docs")])
-        await until(lambda: scanned(window))
+        await previewed(window, "text", out, tmp_path / "docs")
         click(window, "startButton", qtbot)
         await until(lambda: window.batch is not None and window.batch.is_done)
         assert window.batch.counts[TaskStatus.COMPLETED] == 5
