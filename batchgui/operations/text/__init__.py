@@ -11,6 +11,7 @@
         IPYNB      plain.py: cells in order, code fenced in the kernel's language
         CSV JSON   plain.py: a table; a fenced block; TXT/MD as text
         ZIP        archives.py: every member it can read, a heading each
+        MSG EML    mail.py: python-oxmsg, email: headers, body, attachments listed
     ─► what the parser's errors mean (operations/failures.py) ─► atomic write
 
 Failures a retry cannot fix are permanent with SPEC §6 kinds: a password
@@ -33,6 +34,7 @@ from batchgui.operations import limits
 from batchgui.operations.failures import classify
 from batchgui.operations.text.archives import archive
 from batchgui.operations.text.books import epub
+from batchgui.operations.text.mail import mime, outlook
 from batchgui.operations.text.markdown import Assets, table
 from batchgui.operations.text.office import MAX_SHEET_ROWS, docx, pptx, xls, xlsx
 from batchgui.operations.text.pdf import pdf
@@ -64,8 +66,9 @@ PLAIN = {
     ".ipynb": "ipynb",
     ".rss": "feed",
     ".atom": "feed",
+    ".eml": "eml",
 }
-OTHER = (".xls", ".epub", ".zip", ".xml")  # recognised by their content (see kind_of)
+OTHER = (".xls", ".msg", ".epub", ".zip", ".xml")  # recognised by their content (see kind_of)
 _FAMILY = {"pdf": "pdf", "docx": "office", "pptx": "office", "xlsx": "office", "xls": "office"}
 _FEED_MARKS = (b"<rss", b"<feed", b"<rdf:rdf")
 
@@ -80,6 +83,8 @@ def kind_of(src: Path) -> str:
     if head.startswith(OLE2):
         if ext == ".xls":
             return "xls"
+        if ext == ".msg":
+            return "msg"
         if ext in OFFICE:
             raise PermanentError(
                 f"{src.name} is password-protected (an encrypted Office file)",
@@ -97,7 +102,7 @@ def kind_of(src: Path) -> str:
         if ext == ".zip":
             return "zip"
         raise PermanentError(f"{src.name} is a ZIP archive, not a document", ErrorKind.UNSUPPORTED)
-    if ext in OFFICE or ext in (".xls", ".epub", ".zip"):
+    if ext in OFFICE or ext in (".xls", ".msg", ".epub", ".zip"):
         raise PermanentError(f"{src.name} is damaged or not a {ext[1:]} file", ErrorKind.CORRUPT)
     if ext == ".pdf":
         raise PermanentError(f"{src.name} is not a PDF (no %PDF header)", ErrorKind.CORRUPT)
@@ -147,7 +152,7 @@ def planned(src: Path, out_dir: Path, options: dict[str, Any]) -> list[Path]:
     ],
 )
 def to_markdown(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext) -> list[Path]:
-    """Documents (PDF, Office, EPUB, HTML, feeds, notebooks, CSV, ZIP, ...) to <name>.<ext>.md."""
+    """Documents (PDF, Office, EPUB, HTML, feeds, mail, notebooks, CSV, ZIP, ...) to Markdown."""
     kind = kind_of(src)
     assets = Assets(f"{src.name}.assets", enabled=bool(options.get("images")))
     markdown = convert_file(src, kind, ctx, assets, options)
@@ -189,6 +194,8 @@ CONVERTERS: dict[str, Callable[[Path, TaskContext, Assets, dict[str, Any]], str]
     "json": json_block,
     "txt": plain_text,
     "zip": archive,
+    "msg": outlook,
+    "eml": mime,
 }
 
 
@@ -200,6 +207,8 @@ def _check_limits(src: Path, kind: str) -> None:
         limits.check_size(src, limits.MAX_HTML, "HTML and feeds are refused")
     elif kind == "xls":
         limits.check_size(src, limits.MAX_OFFICE_MEMBER, "legacy Excel is refused")
+    elif kind in ("msg", "eml"):
+        limits.check_size(src, limits.MAX_OFFICE_MEMBER, "a mail message is refused")
     elif kind in ("json", "ipynb"):
         limits.check_size(src, limits.MAX_JSON, "JSON is refused")
     elif kind == "txt":
