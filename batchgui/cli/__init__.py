@@ -18,7 +18,10 @@ from typing import NoReturn
 
 from batchgui._version import __version__
 from batchgui.cli.filters import add_filter_arguments
+from batchgui.core.models import Priority
+from batchgui.core.operation import MODE_CHOICES
 from batchgui.core.outputs import DEFAULT_ON_EXISTS, ON_EXISTS
+from batchgui.session.settings import DEFAULT_BACKOFF_S, DEFAULT_RETRIES, StopMode
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -98,24 +101,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="output folder (default ./batchgui-output)",
     )
-    run.add_argument("--mode", choices=("auto", "async", "thread", "process"), default="auto")
+    run.add_argument("--mode", choices=MODE_CHOICES, default="auto")
     run.add_argument(
         "--workers", type=_positive_int, metavar="N", help="tasks at once (default: CPU count)"
     )
-    run.add_argument("--priority", default="normal", choices=("low", "normal", "high", "urgent"))
+    run.add_argument("--priority", default="normal", choices=Priority.choices())
     run.add_argument(
         "--retries",
         type=_non_negative_int,
-        default=2,
+        default=DEFAULT_RETRIES,
         metavar="N",
-        help="retries after a failure (default 2)",
+        help=f"retries after a failure (default {DEFAULT_RETRIES})",
     )
     run.add_argument(
         "--backoff",
         type=_non_negative_float,
-        default=1.0,
+        default=DEFAULT_BACKOFF_S,
         metavar="SECONDS",
-        help="first retry delay, doubled each time (default 1)",
+        help=f"first retry delay, doubled each time (default {DEFAULT_BACKOFF_S:g})",
     )
     run.add_argument(
         "--timeout", type=_positive_float, metavar="SECONDS", help="per-task time limit"
@@ -230,7 +233,7 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--on-interrupt",
-        choices=("save", "drain", "kill"),
+        choices=[mode.value for mode in StopMode],
         default="save",
         help="on Ctrl-C: save (stop now, resumable; the default), drain (finish running "
         "tasks first) or kill (stop and cancel what is left)",

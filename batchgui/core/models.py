@@ -44,9 +44,14 @@ class Priority(IntEnum):
             try:
                 return cls[value.strip().upper()]
             except KeyError:
-                names = ", ".join(p.name.lower() for p in cls)
+                names = ", ".join(cls.choices())
                 raise ValueError(f"unknown priority {value!r} (choose from {names})") from None
         return cls(value)
+
+    @classmethod
+    def choices(cls) -> tuple[str, ...]:
+        """The names a user types, lowest first."""
+        return tuple(p.name.lower() for p in cls)
 
 
 class TaskStatus(StrEnum):

@@ -36,7 +36,8 @@ from batchgui.core.outputs import (
 from batchgui.core.outputs import atomic_write as atomic_write
 from batchgui.core.outputs import check_inside as check_inside
 
-MODES = ("async", "thread", "process")
+MODES = ("async", "thread", "process")  # how an operation runs (core/runners/pool.py)
+MODE_CHOICES = ("auto", *MODES)  # what a user picks: auto is the operation's own mode
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The batch engine: a priority queue per batch, one worker limit for all.
 
-    submit(batch) ─► _BatchRun (queue, meter, chunker) ─┐
-                                                         ▼
+    submit(batch) ─► _BatchRun (queue, meter, chunker, followers) ─┐
+                                                                    ▼
     _dispatch (on the loop, after any change): while a slot is free, take the
     best head of all running batches' queues (priority, then arrival), cut a
     unit of 1..n tasks from that batch, mark them running, and start
@@ -15,17 +15,16 @@
 Everything here runs on one asyncio loop thread; workers (threads or
 processes) only ever see Jobs through a runner, so the scheduler never holds
 an executor slot itself and cannot deadlock on its own pool. A "slot" is one
-unit in flight: tiny tasks travel in chunks (see `_Chunker`) so per-task
-overhead stays small, slow ones one at a time.
+unit in flight: tiny tasks travel in chunks (core/chunker.py) so per-task
+overhead stays small, slow ones one at a time. Duplicates wait for their
+originals (core/followers.py); runners are made per mode in core/runners/pool.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-import math
 import os
 import time
 from collections.abc import Iterable
@@ -33,18 +32,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from batchgui.core import faults
+from batchgui.core.chunker import Chunker
+from batchgui.core.collector import heap
 from batchgui.core.errors import ErrorKind, PermanentError
 from batchgui.core.events import EngineEvents
-from batchgui.core.files import copy_outputs, remove_batch_temp_files, unchanged_since_scan
+from batchgui.core.files import remove_batch_temp_files
+from batchgui.core.followers import Followers, adopt
 from batchgui.core.models import Batch, BatchStatus, Priority, Task, TaskStatus
 from batchgui.core.operation import MODES, OperationSpec
 from batchgui.core.outputs import DEFAULT_ON_EXISTS, WriteGuard, guarded, is_inside, real_folder
 from batchgui.core.queue import TaskQueue
 from batchgui.core.retry import RetryPolicy
-from batchgui.core.runners.aio import AsyncRunner
 from batchgui.core.runners.base import FREEZE_SUPPORTED, Job, Outcome, Runner
-from batchgui.core.runners.processes import DEFAULT_MEMORY_LIMIT, ProcessRunner
-from batchgui.core.runners.threads import ThreadRunner
+from batchgui.core.runners.pool import Runners
+from batchgui.core.runners.processes import DEFAULT_MEMORY_LIMIT
 from batchgui.core.stats import Meter, Stats
 from batchgui.core.verdicts import Attempt, Verdict, verdict
 
@@ -52,40 +53,10 @@ log = logging.getLogger(__name__)
 
 
 _ENQUEUE_SLICE = 5000
-_GC_FREEZE_INTERVAL_S = 0.25
 
 
 def default_workers() -> int:
     return os.cpu_count() or 2
-
-
-class _Chunker:
-    """How many tasks of a batch go to a worker at once.
-
-    One task per unit until a few have been timed; then as many as fit in
-    about `target_s` of work, so a no-op costs a fraction of a dispatch while
-    a slow task still goes alone. Never more than an even share of what is
-    left, so the last units spread over all workers.
-    """
-
-    target_s = 0.02
-    limit = 256
-
-    def __init__(self) -> None:
-        self.samples = 0
-        self.mean_s = 0.0
-
-    def observe(self, seconds: float) -> None:
-        self.samples += 1
-        weight = 1 / min(self.samples, 50)
-        self.mean_s += weight * (seconds - self.mean_s)
-
-    def size(self, queued: int, workers: int) -> int:
-        if self.samples < 2 * workers:
-            return 1
-        fits = int(self.target_s / max(self.mean_s, 1e-6))
-        share = math.ceil(queued / (2 * workers))
-        return max(1, min(self.limit, fits, share))
 
 
 @dataclass(eq=False)
@@ -95,12 +66,11 @@ class _BatchRun:
     runner: Runner
     meter: Meter
     queue: TaskQueue = field(default_factory=TaskQueue)
-    chunker: _Chunker = field(default_factory=_Chunker)
+    chunker: Chunker = field(default_factory=Chunker)
     jobs: dict[int, Job] = field(default_factory=dict)  # running task id -> job
     retry_timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
-    units: int = 0
-    followers: dict[int, list[Task]] = field(default_factory=dict)  # original id -> duplicates
-    adopting: int = 0  # duplicates whose copies of outputs are being made
+    units: int = 0  # units of this batch in flight (each holds one worker slot)
+    followers: Followers = field(default_factory=Followers)
     next_start: float = 0.0  # rate limit: earliest monotonic time of the next start
     cancelling: bool = False
     pause_after: set[int] = field(default_factory=set)  # task ids: drain once one ends
@@ -137,15 +107,12 @@ class BatchProcessor:
         self._max_workers = max(1, max_workers or default_workers())
         # bytes (None: no cap): per process worker; in thread mode, what the
         # process may grow by while calls run (core/memory.py)
-        self._memory_limit = memory_limit
-        self._start_method = start_method
+        self._runners = Runners(self._max_workers, start_method, memory_limit)
         self._runs: dict[str, _BatchRun] = {}
-        self._runners: dict[str, Runner] = {}
-        self._in_flight = 0
         self._unit_tasks: set[asyncio.Task] = set()
         self._dispatch_scheduled = False
         self._rate_timer: asyncio.TimerHandle | None = None
-        self._gc_freezer: asyncio.Task | None = None
+        self._holding_heap = False  # core/collector.py: frozen while batches run
         self._closed = False
 
     # --- settings -------------------------------------------------------------
@@ -157,13 +124,13 @@ class BatchProcessor:
     def max_workers(self, value: int) -> None:
         """Takes effect at once: more starts now; fewer lets surplus units finish."""
         self._max_workers = max(1, int(value))
-        for runner in self._runners.values():
-            runner.set_capacity(self._max_workers)
+        self._runners.set_capacity(self._max_workers)
         self._kick()
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        """Units running now, over all batches: each holds one worker slot."""
+        return sum(run.units for run in self._runs.values())
 
     # --- batches ----------------------------------------------------------------
     def submit(self, batch: Batch, spec: OperationSpec, *, paused: bool = False) -> Batch:
@@ -176,7 +143,9 @@ class BatchProcessor:
         batch.mode = mode
         for task in batch.tasks:
             task.out_dir = task.out_dir or batch.out_root
-        run = _BatchRun(batch, spec, self._runner(mode), Meter(t.size for t in batch.tasks))
+        run = _BatchRun(
+            batch, spec, self._runners.for_mode(mode), Meter(t.size for t in batch.tasks)
+        )
         run.out_real = real_folder(batch.out_root)
         run.out_root = os.path.abspath(batch.out_root)
         run.on_exists = batch.settings.get("on_exists") or DEFAULT_ON_EXISTS
@@ -201,17 +170,7 @@ class BatchProcessor:
     def _enqueue(self, run: _BatchRun) -> None:
         """Pending tasks go in the queue; a duplicate waits for its original instead."""
         pending = [t for t in run.batch.tasks if t.status is TaskStatus.PENDING]
-        waiting = [t for t in pending if t.duplicate_of is not None]
-        if waiting:  # only then is a path index worth its cost
-            by_path = {task.path: task for task in run.batch.tasks}
-            for task in waiting:
-                original = by_path.get(task.duplicate_of)  # type: ignore[arg-type]
-                if original is not None and original is not task:
-                    run.followers.setdefault(original.id, []).append(task)
-                else:
-                    task.duplicate_of = None
-            pending = [t for t in pending if t.duplicate_of is None]
-        self._enqueue_in_slices(run, pending)
+        self._enqueue_in_slices(run, run.followers.split_off(run.batch.tasks, pending))
 
     def _enqueue_in_slices(self, run: _BatchRun, tasks: list[Task]) -> None:
         """Queue a first slice now and the rest on later loop turns, so 100,000
@@ -415,9 +374,7 @@ class BatchProcessor:
         for run in self._runs.values():
             if run.finishing is not None:
                 await run.finishing
-        for runner in self._runners.values():
-            await runner.aclose(kill=kill)
-        self._runners.clear()
+        await self._runners.aclose(kill=kill)
 
     # --- dispatch -----------------------------------------------------------------
     def _kick(self) -> None:
@@ -427,11 +384,13 @@ class BatchProcessor:
 
     def _dispatch(self) -> None:
         self._dispatch_scheduled = False
-        while self._in_flight < self._max_workers:
+        in_flight = self.in_flight
+        while in_flight < self._max_workers:
             run = self._next_run()
             if run is None:
                 return
             self._start_unit(run, self._take_unit(run))
+            in_flight += 1
 
     def _next_run(self) -> _BatchRun | None:
         best, best_key = None, None
@@ -510,7 +469,6 @@ class BatchProcessor:
             self.events.task_started.send(task)
         faults.reached("after-claim")
         run.units += 1
-        self._in_flight += 1
         unit = asyncio.get_running_loop().create_task(self._run_unit(run, jobs))
         self._unit_tasks.add(unit)
         unit.add_done_callback(self._unit_tasks.discard)
@@ -535,7 +493,6 @@ class BatchProcessor:
             ]
         finally:
             run.units -= 1
-            self._in_flight -= 1
         for job, outcome in zip(jobs, outcomes, strict=True):
             run.jobs.pop(job.task.id, None)
             self._settle(run, job, outcome)
@@ -669,11 +626,9 @@ class BatchProcessor:
     # --- duplicates ---------------------------------------------------------------
     def _release_followers(self, run: _BatchRun, original: Task) -> None:
         """The original ended: its waiting duplicates end the same way."""
-        for follower in run.followers.pop(original.id, []):
-            if follower.status is not TaskStatus.PENDING:
-                continue  # cancelled meanwhile
+        for follower in run.followers.take(original):
             if original.status in (TaskStatus.COMPLETED, TaskStatus.SKIPPED):
-                run.adopting += 1
+                run.followers.adopting += 1
                 adoption = asyncio.get_running_loop().create_task(
                     self._adopt(run, original, follower)
                 )
@@ -690,22 +645,9 @@ class BatchProcessor:
     async def _adopt(self, run: _BatchRun, original: Task, follower: Task) -> None:
         """Give a duplicate copies of its original's outputs (on a thread)."""
         try:
-            same = await asyncio.to_thread(
-                lambda: unchanged_since_scan(original) and unchanged_since_scan(follower)
-            )
-            if not same:  # changed since the scan: not a duplicate any more, run it
-                log.info("%s or its original changed since the scan; running it", follower.path)
-                follower.duplicate_of = None
-                run.queue.push(follower)
-                return
             guard = run.guard(follower.replaceable)
-
-            def copy() -> list[Path] | None:
-                with guarded(guard):
-                    return copy_outputs(original, follower)
-
-            copies = await asyncio.to_thread(copy)
-            if copies is None:  # outputs that cannot be copied faithfully: run it
+            copies = await asyncio.to_thread(adopt, original, follower, guard)
+            if copies is None:  # changed since the scan, or not copyable: run it
                 follower.duplicate_of = None
                 run.queue.push(follower)
                 return
@@ -719,7 +661,7 @@ class BatchProcessor:
             self._fail(run, follower, why, ErrorKind.ERROR)
             return
         finally:
-            run.adopting -= 1
+            run.followers.adopting -= 1
             self._check_finished(run)
             self._kick()
         if follower.status is TaskStatus.PENDING:  # not cancelled while copying
@@ -745,7 +687,7 @@ class BatchProcessor:
         if (
             batch.is_done
             and run.units == 0
-            and run.adopting == 0
+            and run.followers.adopting == 0
             and run.finishing is None
             and run.done is not None
             and not run.done.done()
@@ -798,39 +740,19 @@ class BatchProcessor:
             if all(r.batch.is_done for r in self._runs.values()):
                 self._release_frozen()
 
-    # --- the garbage collector --------------------------------------------------------
+    # --- the garbage collector (core/collector.py) ------------------------------------
     def _keep_frozen(self) -> None:
-        """While batches run, hand what exists to gc.freeze() every 250 ms. Tasks
-        and their results live until the end; left to the collector, each full
-        pass walks all of them (~0.25 s at 100,000 tasks, twice a second), which
-        halves the rate of small tasks and stalls the loop (the GUI thread)."""
-        if self._gc_freezer is None:
-            self._gc_freezer = asyncio.get_running_loop().create_task(_freeze_periodically())
+        if not self._holding_heap:
+            self._holding_heap = True
+            heap.hold()
 
     def _release_frozen(self) -> None:
         """No batch runs: what they no longer need can be collected again."""
-        if self._gc_freezer is not None:
-            self._gc_freezer.cancel()
-            self._gc_freezer = None
-            gc.unfreeze()
+        if self._holding_heap:
+            self._holding_heap = False
+            heap.release()
 
     # --- helpers ----------------------------------------------------------------------
-    def _runner(self, mode: str) -> Runner:
-        runner = self._runners.get(mode)
-        if runner is None:
-            threads = self._runners.get("thread")
-            if mode == "process":
-                runner = ProcessRunner(self._max_workers, self._start_method, self._memory_limit)
-            elif mode == "thread":
-                runner = ThreadRunner(memory_limit=self._memory_limit)
-            else:
-                if not isinstance(threads, ThreadRunner):
-                    threads = ThreadRunner(memory_limit=self._memory_limit)
-                    self._runners["thread"] = threads
-                runner = AsyncRunner(threads)
-            self._runners[mode] = runner
-        return runner
-
     def _run_of(self, task: Task) -> _BatchRun:
         assert task.batch is not None, "task does not belong to a batch"
         return self._runs[task.batch.id]
@@ -838,8 +760,3 @@ class BatchProcessor:
     def _selected(self, batch: Batch | None) -> list[_BatchRun]:
         return list(self._runs.values()) if batch is None else [self._runs[batch.id]]
 
-
-async def _freeze_periodically() -> None:
-    while True:
-        gc.freeze()
-        await asyncio.sleep(_GC_FREEZE_INTERVAL_S)

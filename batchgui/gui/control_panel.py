@@ -26,9 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from batchgui.core.operation import OperationSpec, Option
-
-MODES = ("auto", "async", "thread", "process")
+from batchgui.core.operation import MODE_CHOICES, OperationSpec, Option
 
 
 class ControlPanel(QGroupBox):
@@ -55,7 +53,7 @@ class ControlPanel(QGroupBox):
 
         self.mode_combo = QComboBox(self)
         self.mode_combo.setObjectName("modeCombo")
-        self.mode_combo.addItems(MODES)
+        self.mode_combo.addItems(MODE_CHOICES)
         self.workers_spin = QSpinBox(self)
         self.workers_spin.setObjectName("workersSpin")
         self.workers_spin.setRange(1, 256)

@@ -21,7 +21,6 @@ Dialogs are opened with open(), never exec(), so the loop never nests.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import os
@@ -47,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from batchgui._version import __version__
 from batchgui.core import Batch, BatchProcessor, BatchStatus, Priority, TaskStatus
+from batchgui.core.collector import heap
 from batchgui.core.operation import atomic_write
 from batchgui.core.outputs import DEFAULT_ON_EXISTS
 from batchgui.core.processor import default_workers
@@ -124,9 +124,6 @@ class MainWindow(QMainWindow):
         if self.tray is not None:
             self.tray.show()
         self._refresh_buttons()
-        self._freeze_timer = QTimer(self)
-        self._freeze_timer.setInterval(250)
-        self._freeze_timer.timeout.connect(gc.freeze)
 
     # --- construction -------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -280,10 +277,16 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             self.preview.update_counts(note=str(exc))
             return
+        heap.hold()  # what the preview holds is long-lived (core/collector.py)
+        try:
+            await self._scan_and_show(sources, filters)
+        finally:
+            heap.release()
+
+    async def _scan_and_show(self, sources: list[str], filters) -> None:
         entries = []
         self._scanned = None
         scanned_cleanly = True
-        self._freeze_timer.start()  # what the preview holds is long-lived (see _run)
         try:
             async for chunk in stream_scan(sources, filters, skip=[self._output_folder()]):
                 entries.extend(chunk)
@@ -332,7 +335,6 @@ class MainWindow(QMainWindow):
             note = refused
             self.statusBar().showMessage(f"Cannot start: {refused}")
         self.preview.update_counts(note=note)
-        self._freeze_timer.stop()
 
     def _output_folder(self) -> Path:
         chosen = self.control.output_folder()
@@ -425,12 +427,16 @@ class MainWindow(QMainWindow):
         )
 
     async def _run(self, batch: Batch, spec, *, save: bool) -> None:
-        # A batch is a long-lived web of objects (100,000 tasks: millions). Left in
-        # the collector's care, every full collection walks all of it and freezes
-        # the window for 0.1-0.3 s; frozen, collections only see what is new. It
-        # is frozen here, before it is saved; the engine keeps what finished tasks
-        # gain frozen while it runs and hands it all back when the batch ends.
-        gc.freeze()
+        # A batch is a long-lived web of objects (100,000 tasks: millions): held
+        # frozen from here, before it is saved, until the engine holds it (from
+        # submit to the batch's end; core/collector.py says why)
+        heap.hold()
+        try:
+            await self._start_session(batch, spec, save=save)
+        finally:
+            heap.release()
+
+    async def _start_session(self, batch: Batch, spec, *, save: bool) -> None:
         if self.store is not None and self.journal is None:
             self.journal = BatchJournal(self.store, self.processor, on_error=self._store_failed)
         session = BatchSession(self.store, self.data_dir, batch)

@@ -24,8 +24,8 @@ from batchgui.core.runners.processes import DEFAULT_MEMORY_LIMIT
 from batchgui.scan.filters import Filters, compile_name
 
 SETTINGS_VERSION = 1
-DEFAULT_RETRIES = 2
-DEFAULT_BACKOFF_S = 1.0
+DEFAULT_RETRIES = RetryPolicy.max_retries  # the retry defaults live in core/retry.py
+DEFAULT_BACKOFF_S = RetryPolicy.base_delay_s
 DEFAULT_OUT = "batchgui-output"
 
 
