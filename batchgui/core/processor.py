@@ -759,4 +759,3 @@ class BatchProcessor:
 
     def _selected(self, batch: Batch | None) -> list[_BatchRun]:
         return list(self._runs.values()) if batch is None else [self._runs[batch.id]]
-
