@@ -11,9 +11,10 @@ from batchgui.core import Batch, BatchProcessor, RetryPolicy, TaskStatus
 from batchgui.core.operation import spec_of
 from batchgui.scan.duplicates import HEAD_BYTES, find_duplicates
 from batchgui.scan.filters import Filters
-from batchgui.scan.incremental import MemoryResultCache, ResultRecorder, operation_key
+from batchgui.scan.incremental import MemoryResultCache, operation_key
 from batchgui.scan.prepare import prepare
 from batchgui.scan.walk import scan
+from batchgui.session.recorder import ResultRecorder
 from batchgui.store import BatchJournal, Store
 from tests.plugins import testops
 
@@ -63,13 +64,14 @@ def _run_prepared(prepared, spec, out, cache=None, options=None):
 
     async def scenario():
         engine = BatchProcessor(2, retry=RetryPolicy(max_retries=0))
-        journal = None
+        journal, results = None, cache
         if isinstance(cache, Store):
             cache.create_batch(batch)
             journal = BatchJournal(cache, engine)
+            results = cache.results
         recorder = (
-            ResultRecorder(engine, batch, cache, operation_key(spec.name, options))
-            if cache is not None
+            ResultRecorder(engine, batch, results, operation_key(spec.name, options))
+            if results is not None
             else None
         )
         await asyncio.wait_for(engine.run(batch, spec), 60)
@@ -158,7 +160,14 @@ def test_unchanged_files_are_skipped_on_a_rerun_until_forced(tmp_path):
 
     def rerun(**kw):
         prepared = prepare(
-            [tmp_path / "in"], Filters(), out, spec=spec, cache=cache, made=cache, op_key=key, **kw
+            [tmp_path / "in"],
+            Filters(),
+            out,
+            spec=spec,
+            cache=cache.results,
+            made=cache,
+            op_key=key,
+            **kw,
         )
         return _run_prepared(prepared, spec, out, cache), prepared
 

@@ -59,15 +59,10 @@ def test_a_batch_round_trips_with_any_file_name(tmp_path):
     failed.error, failed.error_kind = "broken", ErrorKind.CORRUPT
     running.move_to(TaskStatus.RUNNING)
     running.attempts = 1
-    rows = [
-        (
-            *__import__("batchgui.store.store", fromlist=["task_row"]).task_row(t),
-            batch.id,
-            store.seq_of(t),
-        )
-        for t in batch.tasks
-    ]
-    store.flush_rows([("running", batch.started_at, None, "[]", None, "thread", batch.id)], rows)
+    batch.move_to(BatchStatus.RUNNING)
+    batch.mode = "thread"
+    task_rows, batch_rows = store.changed_rows(batch.tasks, [batch])
+    store.save_changes_now(batch_rows, task_rows)
     store.close()
 
     again = Store(tmp_path / "data").load_batch(batch.id)

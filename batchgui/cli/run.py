@@ -54,7 +54,7 @@ def run_command(args: argparse.Namespace) -> int:
             priority=Priority.parse(settings.priority),
             dedupe=settings.dedupe,
             force=settings.force,
-            cache=store if spec.incremental else None,
+            cache=store.results if spec.incremental else None,
             made=store,
             op_key=op_key,
         )

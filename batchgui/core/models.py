@@ -106,11 +106,12 @@ _BATCH_MOVES: dict[BatchStatus, frozenset[BatchStatus]] = {
     BatchStatus.PENDING: frozenset(
         {BatchStatus.RUNNING, BatchStatus.PAUSED, BatchStatus.CANCELLED}
     ),
+    # ... -> PENDING: reopened after the process that ran it stopped (Batch.reopen)
     BatchStatus.RUNNING: frozenset(
-        {BatchStatus.PAUSED, BatchStatus.FINISHED, BatchStatus.CANCELLED}
+        {BatchStatus.PAUSED, BatchStatus.FINISHED, BatchStatus.CANCELLED, BatchStatus.PENDING}
     ),
     BatchStatus.PAUSED: frozenset(
-        {BatchStatus.RUNNING, BatchStatus.CANCELLED, BatchStatus.FINISHED}
+        {BatchStatus.RUNNING, BatchStatus.CANCELLED, BatchStatus.FINISHED, BatchStatus.PENDING}
     ),
     # retrying failed tasks reopens a batch
     BatchStatus.FINISHED: frozenset({BatchStatus.RUNNING}),
@@ -217,6 +218,13 @@ class Batch:
         if new not in _BATCH_MOVES[self.status]:
             raise IllegalTransition(f"batch {self.id}: {self.status} -> {new}")
         self.status = new
+
+    def reopen(self) -> None:
+        """A stored batch loaded to run again in this process: one the process that
+        ran it left running or paused starts over as pending (submit() moves it on).
+        A finished or cancelled batch stays as it is (retrying reopens those)."""
+        if self.status in (BatchStatus.RUNNING, BatchStatus.PAUSED):
+            self.move_to(BatchStatus.PENDING)
 
     @property
     def total(self) -> int:

@@ -379,7 +379,7 @@ class MainWindow(QMainWindow):
                 spec=spec,
                 options=options,
                 on_exists=settings.on_exists,
-                cache=self.store if spec.incremental else None,
+                cache=self.store.results if self.store and spec.incremental else None,
                 made=self.store,
                 op_key=key,
                 scanned=scanned,

@@ -5,26 +5,24 @@ successful run whose outputs still exist is skipped as `unchanged`.
                      (else hash it, but only if this operation has results at all)
                      ─► (hash, operation key) ─► outputs + data ─► all still there?
                      ─► task skipped, reason "unchanged", outputs and data restored
-    after a task:    re-stat the file; unchanged since the scan ─► hash (if not yet
-                     known) on a thread ─► remember fingerprint and result
+    after a task:    session/recorder.py remembers fingerprint and result
 
 The fingerprint check means an untouched tree is never re-read; a touched but
 identical file is re-hashed once and still skipped. `ResultCache` is the
-interface the SQLite store implements; `MemoryResultCache` keeps it in memory.
+interface the SQLite store implements (store/cache.py); `MemoryResultCache`
+keeps it in memory. Discovery never imports the engine.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from batchgui.core.files import Fingerprint, fingerprint_of
-from batchgui.core.models import Batch, Task, TaskStatus
-from batchgui.core.processor import BatchProcessor
+from batchgui.core.files import Fingerprint
+from batchgui.core.models import Task, TaskStatus
 from batchgui.scan.duplicates import content_hash
 
 log = logging.getLogger(__name__)
@@ -104,41 +102,6 @@ def skip_unchanged(
             task.move_to(TaskStatus.SKIPPED)
             skipped += 1
     return skipped
-
-
-class ResultRecorder:
-    """Remembers each completed task of a batch in the cache, hashing on a thread."""
-
-    def __init__(
-        self, processor: BatchProcessor, batch: Batch, cache: ResultCache, op_key: str
-    ) -> None:
-        self._batch, self._cache, self._op_key = batch, cache, op_key
-        self._pending: set[asyncio.Future] = set()
-        processor.events.task_completed.connect(self._completed)
-
-    def _completed(self, task: Task) -> None:
-        if task.batch is not self._batch or task.fingerprint is None:
-            return
-        future = asyncio.ensure_future(asyncio.to_thread(self._record, task))
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
-
-    def _record(self, task: Task) -> None:
-        try:
-            now = fingerprint_of(task.path)
-            if now != task.fingerprint:
-                log.info("%s changed while it was processed; its result is not reused", task.path)
-                return
-            digest = task.content_hash or content_hash(task.path)
-        except OSError as exc:
-            log.warning("cannot remember the result for %s: %s", task.path, exc)
-            return
-        self._cache.remember_hash(task.path, now, digest)
-        self._cache.remember_result(digest, self._op_key, task.outputs, task.data)
-
-    async def flush(self) -> None:
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
 
 
 def _inside(path: Path, root: Path) -> bool:

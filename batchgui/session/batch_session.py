@@ -21,7 +21,8 @@ from pathlib import Path
 from batchgui.core.models import Batch
 from batchgui.core.operation import OperationSpec
 from batchgui.core.processor import BatchProcessor
-from batchgui.scan.incremental import ResultRecorder, operation_key
+from batchgui.scan.incremental import operation_key
+from batchgui.session.recorder import ResultRecorder
 from batchgui.store import BatchLock, Store
 
 
@@ -48,7 +49,7 @@ class BatchSession:
             await asyncio.to_thread(self.lock)
             if spec.incremental:
                 key = operation_key(spec.name, self.batch.options)
-                self._recorder = ResultRecorder(processor, self.batch, self.store, key)
+                self._recorder = ResultRecorder(processor, self.batch, self.store.results, key)
         processor.submit(self.batch, spec)
 
     async def close(self) -> None:

@@ -1,9 +1,9 @@
 """Keeping the store in step with a running engine, in small batched transactions.
 
     engine events (loop thread) ─► mark the task (or batch) dirty
-    every 250 ms, and at once when a batch ends ─► rows made on the loop, a
-        slice per loop turn ─► Store.flush_rows on the store's writer thread
-        (one transaction)
+    every 250 ms, and at once when a batch ends ─► rows made on the loop
+        (Store.changed_rows), a slice per loop turn ─► Store.save_changes on the
+        store's writer thread (one transaction)
 
 So a thousand tasks finishing in a second cost four commits, not a thousand
 fsyncs; a kill loses at most the last 250 ms of state, and those tasks simply
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from batchgui.core.models import Batch, BatchStatus, Task, TaskStatus
 from batchgui.core.processor import BatchProcessor
 from batchgui.store.db import StoreError
-from batchgui.store.store import Store, _paths_json, task_row
+from batchgui.store.store import MadeRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -80,27 +80,12 @@ class BatchJournal:
         for start in range(0, len(changed), ROWS_PER_TURN):
             if start:  # tens of thousands of rows at once would hold up the window
                 await asyncio.sleep(0)
-            task_rows.extend(
-                (*task_row(t), t.batch.id, store.seq_of(t))  # type: ignore[union-attr]
-                for t in changed[start : start + ROWS_PER_TURN]
-            )
+            rows, _ = store.changed_rows(changed[start : start + ROWS_PER_TURN], [])
+            task_rows.extend(rows)
+        _, batch_rows = store.changed_rows([], list(batches.values()))
         made_rows = _made_rows(changed, batches.values())
-        batch_rows = [
-            (
-                b.status.value,
-                b.started_at,
-                b.finished_at,
-                _paths_json(b.outputs),
-                b.error,
-                b.mode,
-                b.id,
-            )
-            for b in batches.values()
-        ]
         try:
-            await asyncio.get_running_loop().run_in_executor(
-                store._writer, store.flush_rows, batch_rows, task_rows, made_rows
-            )
+            await store.save_changes(batch_rows, task_rows, made_rows)
         except StoreError as exc:
             # keep what failed; newer changes to the same task win
             self._dirty_tasks = {**tasks, **self._dirty_tasks}
@@ -122,10 +107,10 @@ class BatchJournal:
         await self.flush()
 
 
-def _made_rows(tasks: list[Task], batches) -> list[tuple]:
+def _made_rows(tasks: list[Task], batches) -> list[MadeRow]:
     """The files batchgui made: each finished task's outputs (hashed in the worker)
     and each finished batch's own outputs (a manifest, hashed on the writer)."""
-    rows = []
+    rows: list[MadeRow] = []
     for task in tasks:
         if task.output_hashes and task.status in (TaskStatus.COMPLETED, TaskStatus.SKIPPED):
             source = os.fsencode(task.path)

@@ -81,14 +81,8 @@ def resume_latency(n: int) -> tuple[float, float]:
         task.move_to(TaskStatus.COMPLETED)
     for task in batch.tasks[n // 2 : n // 2 + 4]:
         task.move_to(TaskStatus.RUNNING)  # what a killed process leaves behind
-    from batchgui.store.store import task_row
-
-    rows = [
-        (*task_row(t), batch.id, store.seq_of(t))
-        for t in batch.tasks
-        if t.status is not TaskStatus.PENDING
-    ]
-    store.flush_rows([], rows)
+    rows, _ = store.changed_rows([t for t in batch.tasks if t.status is not TaskStatus.PENDING], [])
+    store.save_changes_now([], rows)
     store.close()
     spec = spec_of(testops.nothing)
 

@@ -1,0 +1,205 @@
+"""The store's columns in one table: how a task or a batch becomes a row and back.
+
+    Task ─► task_state_row(task) ─► UPDATE_TASK (journal flushes, create_batch)
+    SELECT TASK_SELECT ─► task_from_row(row) ─► Task       (load_batch)
+    Batch ─► new_batch_row(batch) ─► INSERT_BATCH          (create_batch)
+    Batch ─► batch_state_row(batch) ─► UPDATE_BATCH        (journal flushes)
+    SELECT BATCH_SELECT ─► batch_from_row(id, row, tasks) ─► Batch  (load_batch)
+
+Each table below lists the columns in the order rows carry them, with the
+function that writes a value and the one that reads it back. Every other
+module goes through these functions, so no positional tuple lives anywhere
+else. The encoders run once per changed task per flush (100,000 tasks when a
+batch is saved), so they are plain functions and the common empty values
+skip JSON.
+
+Paths are stored as bytes (file names need not be UTF-8); lists of paths as
+JSON of their surrogate-escaped text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from batchgui.core.errors import ErrorKind
+from batchgui.core.models import Batch, BatchStatus, Priority, Task, TaskStatus
+
+
+def paths_json(paths: Iterable[os.PathLike[str]]) -> str:
+    return json.dumps([os.fsdecode(p) for p in paths]) if paths else "[]"
+
+
+def paths_from(text: str) -> list[Path]:
+    return [] if text == "[]" else [Path(p) for p in json.loads(text)]
+
+
+def dict_json(value: dict[str, Any]) -> str:
+    return json.dumps(value, default=str) if value else "{}"
+
+
+def dict_from(text: str) -> Any:
+    return {} if text == "{}" else json.loads(text)
+
+
+def path_bytes(path: os.PathLike[str] | None) -> bytes | None:
+    return None if path is None else os.fsencode(path)
+
+
+def path_from(raw: bytes | None, cache: dict[bytes, Path] | None = None) -> Path | None:
+    """A Path from stored bytes; folders repeat, so a cache saves parsing them again."""
+    if raw is None:
+        return None
+    if cache is None:
+        return Path(os.fsdecode(raw))
+    found = cache.get(raw)
+    if found is None:
+        found = cache[raw] = Path(os.fsdecode(raw))
+    return found
+
+
+def _kind_value(kind: ErrorKind | None) -> str | None:
+    return kind.value if kind else None
+
+
+def _kind_from(value: str | None) -> ErrorKind | None:
+    return ErrorKind(value) if value else None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # in SQL
+    attr: str  # on the Task or Batch
+    write: Callable[[Any], Any] = _same  # attribute value -> SQL value
+    read: Callable[[Any], Any] = _same  # SQL value -> attribute value
+
+
+# --- tasks -------------------------------------------------------------------------------
+# What changes while a task runs; written by every flush.
+TASK_STATE: tuple[Column, ...] = (
+    Column("status", "status", lambda s: s.value, TaskStatus),
+    Column("attempts", "attempts"),
+    Column("crashes", "crashes"),
+    Column("started_at", "started_at"),
+    Column("finished_at", "finished_at"),
+    Column("duration_s", "duration_s"),
+    Column("outputs", "outputs", paths_json, paths_from),
+    Column("output_hashes", "output_hashes", dict_json, dict_from),
+    Column("data", "data", dict_json, dict_from),
+    Column("error", "error"),
+    Column("error_kind", "error_kind", _kind_value, _kind_from),
+    Column("reason", "reason"),
+    Column("duplicate_of", "duplicate_of", path_bytes, path_from),
+    Column("content_hash", "content_hash"),
+    Column("priority", "priority", int, Priority),
+)
+# What a task is; written once, when its batch is created.
+TASK_IDENTITY: tuple[Column, ...] = (
+    Column("path", "source", os.fsencode, os.fsdecode),  # a str: made a Path when used
+    Column("root", "root", path_bytes, path_from),
+    Column("out_dir", "out_dir", path_bytes, path_from),
+    Column("size", "size"),
+    Column(
+        "fingerprint",
+        "fingerprint",
+        lambda f: json.dumps(f) if f else None,
+        lambda text: tuple(json.loads(text)) if text else None,
+    ),
+)
+
+UPDATE_TASK = (
+    "UPDATE tasks SET "
+    + ", ".join(f"{c.name}=?" for c in TASK_STATE)
+    + " WHERE batch_id=? AND seq=?"
+)
+# a new task: its identity, status and priority; the rest keep their defaults
+_NEW = (*TASK_IDENTITY, TASK_STATE[0], TASK_STATE[-1])
+INSERT_TASK = (
+    f"INSERT INTO tasks (batch_id, seq, {', '.join(c.name for c in _NEW)}) "
+    f"VALUES (?,?{',?' * len(_NEW)})"
+)
+TASK_SELECT = ", ".join(c.name for c in (*TASK_IDENTITY, *TASK_STATE))
+_FOLDERS = {"root", "out_dir"}  # repeat for every task: parsed once each
+
+
+def task_state_row(task: Task) -> tuple[Any, ...]:
+    """TASK_STATE's values for this task, in order (UPDATE_TASK adds batch id, seq)."""
+    return tuple([c.write(getattr(task, c.attr)) for c in TASK_STATE])
+
+
+def new_task_row(batch_id: str, seq: int, task: Task) -> tuple[Any, ...]:
+    return (batch_id, seq, *[c.write(getattr(task, c.attr)) for c in _NEW])
+
+
+def task_from_row(row: tuple[Any, ...], folders: dict[bytes, Path]) -> Task:
+    """A Task from a row selected with TASK_SELECT."""
+    values: dict[str, Any] = {}
+    for column, raw in zip((*TASK_IDENTITY, *TASK_STATE), row, strict=True):
+        if column.attr in _FOLDERS:
+            values[column.attr] = path_from(raw, folders)
+        else:
+            values[column.attr] = column.read(raw)
+    fingerprint = values.pop("fingerprint")
+    task = Task(**values)
+    task.fingerprint = fingerprint
+    return task
+
+
+# --- batches -----------------------------------------------------------------------------
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+# What a batch is; written once, when it is created.
+BATCH_IDENTITY: tuple[Column, ...] = (
+    Column("op", "op_name"),
+    Column("options", "options", _json, json.loads),
+    Column("out_root", "out_root", path_bytes, path_from),
+    Column("base", "base", path_bytes, path_from),
+    Column("timeout_s", "timeout_s"),
+    Column("rate_per_s", "rate_per_s"),
+    Column("settings", "settings", _json, json.loads),
+    Column("created_at", "created_at"),
+)
+# What changes while it runs; written by every flush.
+BATCH_STATE: tuple[Column, ...] = (
+    Column("status", "status", lambda s: s.value, BatchStatus),
+    Column("started_at", "started_at"),
+    Column("finished_at", "finished_at"),
+    Column("outputs", "outputs", paths_json, paths_from),
+    Column("error", "error"),
+    Column("mode", "mode"),
+)
+UPDATE_BATCH = "UPDATE batches SET " + ", ".join(f"{c.name}=?" for c in BATCH_STATE) + " WHERE id=?"
+
+
+def batch_state_row(batch: Batch) -> tuple[Any, ...]:
+    """BATCH_STATE's values for this batch, then its id (for UPDATE_BATCH)."""
+    return (*[c.write(getattr(batch, c.attr)) for c in BATCH_STATE], batch.id)
+
+
+INSERT_BATCH = (
+    f"INSERT INTO batches (id, {', '.join(c.name for c in (*BATCH_IDENTITY, *BATCH_STATE))}) "
+    f"VALUES (?{',?' * (len(BATCH_IDENTITY) + len(BATCH_STATE))})"
+)
+BATCH_SELECT = ", ".join(c.name for c in (*BATCH_IDENTITY, *BATCH_STATE))
+
+
+def new_batch_row(batch: Batch) -> tuple[Any, ...]:
+    return (batch.id, *[c.write(getattr(batch, c.attr)) for c in (*BATCH_IDENTITY, *BATCH_STATE)])
+
+
+def batch_from_row(batch_id: str, row: tuple[Any, ...], tasks: list[Task]) -> Batch:
+    """A Batch from a row selected with BATCH_SELECT, owning these tasks."""
+    values = {
+        c.attr: c.read(raw) for c, raw in zip((*BATCH_IDENTITY, *BATCH_STATE), row, strict=True)
+    }
+    return Batch(tasks=tasks, id=batch_id, **values)  # its status as stored
