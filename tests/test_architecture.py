@@ -1,5 +1,6 @@
-"""The house rules: the layering (import-linter), lint and format (ruff), and no
-work at import time."""
+"""The house rules: the layering (import-linter), lint and format (ruff), types
+(mypy, strict on the engine, the store and the session layer), and no work at
+import time."""
 
 from __future__ import annotations
 
@@ -47,6 +48,15 @@ def test_the_engine_imports_without_qt_and_creates_no_folders(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_types_check():
+    """mypy with pyproject.toml's settings: strict on core, store and session."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout
 
 
 def test_the_code_is_linted_and_formatted():

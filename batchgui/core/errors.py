@@ -35,7 +35,8 @@ class PermanentError(Exception):
         super().__init__(message)
         self.kind = ErrorKind(kind)
 
-    def __reduce__(self):  # keep `kind` when the error crosses a process boundary
+    # keep `kind` when the error crosses a process boundary
+    def __reduce__(self) -> tuple[type[PermanentError], tuple[str, str]]:
         return (type(self), (str(self), self.kind.value))
 
 

@@ -47,7 +47,7 @@ def fires(point: str) -> bool:
     global _armed, _visits
     if _armed is False:
         _armed = _arm()
-    if _armed is None or _armed[0] != point:
+    if not isinstance(_armed, tuple) or _armed[0] != point:
         return False
     _visits += 1
     if _visits != _armed[1]:

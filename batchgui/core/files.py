@@ -11,7 +11,7 @@ from pathlib import Path
 
 import blake3
 
-from batchgui.core.models import Task
+from batchgui.core.models import Batch, Task
 from batchgui.core.outputs import TEMP_MARK, atomic_copy
 
 Fingerprint = tuple[int, ...]
@@ -93,6 +93,6 @@ def remove_temp_files(folders: set[Path]) -> int:
     return removed
 
 
-def remove_batch_temp_files(batch) -> int:
+def remove_batch_temp_files(batch: Batch) -> int:
     """Temporaries left in any output folder of a batch (none of it is writing now)."""
     return remove_temp_files({t.out_dir for t in batch.tasks if t.out_dir} | {batch.out_root})

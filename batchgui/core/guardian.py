@@ -96,7 +96,7 @@ class Guardian:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._fd: int | None = None
         self._failed = False
         self._batches: set[str] = set()

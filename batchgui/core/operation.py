@@ -29,12 +29,12 @@ from batchgui.core.outputs import (
     OutputRefused,
     WriteGuard,
     is_inside,
-    make_folder,
     reset_guard,
     set_guard,
 )
 from batchgui.core.outputs import atomic_write as atomic_write
 from batchgui.core.outputs import check_inside as check_inside
+from batchgui.core.outputs import make_folder as make_folder
 
 MODES = ("async", "thread", "process")  # how an operation runs (core/runners/pool.py)
 MODE_CHOICES = ("auto", *MODES)  # what a user picks: auto is the operation's own mode

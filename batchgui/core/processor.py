@@ -75,9 +75,9 @@ class _BatchRun:
     cancelling: bool = False
     pause_after: set[int] = field(default_factory=set)  # task ids: drain once one ends
     stop_after: int | None = None  # start this many more tasks, then drain
-    drained_waiters: list[asyncio.Future] = field(default_factory=list)
-    finishing: asyncio.Task | None = None
-    done: asyncio.Future | None = None
+    drained_waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    finishing: asyncio.Task[None] | None = None
+    done: asyncio.Future[Batch] | None = None
     out_real: str = ""  # the output folder's real path: no output leaves it
     out_root: str = ""
     on_exists: str = DEFAULT_ON_EXISTS
@@ -109,7 +109,7 @@ class BatchProcessor:
         # process may grow by while calls run (core/memory.py)
         self._runners = Runners(self._max_workers, start_method, memory_limit)
         self._runs: dict[str, _BatchRun] = {}
-        self._unit_tasks: set[asyncio.Task] = set()
+        self._unit_tasks: set[asyncio.Task[None]] = set()
         self._dispatch_scheduled = False
         self._rate_timer: asyncio.TimerHandle | None = None
         self._holding_heap = False  # core/collector.py: frozen while batches run
@@ -433,7 +433,7 @@ class BatchProcessor:
             size = 1  # a stop point on a task: nothing runs after it in its unit
         if run.stop_after is not None:
             size = min(size, run.stop_after)
-        unit = []
+        unit: list[Task] = []
         while len(unit) < size:
             task = run.queue.pop()
             if task is None:

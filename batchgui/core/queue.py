@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from typing import Any
 
 from batchgui.core.models import Priority, Task
 
@@ -25,8 +26,8 @@ _LEVELS = sorted(Priority, reverse=True)  # URGENT first
 
 class TaskQueue:
     def __init__(self) -> None:
-        self._levels: dict[Priority, deque[list]] = {p: deque() for p in _LEVELS}
-        self._entries: dict[int, list] = {}  # task id -> [seq, task or None when dead]
+        self._levels: dict[Priority, deque[list[Any]]] = {p: deque() for p in _LEVELS}
+        self._entries: dict[int, list[Any]] = {}  # task id -> [seq, task or None when dead]
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -59,7 +60,7 @@ class TaskQueue:
         if task.id in self._entries:
             self.push(task)
 
-    def _front(self) -> tuple[Priority, list] | None:
+    def _front(self) -> tuple[Priority, list[Any]] | None:
         for level in _LEVELS:
             queue = self._levels[level]
             while queue and queue[0][1] is None:
@@ -83,5 +84,6 @@ class TaskQueue:
             return None
         level, entry = front
         self._levels[level].popleft()
-        del self._entries[entry[1].id]
-        return entry[1]
+        task: Task = entry[1]
+        del self._entries[task.id]
+        return task

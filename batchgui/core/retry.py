@@ -37,6 +37,6 @@ class RetryPolicy:
 
     def delay_for(self, attempts: int, rng: random.Random | None = None) -> float:
         """Delay before run number `attempts + 1`; `attempts` >= 1."""
-        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (attempts - 1))
-        draw = (rng or random).random()
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempts - 1))
+        draw: float = (rng or random).random()
         return ceiling * (1 - self.jitter * draw)

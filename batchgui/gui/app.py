@@ -24,6 +24,7 @@ def run_gui(paths: list[str], data_dir: Path, *, smoke_test: bool = False) -> in
     from batchgui.gui.main_window import create_main_window
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
     app.setApplicationName("batchgui")
     app.setOrganizationName("batchgui")
     app.setWindowIcon(app_icon())

@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         self._stop_draining: asyncio.Event | None = None  # while closing waits for running tasks
 
         registry = load_operations()
-        workers = int(self.settings.value("workers", default_workers()))
+        workers = int(str(self.settings.value("workers", default_workers())))
         self.processor = BatchProcessor(workers)
         self.bridge = EngineBridge(self.processor, self)
         self.store: Store | None = None

@@ -189,14 +189,13 @@ def _display(task: Task, column: int) -> str:
 
 def _runs(rows: list[int]) -> Iterable[tuple[int, int]]:
     """[1, 2, 3, 7, 8] -> (1, 3), (7, 8)"""
-    start = prev = None
-    for row in rows:
-        if start is None:
-            start = prev = row
-        elif row == prev + 1:
+    if not rows:
+        return
+    start = prev = rows[0]
+    for row in rows[1:]:
+        if row == prev + 1:
             prev = row
         else:
             yield start, prev
             start = prev = row
-    if start is not None:
-        yield start, prev
+    yield start, prev

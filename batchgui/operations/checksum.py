@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import blake3
 
 from batchgui.core.operation import Option, TaskContext, atomic_write, make_folder, operation
 
-ALGORITHMS = {
+ALGORITHMS: dict[str, tuple[str, Callable[[], Any]]] = {
     "sha256": ("SHA256SUMS", hashlib.sha256),
     "blake3": ("B3SUMS", blake3.blake3),
     "md5": ("MD5SUMS", hashlib.md5),

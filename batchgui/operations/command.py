@@ -183,6 +183,8 @@ async def _wait(proc: subprocess.Popen, ctx: TaskContext) -> int:
         if not exited.done():
             exited.set_result(None)
 
+    timer: asyncio.TimerHandle | None = None
+
     def look_at_flag() -> None:
         nonlocal timer
         if exited.done():
@@ -203,7 +205,8 @@ async def _wait(proc: subprocess.Popen, ctx: TaskContext) -> int:
         await exited
         return proc.wait()
     finally:
-        timer.cancel()
+        if timer is not None:
+            timer.cancel()
         if pidfd is not None:
             loop.remove_reader(pidfd)
             os.close(pidfd)

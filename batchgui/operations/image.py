@@ -146,7 +146,7 @@ def convert_image(
 
 def _frames(image: Image.Image, all_frames: bool) -> list[Image.Image]:
     count = getattr(image, "n_frames", 1) if all_frames else 1
-    check_frames(image.filename or "the image", count, image.width, image.height)
+    check_frames(getattr(image, "filename", "") or "the image", count, image.width, image.height)
     frames = []
     for index in range(count):
         image.seek(index)

@@ -87,8 +87,9 @@ def find_duplicates(
         heads = _hash_all(pool, head_hash, candidates, cancel)
         by_head: dict[tuple[int, str], list[Entry]] = defaultdict(list)
         for entry in candidates:
-            if heads.get(entry.path) is not None:
-                by_head[(entry.size, heads[entry.path])].append(entry)
+            head = heads.get(entry.path)
+            if head is not None:
+                by_head[(entry.size, head)].append(entry)
         suspects = [e for group in by_head.values() if len(group) > 1 for e in group]
         small = {e.path: heads[e.path] for e in suspects if e.size <= HEAD_BYTES}
         large = [e for e in suspects if e.size > HEAD_BYTES]

@@ -169,9 +169,9 @@ class _Claims:
             if found is not None:
                 return found
             for parent in path.parents:
-                owner = self.paths.get(os.fspath(parent))
-                if owner is not None:
-                    return owner
+                claimant = self.paths.get(os.fspath(parent))
+                if claimant is not None:
+                    return claimant
             for pattern, owner in self.patterns.get(folder, ()):
                 if fnmatch.fnmatchcase(path.name, pattern):
                     return owner
@@ -291,7 +291,7 @@ def check_existing_batch_outputs(
 
 
 def _existing(planned: list[Path], earlier: dict[str, str]) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for path in planned:
         if "*" in path.name:
             with contextlib.suppress(OSError):
@@ -310,7 +310,7 @@ def _existing(planned: list[Path], earlier: dict[str, str]) -> list[Path]:
 
 
 def _files_below(folder: Path) -> list[Path]:
-    files = []
+    files: list[Path] = []
     for parent, _dirs, names in os.walk(folder):
         files.extend(Path(parent) / name for name in names)
     return files

@@ -30,7 +30,7 @@ class ResultRecorder:
         self, processor: BatchProcessor, batch: Batch, cache: ResultCache, op_key: str
     ) -> None:
         self._batch, self._cache, self._op_key = batch, cache, op_key
-        self._pending: set[asyncio.Future] = set()
+        self._pending: set[asyncio.Future[None]] = set()
         processor.events.task_completed.connect(self._completed)
 
     def _completed(self, task: Task) -> None:

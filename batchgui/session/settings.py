@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from batchgui.core.outputs import DEFAULT_ON_EXISTS, ON_EXISTS
@@ -74,7 +75,7 @@ class FilterSettings:
             name=compile_name(self.name) if self.name else None,
             exclude=self.exclude,
             exclude_regex=tuple(compile_name(r, "exclude regex") for r in self.exclude_regex),
-            exclude_paths=tuple(self.exclude_paths),
+            exclude_paths=tuple(Path(p) for p in self.exclude_paths),
             hidden=self.hidden,
             follow_symlinks=self.follow_symlinks,
         )
@@ -86,7 +87,7 @@ class FilterSettings:
     def from_json(cls, data: dict[str, Any] | None) -> FilterSettings:
         data = data or {}
         known = {f.name: f for f in fields(cls)}
-        values = {}
+        values: dict[str, Any] = {}
         for key, value in data.items():
             if key in known:
                 values[key] = tuple(value) if isinstance(value, list) else value

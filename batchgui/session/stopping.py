@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from batchgui.core.models import Batch
 from batchgui.core.processor import BatchProcessor
@@ -33,7 +34,7 @@ async def stop(
     if not batch.is_done:
         if mode is StopMode.DRAIN:
             processor.drain(batch)
-            waits = [asyncio.ensure_future(processor.drained(batch))]
+            waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(processor.drained(batch))]
             waits.append(asyncio.ensure_future(processor.wait(batch)))
             if give_up is not None:
                 waits.append(asyncio.ensure_future(give_up.wait()))

@@ -70,7 +70,9 @@ def repair(path: Path) -> Repaired:
     return result
 
 
-def _copy_table(old: sqlite3.Connection, new: sqlite3.Connection, table: str, result: Repaired):
+def _copy_table(
+    old: sqlite3.Connection, new: sqlite3.Connection, table: str, result: Repaired
+) -> None:
     try:
         old_columns = [r[1] for r in old.execute(f"PRAGMA table_info({table})")]
     except sqlite3.DatabaseError as exc:

@@ -17,12 +17,12 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from batchgui.core.models import Batch, BatchStatus, Task, TaskStatus
 from batchgui.core.processor import BatchProcessor
 from batchgui.store.db import StoreError
-from batchgui.store.store import MadeRow, Store
+from batchgui.store.store import MadeRow, Row, Store
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class BatchJournal:
         batches, self._dirty_batches = self._dirty_batches, {}
         store = self._store
         changed = [t for t in tasks.values() if t.batch is not None]
-        task_rows: list[tuple] = []
+        task_rows: list[Row] = []
         for start in range(0, len(changed), ROWS_PER_TURN):
             if start:  # tens of thousands of rows at once would hold up the window
                 await asyncio.sleep(0)
@@ -107,7 +107,7 @@ class BatchJournal:
         await self.flush()
 
 
-def _made_rows(tasks: list[Task], batches) -> list[MadeRow]:
+def _made_rows(tasks: list[Task], batches: Iterable[Batch]) -> list[MadeRow]:
     """The files batchgui made: each finished task's outputs (hashed in the worker)
     and each finished batch's own outputs (a manifest, hashed on the writer)."""
     rows: list[MadeRow] = []

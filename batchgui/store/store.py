@@ -48,6 +48,7 @@ from batchgui.store.db import StoreError, connect, db_path, describe, transactio
 
 T = TypeVar("T")
 UNFINISHED = (BatchStatus.PENDING, BatchStatus.RUNNING, BatchStatus.PAUSED)
+Row = tuple[Any, ...]  # column values in the order store/columns.py gives
 MadeRow = tuple[bytes, str | None, bytes | None]  # path, BLAKE3 (None: hash it), source
 
 
@@ -111,7 +112,7 @@ class Store:
 
         self.write(insert)
 
-    def changed_rows(self, tasks: list[Task], batches: list[Batch]) -> tuple[list, list]:
+    def changed_rows(self, tasks: list[Task], batches: list[Batch]) -> tuple[list[Row], list[Row]]:
         """The rows that save these tasks' and batches' current state (cheap: made on the
         loop thread, so the objects cannot change meanwhile)."""
         seqs = self._seqs
@@ -122,7 +123,7 @@ class Store:
         return task_rows, [batch_state_row(b) for b in batches]
 
     async def save_changes(
-        self, batch_rows: list[tuple], task_rows: list[tuple], made_rows: list[MadeRow]
+        self, batch_rows: list[Row], task_rows: list[Row], made_rows: list[MadeRow]
     ) -> None:
         """save_changes_now on the store's writer thread (what the journal calls)."""
         loop = asyncio.get_running_loop()
@@ -131,7 +132,7 @@ class Store:
         )
 
     def save_changes_now(
-        self, batch_rows: list[tuple], task_rows: list[tuple], made_rows: Iterable[MadeRow] = ()
+        self, batch_rows: list[Row], task_rows: list[Row], made_rows: Iterable[MadeRow] = ()
     ) -> None:
         """Write batch and task changes, the files batchgui made (path, BLAKE3 or None:
         hash it here, source or None) and remembered cache entries in one transaction."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from typing import Any
 
 from batchgui.core.errors import ErrorKind
 from batchgui.core.operation import TaskContext, invoke_async
@@ -33,7 +35,7 @@ class AsyncRunner(Runner):
 
     def __init__(self, blocking: ThreadRunner) -> None:
         self._blocking = blocking
-        self._current: dict[Job, asyncio.Task] = {}
+        self._current: dict[Job, asyncio.Task[Any]] = {}
         self._deadlines: dict[Job, asyncio.Timeout] = {}
         self._time_left: dict[Job, float] = {}  # frozen jobs: seconds left of their limit
 
@@ -71,7 +73,7 @@ class AsyncRunner(Runner):
         try:
             async with deadline:
                 outputs, data = await invoke_async(
-                    job.spec, task.path, task.out_dir, job.options, ctx
+                    job.spec, task.path, job.out_dir, job.options, ctx
                 )
         except TimeoutError as exc:
             if deadline.expired():
@@ -98,8 +100,9 @@ class AsyncRunner(Runner):
         loop = asyncio.get_running_loop()
         for job in mine:  # a limit counts running time: stop its clock while frozen
             deadline = self._deadlines.get(job)
-            if deadline is not None and deadline.when() is not None:
-                self._time_left[job] = deadline.when() - loop.time()
+            when = deadline.when() if deadline is not None else None
+            if deadline is not None and when is not None:
+                self._time_left[job] = when - loop.time()
                 deadline.reschedule(None)
 
     def thaw(self, jobs: list[Job]) -> None:
@@ -126,7 +129,7 @@ class AsyncRunner(Runner):
                 running.cancel()
 
 
-def _progress_reporter(job: Job):
+def _progress_reporter(job: Job) -> Callable[[float], None] | None:
     if job.on_progress is None:
         return None
     report, task = job.on_progress, job.task

@@ -64,6 +64,13 @@ class Job:
         self.child_pgid = pgid
 
     @property
+    def out_dir(self) -> Path:
+        """Where the task's outputs go (set for every task once its batch is submitted)."""
+        out_dir = self.task.out_dir
+        assert out_dir is not None, "submit() gives every task an output folder"
+        return out_dir
+
+    @property
     def frozen(self) -> bool:
         return self.frozen_at is not None
 
@@ -103,7 +110,7 @@ class Outcome:
 
 # A worker's answer for one call: ("ok", outputs, data, seconds, output hashes) or
 # ("err", message, kind, permanent, seconds, traceback_text)
-Result = tuple
+Result = tuple[Any, ...]
 
 
 class OperationCancelled(Exception):

@@ -121,7 +121,7 @@ def _record_progress(fraction: float) -> None:
         _slots[_slot * _FIELDS + 3] = round(fraction * 10_000)
 
 
-def run_unit_in_process(calls: list[tuple]) -> list[Result]:
+def run_unit_in_process(calls: list[tuple[Any, ...]]) -> list[Result]:
     results = []
     base = _slot * _FIELDS
     for task_id, func, src, out_dir, root, options, guard, batch_id in calls:
@@ -170,7 +170,7 @@ class _Pool:
 
     def progress(self) -> Iterator[tuple[int, float]]:
         """(task id, fraction) for every running task that has reported progress."""
-        raw = self.slots.get_obj()
+        raw: Any = self.slots.get_obj()  # a ctypes array of c_longlong: ints
         for index in range(self.size):
             base = index * _FIELDS
             task_id, permyriad = raw[base + 1], raw[base + 3]
@@ -179,7 +179,7 @@ class _Pool:
 
     def running(self) -> Iterator[tuple[int, int, int, float]]:
         """(pid, task id, child pgid, start) for every worker inside a call."""
-        raw = self.slots.get_obj()
+        raw: Any = self.slots.get_obj()
         for index in range(self.size):
             base = index * _FIELDS
             pid, task_id, child = raw[base], raw[base + 1], raw[base + 2]
@@ -272,10 +272,10 @@ class ProcessRunner(Runner):
         self._memory_limit = memory_limit
         self._pool: _Pool | None = None
         self._pools: list[_Pool] = []
-        self._watchdog: asyncio.Task | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self._isolation: asyncio.Lock | None = None
         self._blind_breaks = 0
-        self._closing: set[asyncio.Task] = set()
+        self._closing: set[asyncio.Task[Any]] = set()
 
     def set_capacity(self, workers: int) -> None:
         self._capacity = max(1, workers)
@@ -341,7 +341,12 @@ class ProcessRunner(Runner):
             if pool is not self._pool:
                 self._retire(pool)
         self._blind_breaks = 0
-        return [outcome_of(result) for result in results]
+        # a worker can answer before our SIGKILL reaches it, with the error its killed
+        # command gave ("killed by SIGKILL"): the reason it was killed is the outcome
+        return [
+            _killed(pool.killed[job.task.id], job) if job.task.id in pool.killed else outcome_of(r)
+            for job, r in zip(jobs, results, strict=True)
+        ]
 
     async def _after_break(self, pool: _Pool, jobs: list[Job]) -> list[Outcome]:
         verdict = pool.verdict()
@@ -360,13 +365,7 @@ class ProcessRunner(Runner):
         for job in jobs:
             task_id = job.task.id
             if task_id in pool.killed:
-                why = pool.killed[task_id]
-                text = (
-                    f"timed out after {job.timeout_s:g} s"
-                    if why is ErrorKind.TIMEOUT
-                    else "cancelled while running"
-                )
-                outcomes.append(failed(why, text))
+                outcomes.append(_killed(pool.killed[task_id], job))
             elif verdict.get(task_id) == "culprit":
                 outcomes.append(
                     Outcome(
@@ -455,6 +454,13 @@ class ProcessRunner(Runner):
                 pool.kill_all()
             pool.thaw_all()  # a stopped worker would never finish or exit
         await asyncio.gather(*(_shut_down(pool) for pool in pools), *self._closing)
+
+
+def _killed(why: ErrorKind, job: Job) -> Outcome:
+    """The outcome of a task whose worker batchgui killed (a time limit, a cancel)."""
+    if why is ErrorKind.TIMEOUT:
+        return failed(why, f"timed out after {job.timeout_s:g} s")
+    return failed(why, "cancelled while running")
 
 
 async def _shut_down(pool: _Pool) -> None:

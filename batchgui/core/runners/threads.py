@@ -50,16 +50,16 @@ class WorkerThreads:
 
     def __init__(self, name: str = "batchgui-worker") -> None:
         self._name = name
-        self._queue: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = 0
         self._threads: list[threading.Thread] = []
         self._closed = False
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future:
+    def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future[Any]:
         if self._closed:
             raise RuntimeError("worker threads are shut down")
-        future: cf.Future = cf.Future()
+        future: cf.Future[Any] = cf.Future()
         with self._lock:
             if self._idle > 0:
                 self._idle -= 1
@@ -106,11 +106,11 @@ def run_unit_in_thread(
             continue
         task = job.task
         if memory is None:
-            results.append(execute_call(job.spec, task.path, task.out_dir, job.options, ctx))
+            results.append(execute_call(job.spec, task.path, job.out_dir, job.options, ctx))
             continue
         try:
             with memory.watching(job):
-                result = execute_call(job.spec, task.path, task.out_dir, job.options, ctx)
+                result = execute_call(job.spec, task.path, job.out_dir, job.options, ctx)
         except MemoryError as exc:  # raised by the guard just as the call returned
             result = error_result(exc, False, 0.0)
         results.append(result)
@@ -182,8 +182,8 @@ class ThreadRunner(Runner):
         self._threads.shutdown()
 
 
-def _log_abandoned(job: Job) -> Callable[[asyncio.Future], None]:
-    def done(future: asyncio.Future) -> None:
+def _log_abandoned(job: Job) -> Callable[[asyncio.Future[Any]], None]:
+    def done(future: asyncio.Future[Any]) -> None:
         if not future.cancelled() and future.exception() is None:
             log.info(
                 "timed-out task %s finished late in its thread; its result was dropped",

@@ -88,7 +88,7 @@ def _mime_markdown(message: EmailMessage, level: int) -> str:
         listed.append(f"- {name} ({part.get_content_type()}, {size:,} bytes)")
         if part.get_content_type() == "message/rfc822" and level == 1:
             inner = part.get_payload()
-            if isinstance(inner, list) and inner:
+            if isinstance(inner, list) and inner and isinstance(inner[0], EmailMessage):
                 parts.append(_mime_markdown(inner[0], level=2))
     parts.append(_attachments(listed, level))
     return "\n\n".join(p for p in parts if p).strip() + "\n"

@@ -73,7 +73,7 @@ def page_markdown(text: str, *, main_only: bool = True) -> str:
     for node in soup.find_all(string=lambda n: isinstance(n, _NOT_TEXT)):
         node.extract()  # <?xml …?>, <!DOCTYPE>, comments
     for link in soup.find_all("a", href=True):
-        if _UNSAFE_LINK.match(link["href"]):
+        if _UNSAFE_LINK.match(str(link["href"])):
             del link["href"]
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     root: Any = soup
