@@ -1,7 +1,7 @@
 """batchgui: run one operation over many files.
 
-The public plugin API (SPEC §4) is what this module exports; everything else
-is internal.
+The public plugin API (docs/ARCHITECTURE.md, the plugin contract) is what this
+module exports; everything else is internal.
 """
 
 from batchgui._version import __version__

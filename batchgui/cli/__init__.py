@@ -1,4 +1,4 @@
-"""The command line (SPEC §6): argument parsing and dispatch to the commands.
+"""The command line (the README shows it): argument parsing and dispatch to commands.
 
     main(argv) ─► parse (bad usage: one line, exit 2) ─► command function ─► exit code
 

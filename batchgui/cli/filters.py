@@ -1,4 +1,4 @@
-"""The filter options shared by `run` and `preview` (SPEC §6)."""
+"""The filter options shared by `run` and `preview` (docs/ARCHITECTURE.md: reasons and kinds)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ paths + filters ─► scan + duplicates (no operation runs, nothing is written)
     with --op: the run's own preparation (scan/prepare.py): outputs that would
     land on a source (exit 2, as `run` would), `name clash` and `exists`
                 ─► text: included files, totals, duplicate groups, left-out
-                   counts by reason with examples; or --json (SPEC §6)
+                   counts by reason with examples; or --json (reasons: ARCHITECTURE.md)
 """
 
 from __future__ import annotations

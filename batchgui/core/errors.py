@@ -4,7 +4,7 @@ An operation signals "do not retry this" by raising `PermanentError` (or a
 subclass); everything else is a transient failure the retry policy may retry.
 The task's error text is the message of a `PermanentError` or `OperationError`,
 and "ExceptionName: message" for anything else.
-The `kind` travels into the report's `error_kind` (SPEC §6).
+The `kind` travels into the report's `error_kind` (docs/ARCHITECTURE.md: reasons and kinds).
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ def operation(
     planned_outputs: Callable[[Path, Path, dict[str, Any]], list[Path]] | None = None,
     planned_batch_outputs: Callable[[Path, dict[str, Any]], list[Path]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Describe a module-level function as a batchgui operation (SPEC §4)."""
+    """Describe a module-level function as an operation (ARCHITECTURE.md: plugin contract)."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         is_async = inspect.iscoroutinefunction(func)

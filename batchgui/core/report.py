@@ -1,4 +1,4 @@
-"""The report of a batch as JSON-ready data (SPEC §6, schema 1)."""
+"""The report of a batch as JSON-ready data (schema 1: docs/ARCHITECTURE.md, the report)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
 The engine runs on the qasync loop, which is the Qt main thread, so events
 arrive on the GUI thread already; the bridge's job is to coalesce: a
 thousand tasks finishing in a second cost twenty repaints, never more
-(at most 20 widget updates per second, SPEC §7). Signals are named for what
+(at most 20 widget updates per second, docs/ARCHITECTURE.md). Signals are named for what
 happened; receivers live in the main thread.
 """
 

@@ -7,9 +7,9 @@
 
 The verdict depends only on the exception, never on timing or on which reader
 ran first, so a file ends with the same kind in every mode and every run.
-Kinds (SPEC §6): damaged or unreadable content -> corrupt; encrypted ->
-password_required; too big -> too_large; a type nothing here reads ->
-unsupported.
+Kinds (docs/ARCHITECTURE.md, reasons and kinds): damaged or unreadable
+content -> corrupt; encrypted -> password_required; too big -> too_large;
+a type nothing here reads -> unsupported.
 """
 
 from __future__ import annotations

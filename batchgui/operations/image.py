@@ -8,8 +8,8 @@ Output names: the source's name if the format is kept, else the name with the
 new extension added (`a.png` -> `a.png.jpg`), so `a.png` and `a.gif` never
 write one output. With `all_frames`, formats that hold several frames (TIFF,
 WebP, GIF) get one file; others get one file per frame (`a.tiff.frame-2.png`).
-Failures a retry cannot fix are permanent, with SPEC §6 kinds: not an image or
-truncated -> corrupt; a decompression bomb -> too_large.
+Failures a retry cannot fix are permanent, with the report's kinds
+(docs/ARCHITECTURE.md): not an image or truncated -> corrupt; a decompression bomb -> too_large.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `Filters` is plain data (the window's filter controls and the CLI's options
 both build one); `Filters.reason_for_file` answers "why is this file left
-out?" with one of the reasons of SPEC §6, or None when it is included. The
+out?" with one of the reasons listed in docs/ARCHITECTURE.md, or None when it is included. The
 checks run cheapest first, and the first that fails names the reason:
 excluded (path, pattern), extension, name, size, date. Hidden files and
 symbolic links are decided by the walk, which sees them first.

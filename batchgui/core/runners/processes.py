@@ -264,7 +264,7 @@ class ProcessRunner(Runner):
         start_method: str = "spawn",
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
     ) -> None:
-        # never fork: the parent may run Qt or threads (SPEC §2)
+        # never fork: the parent may run Qt or threads (docs/ARCHITECTURE.md: threads and processes)
         if start_method == "fork":
             raise ValueError("process mode never forks; use spawn or forkserver")
         self._mp = multiprocessing.get_context(start_method)

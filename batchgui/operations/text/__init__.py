@@ -14,7 +14,7 @@
         MSG EML    mail.py: python-oxmsg, email: headers, body, attachments listed
     ─► what the parser's errors mean (operations/failures.py) ─► atomic write
 
-Failures a retry cannot fix are permanent with SPEC §6 kinds: a password
+Failures a retry cannot fix are permanent with the report's kinds (docs/ARCHITECTURE.md): a password
 (an encrypted PDF, or an encrypted Office file, which is an OLE2 container
 whose name says .docx) -> password_required; a damaged or mislabelled file
 -> corrupt; a type nothing here reads -> unsupported. Nothing is fetched: the
