@@ -10,6 +10,7 @@ come from `resource()`.
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import sys
 from pathlib import Path
@@ -42,7 +43,13 @@ def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
 
 
 def resource(name: str) -> Path:
-    """A file shipped in batchgui/resources (under sys._MEIPASS when frozen)."""
+    """A file of resources/ (the repository's top folder), installed as the package
+    batchgui.resources; in the bundle under sys._MEIPASS/batchgui/resources."""
     frozen = getattr(sys, "_MEIPASS", None)
-    base = Path(frozen) / "batchgui" if frozen else Path(__file__).resolve().parent
-    return base / "resources" / name
+    if frozen:
+        return Path(frozen) / "batchgui" / "resources" / name
+    try:
+        found = importlib.resources.files("batchgui.resources")
+    except ModuleNotFoundError:  # a checkout on sys.path, not installed
+        return Path(__file__).resolve().parent.parent / "resources" / name
+    return Path(str(found.joinpath(name)))

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
-RESOURCES = Path(__file__).resolve().parents[1] / "batchgui" / "resources"
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 

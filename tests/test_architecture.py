@@ -70,3 +70,22 @@ def test_the_code_is_linted_and_formatted():
             timeout=120,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_package_folder_is_installed_and_resources_are_found():
+    """pyproject lists the packages (resources/ is mapped in as batchgui.resources):
+    a new package folder left out of the list would be missing from the wheel."""
+    import tomllib
+
+    from batchgui.paths import resource
+
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "batchgui").rglob("__init__.py")
+    }
+    assert set(settings["packages"]) == folders | {"batchgui.resources"}
+    assert settings["package-dir"] == {"batchgui.resources": "resources"}
+    for name in ("batchgui.svg", "batchgui.desktop", "icons/batchgui-256.png"):
+        assert resource(name).is_file(), name
+        assert resource(name).resolve().is_relative_to(ROOT / "resources")
