@@ -1,9 +1,9 @@
 """Running a stored batch to its end from the command line (`run` and `resume`).
 
     batch (saved in the store) ─► BatchSession (session/batch_session.py: the
-        lock, results remembered for incremental runs) + BatchProcessor +
-        BatchJournal (state flushed every 250 ms) ─► progress bar on stderr (a
-        TTY only) ─► summary, report ─► exit code
+        lock, the journal flushing state every 250 ms, results remembered for
+        incremental runs) on a BatchProcessor of its own ─► progress bar on
+        stderr (a TTY only) ─► summary, report ─► exit code
 
 Ctrl-C or SIGTERM interrupts as --on-interrupt says: `save` (the default)
 starts nothing new, kills running commands and workers, puts their tasks back
@@ -37,8 +37,7 @@ from batchgui.paths import data_dir
 from batchgui.scan.walk import absolute
 from batchgui.session import Ending, RunSettings, StopMode, units
 from batchgui.session.batch_session import BatchSession
-from batchgui.session.stopping import stop
-from batchgui.store import BatchJournal, Store, StoreError
+from batchgui.store import Store, StoreError
 
 _BAR_INTERVAL_S = 0.1
 _FAILURES_SHOWN = 5
@@ -81,14 +80,14 @@ def execute_batch(
         raise UsageError(f"batch {batch.id}: {exc}") from None
     workers = settings.worker_count()
     retry = settings.retry_policy()
-    session = BatchSession(store, data_dir(data_dir_arg), batch)
+    control = _Control(stop_after, on_interrupt)
+    session = BatchSession(store, data_dir(data_dir_arg), batch, on_store_error=control.halt)
     try:
         session.lock()
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     try:
         show_bar = not quiet and sys.stderr.isatty()
-        control = _Control(stop_after, on_interrupt)
         stopped = asyncio.run(
             _execute(session, spec, workers, retry, settings.memory_limit, show_bar, control)
         )
@@ -187,11 +186,9 @@ async def _execute(
     control: _Control,
 ) -> Ending:
     """Run the batch to its end, or until it stops early (and why)."""
-    batch, store = session.batch, session.store
-    assert store is not None
+    batch = session.batch
     processor = BatchProcessor(workers, retry=retry, memory_limit=memory_limit)
     loop = asyncio.get_running_loop()
-    journal = BatchJournal(store, processor, on_error=control.halt)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, control.halt, "interrupted")
     bar = None
@@ -202,7 +199,7 @@ async def _execute(
             bar = loop.create_task(_progress_bar(processor, batch))
         if control.stop_after:
             processor.stop_after(batch, control.stop_after)
-        finished = asyncio.ensure_future(processor.wait(batch))
+        finished = asyncio.ensure_future(session.wait())
         while True:
             changed = asyncio.ensure_future(control.changed.wait())
             drained = asyncio.ensure_future(processor.drained(batch))
@@ -214,7 +211,7 @@ async def _execute(
                 break
             if control.kill_running:
                 cancel = control.reason == "interrupted" and control.on_interrupt is StopMode.KILL
-                await stop(processor, batch, StopMode.KILL if cancel else StopMode.SAVE)
+                await session.stop(StopMode.KILL if cancel else StopMode.SAVE)
                 finished.cancel()
                 break
             if drained.done() and not drained.cancelled():  # a stop point, or Ctrl-C drained
@@ -222,15 +219,14 @@ async def _execute(
                 finished.cancel()
                 break
             if control.reasons:  # Ctrl-C with --on-interrupt drain
-                processor.drain(batch)
+                session.drain()
     finally:
         control.final_stats = processor.stats(batch)
         if bar is not None:
             bar.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await bar
-        await session.close()  # the last results, before the journal's last flush
-        await journal.aclose()
+        await session.close()  # the last results, the journal's last flush
         await processor.aclose(kill=control.kill_running)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -241,8 +237,8 @@ async def _execute(
         return Ending.STORE_FAILED
     if at_stop_point:
         return Ending.HALTED if batch.halted else Ending.STOP_POINT
-    if journal.error:
-        control.store_error = journal.error
+    if session.store_error:
+        control.store_error = session.store_error
         return Ending.STORE_FAILED
     return Ending.FINISHED
 

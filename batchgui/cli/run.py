@@ -1,8 +1,9 @@
 """`batchgui run`: build a batch from the command line and hand it to execute_batch.
 
-args ─► operation + options (bad: exit 2) ─► scan, filters, duplicates,
-     unchanged files (the store is the cache) ─► batch saved in the store
-     ─► execute_batch (cli/execute.py)
+args ─► operation + options + RunSettings (bad: exit 2) ─► prepare_batch
+     (session/batch_session.py: scan, filters, duplicates, unchanged files, the
+     store as the cache) ─► batch saved in the store ─► execute_batch
+     (cli/execute.py)
 """
 
 from __future__ import annotations
@@ -14,17 +15,15 @@ import sys
 from batchgui.cli import UsageError
 from batchgui.cli.execute import execute_batch, open_store, report_target
 from batchgui.cli.filters import filter_settings_from
-from batchgui.core import Batch, Priority
 from batchgui.core.operation import OperationSpec
 from batchgui.core.processor import default_workers
 from batchgui.logs import setup_logging
 from batchgui.operations.registry import load_operations
 from batchgui.paths import log_dir
 from batchgui.scan.filters import parse_size
-from batchgui.scan.incremental import operation_key
-from batchgui.scan.prepare import prepare
 from batchgui.scan.walk import InputError, absolute
 from batchgui.session import RunSettings
+from batchgui.session.batch_session import prepare_batch
 from batchgui.store import StoreError
 
 _BAR_INTERVAL_S = 0.1
@@ -35,55 +34,18 @@ def run_command(args: argparse.Namespace) -> int:
     setup_logging(log_dir(args.data_dir), quiet=args.quiet)
     spec, options = _operation(args)
     settings = settings_from(args, spec.name, options)
-    out_root = absolute(settings.out)
     report_path = report_target(args.report)
-    try:
-        filters = settings.filters.build()
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     store = open_store(args.data_dir)
-    op_key = operation_key(spec.name, options)
     try:
-        prepared = prepare(
-            args.paths,
-            filters,
-            out_root,
-            spec=spec,
-            options=options,
-            on_exists=settings.on_exists,
-            priority=Priority.parse(settings.priority),
-            dedupe=settings.dedupe,
-            force=settings.force,
-            cache=store.results if spec.incremental else None,
-            made=store,
-            op_key=op_key,
-        )
-    except InputError as exc:
+        batch = prepare_batch(settings, spec, store)
+    except (ValueError, InputError, StoreError) as exc:
         store.close()
         raise UsageError(str(exc)) from None
-    except StoreError as exc:
+    except OSError as exc:  # the output folder cannot be made
         store.close()
-        raise UsageError(str(exc)) from None
-    if spec.per_file_outputs or spec.finalize is not None:
-        try:
-            out_root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(
-                f"cannot create the output folder {out_root}: {exc.strerror or exc}"
-            ) from None
-    plan = prepared.plan
-    batch = Batch(
-        spec.name,
-        plan.tasks,
-        options,
-        mode=settings.mode,
-        out_root=out_root,
-        base=plan.base,
-        timeout_s=settings.timeout_s if settings.timeout_s is not None else spec.default_timeout_s,
-        rate_per_s=settings.rate_per_s,
-        settings=settings.to_json(),
-    )
-    batch.replaceable = prepared.batch_replaceable
+        raise UsageError(
+            f"cannot create the output folder {settings.out}: {exc.strerror or exc}"
+        ) from None
     try:
         store.create_batch(batch)
     except StoreError as exc:

@@ -67,9 +67,10 @@ class EngineEvents:
 
     def connect_task_changes(
         self, receiver: Callable[[Any], Any], *, progress: bool = False
-    ) -> None:
+    ) -> Callable[[], None]:
         """`receiver(task)` after any change of a task's state (and, with
-        `progress`, of its progress): one place that knows the list."""
+        `progress`, of its progress): one place that knows the list. Returns
+        what disconnects it again."""
         signals = [
             self.task_started,
             self.task_completed,
@@ -83,4 +84,15 @@ class EngineEvents:
             signals.append(self.task_progress)
         for signal in signals:
             signal.connect(receiver)
-        self.task_retrying.connect(lambda task, _delay: receiver(task))
+
+        def retrying(task: Any, _delay: float) -> None:
+            receiver(task)
+
+        self.task_retrying.connect(retrying)
+
+        def disconnect() -> None:
+            for signal in signals:
+                signal.disconnect(receiver)
+            self.task_retrying.disconnect(retrying)
+
+        return disconnect

@@ -60,14 +60,11 @@ from batchgui.gui.task_view import TaskPanel
 from batchgui.operations.registry import load_operations
 from batchgui.paths import config_dir
 from batchgui.scan.duplicates import Duplicates, find_duplicates
-from batchgui.scan.incremental import operation_key
-from batchgui.scan.prepare import prepare
 from batchgui.scan.safety import leave_out_unsupported, output_reasons, ready_to_resume
 from batchgui.scan.walk import InputError, absolute, stream_scan
 from batchgui.session import RunSettings, StopMode
-from batchgui.session.batch_session import BatchSession
-from batchgui.session.stopping import stop
-from batchgui.store import BatchJournal, BatchLock, Store, StoreError
+from batchgui.session.batch_session import BatchSession, prepare_batch
+from batchgui.store import BatchLock, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +95,6 @@ class MainWindow(QMainWindow):
         self.processor = BatchProcessor(workers)
         self.bridge = EngineBridge(self.processor, self)
         self.store: Store | None = None
-        self.journal: BatchJournal | None = None
         try:
             self.store = Store(data_dir)
         except StoreError as exc:
@@ -359,49 +355,24 @@ class MainWindow(QMainWindow):
         try:
             options = spec.resolve_options(self.control.raw_options())
             settings = self._run_settings(spec.name, options)
-            filters = settings.filters.build()
+            settings.filters.build()  # a bad filter is said before anything is walked
         except ValueError as exc:
             self.statusBar().showMessage(str(exc))
             return
-        out = absolute(settings.out)
-        key = operation_key(spec.name, options)
         scanned = None
         if self._scanned is not None and self._scanned[0] == self._scan_key(spec.name, options):
             scanned = self._scanned[1:]  # what the preview shows is what runs
         self.control.start_button.setEnabled(False)
         self.statusBar().showMessage("Preparing…")
         try:
-            prepared = await asyncio.to_thread(
-                prepare,
-                list(self.sources),
-                filters,
-                out,
-                spec=spec,
-                options=options,
-                on_exists=settings.on_exists,
-                cache=self.store.results if self.store and spec.incremental else None,
-                made=self.store,
-                op_key=key,
-                scanned=scanned,
+            batch = await asyncio.to_thread(
+                prepare_batch, settings, spec, self.store, scanned=scanned
             )
-            if spec.per_file_outputs or spec.finalize is not None:
-                await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
-        except (InputError, OSError, StoreError) as exc:
+        except (ValueError, OSError, StoreError) as exc:  # InputError is a ValueError
             log.info("cannot start: %s", exc)
             self.statusBar().showMessage(f"Not started: {exc}")
             self._refresh_buttons()
             return
-        batch = Batch(
-            spec.name,
-            prepared.plan.tasks,
-            options,
-            mode=settings.mode,
-            out_root=out,
-            base=prepared.plan.base,
-            settings=settings.to_json(),
-            timeout_s=spec.default_timeout_s,
-        )
-        batch.replaceable = prepared.batch_replaceable
         await self._run(batch, spec, save=True)
 
     def _scan_key(self, operation: str, options: dict | None) -> tuple:
@@ -437,9 +408,7 @@ class MainWindow(QMainWindow):
             heap.release()
 
     async def _start_session(self, batch: Batch, spec, *, save: bool) -> None:
-        if self.store is not None and self.journal is None:
-            self.journal = BatchJournal(self.store, self.processor, on_error=self._store_failed)
-        session = BatchSession(self.store, self.data_dir, batch)
+        session = BatchSession(self.store, self.data_dir, batch, on_store_error=self._store_failed)
         try:
             await session.start(self.processor, spec, save=save)
         except StoreError as exc:  # unsaved work could not be resumed: not started
@@ -460,7 +429,7 @@ class MainWindow(QMainWindow):
     def pause(self) -> None:
         if self.batch is None:
             return
-        if self.processor.pause(self.batch):
+        if self._session_of(self.batch).pause():
             self.statusBar().showMessage(
                 "Paused: running commands and worker processes are frozen "
                 "(thread-mode tasks finish their file)"
@@ -472,8 +441,12 @@ class MainWindow(QMainWindow):
 
     def drain(self) -> None:
         if self.batch is not None:
-            self.processor.drain(self.batch)
+            self._session_of(self.batch).drain()
             self.statusBar().showMessage("Finishing the running tasks; nothing new starts")
+
+    def _session_of(self, batch: Batch) -> BatchSession:
+        """The session that started this batch (every batch here has one)."""
+        return next(session for session in self.sessions if session.batch is batch)
 
     def pause_after(self, task) -> None:
         if self.batch is not None and not self.batch.is_done:
@@ -482,7 +455,7 @@ class MainWindow(QMainWindow):
 
     def resume(self) -> None:
         if self.batch is not None:
-            self.processor.resume(self.batch)
+            self._session_of(self.batch).resume()
             self.statusBar().showMessage("Resumed")
 
     def cancel_all(self) -> None:
@@ -700,14 +673,12 @@ class MainWindow(QMainWindow):
             if choice is StopMode.DRAIN:
                 self._stop_draining = asyncio.Event()  # set by a second close
                 self.statusBar().showMessage("Finishing the running tasks, then closing…")
-            await stop(self.processor, batch, choice, give_up=self._stop_draining)
+            await self._session_of(batch).stop(choice, give_up=self._stop_draining)
             self._stop_draining = None
         else:
             await self.processor.interrupt()
-        for session in self.sessions:  # the last results, before the journal's last flush
+        for session in self.sessions:  # the last results, each journal's last flush
             await session.close()
-        if self.journal is not None:
-            await self.journal.aclose()
         await self.processor.aclose(kill=True)
         self.bridge.stop()
         if self.store is not None:

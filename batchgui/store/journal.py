@@ -31,21 +31,38 @@ ROWS_PER_TURN = 2000  # rows made per loop turn (~7 ms): the loop is the GUI thr
 
 
 class BatchJournal:
+    """Saves one batch's changes (or, without `batch`, every batch's on the engine)."""
+
     def __init__(
-        self, store: Store, processor: BatchProcessor, on_error: Callable[[str], None] | None = None
+        self,
+        store: Store,
+        processor: BatchProcessor,
+        on_error: Callable[[str], None] | None = None,
+        *,
+        batch: Batch | None = None,
     ) -> None:
         self._store = store
         self._on_error = on_error
+        self._batch = batch
         self._dirty_tasks: dict[int, Task] = {}
         self._dirty_batches: dict[str, Batch] = {}
         self._wake = asyncio.Event()
         self._error: str | None = None
         self._closing = False
         events = processor.events
-        events.connect_task_changes(self._task_changed)
-        for signal in (events.batch_added, events.batch_paused, events.batch_resumed):
+        disconnect_tasks = events.connect_task_changes(self._task_changed)
+        batch_signals = (events.batch_added, events.batch_paused, events.batch_resumed)
+        for signal in batch_signals:
             signal.connect(self._batch_changed)
         events.batch_finished.connect(self._batch_finished)
+
+        def disconnect() -> None:
+            disconnect_tasks()
+            for signal in batch_signals:
+                signal.disconnect(self._batch_changed)
+            events.batch_finished.disconnect(self._batch_finished)
+
+        self._disconnect: Callable[[], None] | None = disconnect
         self._flusher = asyncio.get_running_loop().create_task(self._run())
 
     @property
@@ -53,14 +70,17 @@ class BatchJournal:
         return self._error
 
     def _task_changed(self, task: Task) -> None:
-        self._dirty_tasks[task.id] = task
+        if self._batch is None or task.batch is self._batch:
+            self._dirty_tasks[task.id] = task
 
     def _batch_changed(self, batch: Batch) -> None:
-        self._dirty_batches[batch.id] = batch
+        if self._batch is None or batch is self._batch:
+            self._dirty_batches[batch.id] = batch
 
     def _batch_finished(self, batch: Batch) -> None:
-        self._dirty_batches[batch.id] = batch
-        self._wake.set()  # the end of a batch is committed at once
+        if self._batch is None or batch is self._batch:
+            self._dirty_batches[batch.id] = batch
+            self._wake.set()  # the end of a batch is committed at once
 
     async def _run(self) -> None:
         while not self._closing:
@@ -105,6 +125,9 @@ class BatchJournal:
         with contextlib.suppress(asyncio.CancelledError):
             await self._flusher
         await self.flush()
+        if self._disconnect is not None:
+            self._disconnect()  # nothing more of the engine's reaches this journal
+            self._disconnect = None
 
 
 def _made_rows(tasks: list[Task], batches: Iterable[Batch]) -> list[MadeRow]:
