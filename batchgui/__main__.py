@@ -9,8 +9,8 @@ import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
-    if sys.argv[1:2] == ["--batchgui-guardian"]:  # core/guardian.py, in a frozen bundle
-        from batchgui.core.guardian import run_guardian
+    if sys.argv[1:2] == ["--batchgui-guardian"]:  # core/platform/guardian.py (bundle)
+        from batchgui.core.platform.guardian import run_guardian
 
         run_guardian()
         sys.exit(0)

@@ -668,7 +668,7 @@ def test_resume_ends_commands_a_killed_run_left_before_starting_again(tmp_path):
     old = {p.pid for p in _commands_of(f"sleep {marker}")}
     # batchgui and its guardian both killed: nothing ends the commands on its own
     for child in psutil.Process(proc.pid).children():
-        if "killpg" in " ".join(child.cmdline()):  # the guardian (core/guardian.py)
+        if "killpg" in " ".join(child.cmdline()):  # the guardian (core/platform/guardian.py)
             child.kill()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)

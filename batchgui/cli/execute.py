@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import sys
 import time
 from collections import Counter
@@ -31,6 +30,7 @@ from pathlib import Path
 from batchgui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from batchgui.core import Batch, BatchProcessor, RetryPolicy, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
+from batchgui.core.platform.interrupts import catch_interrupts
 from batchgui.core.report import build_report
 from batchgui.core.stats import Stats
 from batchgui.paths import data_dir
@@ -189,8 +189,8 @@ async def _execute(
     batch = session.batch
     processor = BatchProcessor(workers, retry=retry, memory_limit=memory_limit)
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, control.halt, "interrupted")
+    # Ctrl-C and SIGTERM (Ctrl-Break on Windows), on this loop (core/platform)
+    release_interrupts = catch_interrupts(loop, lambda: control.halt("interrupted"))
     bar = None
     at_stop_point = False
     try:
@@ -228,8 +228,7 @@ async def _execute(
                 await bar
         await session.close()  # the last results, the journal's last flush
         await processor.aclose(kill=control.kill_running)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        release_interrupts()
     if control.reason == "interrupted":
         return Ending.INTERRUPTED
     if control.reason:  # the store failed while running

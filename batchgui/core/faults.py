@@ -14,7 +14,8 @@ test knows exactly how many kills happened.
 from __future__ import annotations
 
 import os
-import signal
+
+from batchgui.core.platform import processes
 
 POINTS = ("after-claim", "mid-output", "before-replace", "after-replace", "in-commit")
 ENV = "BATCHGUI_FAULT"
@@ -62,4 +63,4 @@ def fires(point: str) -> bool:
 
 
 def die() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
+    processes.kill_self()

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batchgui.core.guardian import guardian
 from batchgui.core.outputs import TEMP_MARK as TEMP_MARK  # re-exported: the plugin API
 from batchgui.core.outputs import (
     OutputRefused,
@@ -35,6 +34,7 @@ from batchgui.core.outputs import (
 from batchgui.core.outputs import atomic_write as atomic_write
 from batchgui.core.outputs import check_inside as check_inside
 from batchgui.core.outputs import make_folder as make_folder
+from batchgui.core.platform.guardian import guardian
 
 MODES = ("async", "thread", "process")  # how an operation runs (core/runners/pool.py)
 MODE_CHOICES = ("auto", *MODES)  # what a user picks: auto is the operation's own mode
@@ -228,7 +228,7 @@ class TaskContext:
         batch_id: str | None = None,
     ) -> None:
         self.guard = guard  # where this task may write (atomic_write asks it)
-        self.batch_id = batch_id  # commands carry it (core/guardian.py)
+        self.batch_id = batch_id  # commands carry it (core/platform/guardian.py)
         self._child: int | None = None
         self._cancel_event = cancel_event or threading.Event()
         self._thawed = thawed

@@ -37,6 +37,7 @@ from typing import IO
 
 from batchgui.core import faults
 from batchgui.core.errors import ErrorKind, PermanentError
+from batchgui.core.platform import files
 
 TEMP_MARK = ".batchgui-tmp-"
 ON_EXISTS = ("skip", "overwrite", "rename", "fail")
@@ -228,7 +229,7 @@ def commit(tmp_name: str, target: Path, *, replace: bool) -> None:
     """Move a finished temporary file to `target`; without `replace`, FileExistsError
     if something is there (checked by the kernel, not before)."""
     if replace:
-        os.replace(tmp_name, target)
+        files.replace(tmp_name, target)
         return
     try:
         os.link(tmp_name, target)
@@ -240,7 +241,7 @@ def commit(tmp_name: str, target: Path, *, replace: bool) -> None:
         # no hard links on this file system (FAT, exFAT): claim the name with an
         # exclusive create (fails if taken), then move the content onto the claim
         os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        os.replace(tmp_name, target)
+        files.replace(tmp_name, target)
         return
     os.unlink(tmp_name)
 
@@ -285,8 +286,7 @@ def atomic_write(
     target, replace = _decide(resolved, overwrite, guard)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name[:80]}{TEMP_MARK}", dir=target.parent)
     try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
+        files.set_mode(fd, tmp_name, 0o666 & ~_umask())  # mkstemp: 0600; outputs: the usual
         with os.fdopen(fd, "wb") as handle:
             yield handle
             if faults.fires("mid-output"):  # crash tests: leave half of it, then die
@@ -295,7 +295,7 @@ def atomic_write(
                 handle.flush()
                 faults.die()
             handle.flush()
-            os.fsync(handle.fileno())
+            files.durable_sync(handle.fileno())
         faults.reached("before-replace")
         final = _commit_guarded(tmp_name, target, replace, overwrite, guard)
         faults.reached("after-replace")

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from batchgui.core.errors import OperationError, PermanentError
-from batchgui.core.guardian import command_environment, guardian
 from batchgui.core.operation import Option, TaskContext, operation
+from batchgui.core.platform import pipes, processes
+from batchgui.core.platform.guardian import command_environment, guardian
 from batchgui.operations.templates import compile_command
 from batchgui.operations.templates import placeholders_in as placeholders_in  # re-exported
 
@@ -144,14 +145,14 @@ async def run_command(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            start_new_session=True,
             env=command_environment(ctx.batch_id),  # marks it as this batch's
+            **processes.group_options(),  # a group of its own: frozen and killed whole
         )
     except FileNotFoundError:
         raise PermanentError(f"command not found: {argv[0]}") from None
     except PermissionError:
         raise PermanentError(f"command not executable: {argv[0]}") from None
-    ctx.child_started(proc.pid)  # start_new_session: its pid is its process group
+    ctx.child_started(proc.pid)  # its pid stands for its whole tree (core/platform)
     output = _Output(proc, progress_pattern(options.get("progress_regex") or ""), ctx)
     try:
         code = await _wait(proc, ctx)
@@ -195,11 +196,7 @@ async def _wait(proc: subprocess.Popen, ctx: TaskContext) -> int:
         else:
             timer = loop.call_later(_POLL_S, look_at_flag)
 
-    pidfd = _pidfd(proc.pid)
-    if pidfd is not None:
-        loop.add_reader(pidfd, mark_exited)
-    else:  # no pidfd (not Linux): a thread waits instead
-        loop.run_in_executor(None, proc.wait).add_done_callback(mark_exited)
+    stop_watching = pipes.watch_exit(loop, proc, mark_exited)
     timer = loop.call_later(_POLL_S, look_at_flag)
     try:
         await exited
@@ -207,16 +204,7 @@ async def _wait(proc: subprocess.Popen, ctx: TaskContext) -> int:
     finally:
         if timer is not None:
             timer.cancel()
-        if pidfd is not None:
-            loop.remove_reader(pidfd)
-            os.close(pidfd)
-
-
-def _pidfd(pid: int) -> int | None:
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
+        stop_watching()
 
 
 class _Output:
@@ -230,33 +218,24 @@ class _Output:
         self._loop = asyncio.get_running_loop()
         self.stdout = bytearray()
         self.stderr = bytearray()
-        self._open = {
-            proc.stdout.fileno(): (proc.stdout, self.stdout),
-            proc.stderr.fileno(): (proc.stderr, self.stderr),
-        }
+        self._kept = (self.stdout, self.stderr)
+        self._open = {0, 1}
         self._all_closed = self._loop.create_future()
-        for fd in self._open:
-            os.set_blocking(fd, False)
-            self._loop.add_reader(fd, self._read, fd)
+        self._stop = pipes.read_pipes(
+            self._loop, [proc.stdout, proc.stderr], self._chunk, self._ended
+        )
 
-    def _read(self, fd: int) -> None:
-        try:
-            chunk = os.read(fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if chunk:
-            kept = self._open[fd][1]
-            kept += chunk
-            del kept[:-_TAIL_BYTES]
-            if self._progress is not None:
-                fraction = percent_in(self._progress, chunk)
-                if fraction is not None:
-                    self._ctx.progress(fraction)
-            return
-        self._loop.remove_reader(fd)
-        self._open.pop(fd)[0].close()
+    def _chunk(self, index: int, chunk: bytes) -> None:
+        kept = self._kept[index]
+        kept += chunk
+        del kept[:-_TAIL_BYTES]
+        if self._progress is not None:
+            fraction = percent_in(self._progress, chunk)
+            if fraction is not None:
+                self._ctx.progress(fraction)
+
+    def _ended(self, index: int) -> None:
+        self._open.discard(index)
         if not self._open and not self._all_closed.done():
             self._all_closed.set_result(None)
 
@@ -268,15 +247,12 @@ class _Output:
         return bool(done)
 
     def close(self) -> None:
-        for fd, (pipe, _) in list(self._open.items()):
-            self._loop.remove_reader(fd)
-            pipe.close()
+        self._stop()
         self._open.clear()
 
 
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+def _kill_group(pid: int) -> None:
+    processes.kill_tree(pid)
 
 
 def _describe_exit(code: int, stderr: bytes) -> str:

@@ -1,7 +1,8 @@
 """Command templates: from `gzip -k {path}` to an argv, with file names always
 passed as whole arguments, never as text a shell or interpreter reads as code.
 
-    template ─► placeholders checked ─► words (shlex), or one script (--shell)
+    template ─► placeholders checked ─► words (shlex; mslex on Windows: core/platform/
+    commands.py), or one script (--shell)
         ─► a word that is a shell script (`sh -c '… {name} …'`, or the whole
            template with --shell): each placeholder becomes a positional
            parameter ("$1", "$2", …, or ${1} inside double quotes) and the
@@ -18,9 +19,10 @@ from __future__ import annotations
 
 import functools
 import os
-import shlex
 import string
 from dataclasses import dataclass
+
+from batchgui.core.platform import commands
 
 PLACEHOLDERS = {
     "path": "the file's absolute path",
@@ -177,7 +179,7 @@ class Command:
     def argv(self, values: dict[str, str]) -> list[str]:
         values = safe_values(values)
         if self.shell:
-            return ["/bin/sh", "-c", self.script, SCRIPT_NAME, *(values[f] for f in self.fields)]
+            return commands.shell_argv(self.script, SCRIPT_NAME, [values[f] for f in self.fields])
         argv = [word.format_map(values) for word in self.words]
         if self.script_at is not None:
             argv[self.script_at] = self.script
@@ -203,9 +205,14 @@ def compile_command(template: str, shell: bool) -> Command:
     uses_out = "out" in placeholders_in(template)
     if shell:
         script, fields = shell_script(template)
+        if fields:
+            try:  # a system whose shell cannot take file names as data refuses now
+                commands.shell_argv(script, SCRIPT_NAME, ["x"] * len(fields))
+            except commands.ShellUnavailable as exc:
+                raise TemplateError(str(exc)) from None
         return Command((template,), True, uses_out, script=script, fields=fields)
     try:
-        words = tuple(shlex.split(template))
+        words = tuple(commands.split(template))
     except ValueError as exc:
         raise TemplateError(f"cannot split the command into words: {exc}") from None
     for index, word in enumerate(words):

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from batchgui.core.platform import files
 from batchgui.scan.filters import Filters
 
 
@@ -72,7 +73,7 @@ def scan(
             info = os.stat(path)
         except OSError:
             continue
-        skipped_keys.add((info.st_dev, info.st_ino))
+        skipped_keys.add(files.identity(info, path))
     seen: set[str] = set()
     for raw in paths:
         root = absolute(raw)
@@ -86,7 +87,7 @@ def scan(
             raise InputError(f"{raw}: {exc.strerror or exc}") from None
         if stat.S_ISDIR(info.st_mode):
             walker = _Walk(root, filters, skipped, seen, cancel, skipped_keys)
-            yield from walker.run((info.st_dev, info.st_ino))
+            yield from walker.run(files.identity(info, root))
         elif stat.S_ISREG(info.st_mode):
             if str(root) not in seen:
                 seen.add(str(root))
@@ -97,7 +98,8 @@ def scan(
 
 def _file_entry(path: Path, root: Path, info: os.stat_result, filters: Filters) -> Entry:
     reason = filters.reason_for_file(path.name, info.st_size, info.st_mtime)
-    return Entry(path, root, info.st_size, info.st_mtime_ns, (info.st_dev, info.st_ino), reason)
+    identity = files.identity(info, path)  # (device, inode): equal for hard links
+    return Entry(path, root, info.st_size, info.st_mtime_ns, identity, reason)
 
 
 class _Walk:
@@ -143,7 +145,7 @@ class _Walk:
         root, filters = self.root, self.filters
         follow = filters.follow_symlinks
         try:
-            is_link = entry.is_symlink()
+            is_link = files.is_link(entry)  # a junction on Windows too
             is_dir = entry.is_dir(follow_symlinks=follow)
         except OSError as exc:
             return Entry(path, root, reason="unreadable", detail=_why(exc))
@@ -161,8 +163,10 @@ class _Walk:
             return Entry(path, root, reason="symlink", detail="broken link")
         except OSError as exc:
             return Entry(path, root, reason="unreadable", detail=_why(exc), is_dir=is_dir)
+        if files.hidden_by_flags(info) and not filters.hidden:  # macOS, Windows
+            return Entry(path, root, reason="hidden", is_dir=is_dir)
         if is_dir:
-            key = (info.st_dev, info.st_ino)
+            key = files.identity(info, entry.path)  # no inode in Windows' DirEntry
             if key in self.skipped_keys:
                 return Entry(path, root, reason="excluded", detail="the output folder", is_dir=True)
             if key in self.visited:

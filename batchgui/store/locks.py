@@ -1,15 +1,19 @@
 """One process per batch: an exclusive lock file held while a batch runs.
 
-`locks/<batch id>.lock` in the data folder, locked with flock so the lock
-vanishes with the process however it dies (a kill leaves no stale lock).
-Two different batches never contend.
+`locks/<batch id>.lock` in the data folder, locked through filelock (flock on
+Linux and macOS, LockFileEx on Windows), so the lock vanishes with the process
+however it dies (a kill leaves no stale lock). The holder's pid goes in
+`<batch id>.pid` beside it, to name it in the message. Two different batches
+never contend.
 """
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import os
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from batchgui.store.db import StoreError
 
@@ -17,34 +21,46 @@ from batchgui.store.db import StoreError
 class BatchLock:
     def __init__(self, data_dir: Path, batch_id: str) -> None:
         self.path = data_dir / "locks" / f"{batch_id}.lock"
-        self._fd: int | None = None
+        self._owner = self.path.with_suffix(".pid")
+        self._lock: FileLock | None = None
         self._batch_id = batch_id
 
     def acquire(self) -> BatchLock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StoreError(f"cannot create the lock {self.path}: {exc.strerror}") from None
+        # thread_local=False: the window takes a lock on a worker thread and
+        # releases it on the GUI thread
+        # preserve_lock_file: a real lock (never a soft marker a kill would leave)
+        lock = FileLock(
+            self.path, timeout=0, thread_local=False, is_singleton=False, preserve_lock_file=True
+        )
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-            os.close(fd)
+            lock.acquire()
+        except Timeout:
             raise StoreError(
                 f"batch {self._batch_id} is already running in another batchgui "
-                f"process (pid {holder})"
+                f"process (pid {self._holder()})"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
+        except OSError as exc:
+            raise StoreError(f"cannot create the lock {self.path}: {exc.strerror}") from None
+        with contextlib.suppress(OSError):  # only the message's pid is missing then
+            self._owner.write_text(str(os.getpid()))
+        self._lock = lock
         return self
 
+    def _holder(self) -> str:
+        try:
+            return self._owner.read_text().strip() or "?"
+        except OSError:
+            return "?"
+
     def release(self) -> None:
-        # the file stays: unlinking it would race with a process about to lock it
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        # the files stay: unlinking them would race with a process about to lock
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> BatchLock:
         return self.acquire()

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from batchgui.core.files import content_hash, remove_batch_temp_files
-from batchgui.core.guardian import kill_leftovers
 from batchgui.core.models import Batch, BatchStatus, Task, TaskStatus
+from batchgui.core.platform.guardian import kill_leftovers
 from batchgui.store.cache import StoredResultCache
 from batchgui.store.columns import (
     BATCH_SELECT,

@@ -14,10 +14,8 @@ drags an unpicklable exception along); the runner turns it into an `Outcome`.
 from __future__ import annotations
 
 import abc
-import contextlib
 import errno
 import os
-import signal
 import time
 import traceback
 from collections.abc import Callable
@@ -31,6 +29,7 @@ from batchgui.core.files import content_hash
 from batchgui.core.models import Task
 from batchgui.core.operation import OperationSpec, TaskContext, invoke
 from batchgui.core.outputs import WriteGuard
+from batchgui.core.platform import processes
 
 
 def _set_event() -> Event:
@@ -180,18 +179,7 @@ def describe_exception(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
-FREEZE_SUPPORTED = hasattr(signal, "SIGSTOP")  # POSIX; elsewhere pause drains instead
-
-
-def signal_group(pgid: int, signum: int) -> None:
-    """Signal a process group that may have just ended (then there is nothing to do)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
-
-
-def signal_process(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, signum)
+FREEZE_SUPPORTED = processes.FREEZE_SUPPORTED  # core/platform/processes.py
 
 
 def outcome_of(result: Result) -> Outcome:
@@ -233,18 +221,19 @@ class Runner(abc.ABC):
         """The engine's worker limit changed; make room for that many at once."""
 
     def freeze(self, jobs: list[Job]) -> None:
-        """Freeze running jobs: their external commands' process groups get SIGSTOP
-        (async operations also wait at their next `ctx.checkpoint()`). A job
-        whose work cannot be frozen (a thread's own code) just carries on."""
+        """Freeze running jobs: their external commands' process trees are suspended
+        (core/platform/processes.py; async operations also wait at their next
+        `ctx.checkpoint()`). A job whose work cannot be frozen (a thread's own
+        code) just carries on."""
         for job in jobs:
             job.mark_frozen()
             if job.child_pgid:
-                signal_group(job.child_pgid, signal.SIGSTOP)
+                processes.freeze_tree(job.child_pgid)
 
     def thaw(self, jobs: list[Job]) -> None:
         for job in jobs:
             if job.child_pgid:
-                signal_group(job.child_pgid, signal.SIGCONT)
+                processes.thaw_tree(job.child_pgid)
             job.mark_thawed()
 
     @abc.abstractmethod

@@ -28,32 +28,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import multiprocessing
 import os
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 from batchgui.core.errors import ErrorKind
-from batchgui.core.operation import TaskContext, spec_of
+from batchgui.core.memory import MemoryGuard
+from batchgui.core.operation import OperationSpec, TaskContext, spec_of
+from batchgui.core.platform import processes as platform_processes
+from batchgui.core.platform import workers
 from batchgui.core.runners.base import (
     Job,
     Outcome,
     Result,
     Runner,
     describe_exception,
+    error_result,
     execute_call,
     failed,
     outcome_of,
     requeued,
-    signal_group,
-    signal_process,
 )
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,14 @@ log = logging.getLogger(__name__)
 _FIELDS = 4
 _WATCH_INTERVAL_S = 0.05
 _MAX_BLIND_BREAKS = 3  # pools that die with no task running: workers cannot start
-DEFAULT_MEMORY_LIMIT = 4 << 30  # address space per worker process (RLIMIT_AS)
+DEFAULT_MEMORY_LIMIT = 4 << 30  # per worker: address space (RLIMIT_AS), else RSS growth
 
 # --- inside a worker process -------------------------------------------------
 
 _slots: Any = None
 _starts: Any = None
 _slot = -1
+_memory_guard: MemoryGuard | None = None  # where the system cannot cap memory
 
 
 def _init_worker(slots: Any, starts: Any, parent: int, memory_limit: int | None) -> None:
@@ -77,13 +79,13 @@ def _init_worker(slots: Any, starts: Any, parent: int, memory_limit: int | None)
     # Ctrl-C in a terminal reaches the whole process group; the main process
     # decides what happens to running work, so workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with(parent)
-    if memory_limit:
-        # a decompression bomb or a runaway parser becomes a MemoryError (a
-        # too_large failure of one task) instead of taking the machine down
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    workers.die_with_parent(parent)
+    if memory_limit and not workers.cap_memory(memory_limit):
+        # no system cap here (macOS refuses RLIMIT_AS, Windows has none, the
+        # portable strategy): a watchdog on this worker's own RSS raises the
+        # MemoryError in the running call instead (core/memory.py)
+        global _memory_guard
+        _memory_guard = MemoryGuard(memory_limit)
     with slots.get_lock():
         raw = slots.get_obj()
         for index in range(len(raw) // _FIELDS):
@@ -92,23 +94,6 @@ def _init_worker(slots: Any, starts: Any, parent: int, memory_limit: int | None)
                 _slot = index
                 break
     _slots, _starts = slots.get_obj(), starts
-
-
-def _die_with(parent: int) -> None:
-    """A worker must not outlive batchgui, even when batchgui is SIGKILLed: on
-    Linux the kernel kills it when its parent goes (PR_SET_PDEATHSIG)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the line above
-        os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 def _record_child(pgid: int | None) -> None:
@@ -137,10 +122,28 @@ def run_unit_in_process(calls: list[tuple[Any, ...]]) -> list[Result]:
             guard=guard,
             batch_id=batch_id,
         )
-        results.append(execute_call(spec_of(func), src, out_dir, options, ctx))
+        results.append(_call(spec_of(func), src, out_dir, options, ctx))
         if _slot >= 0:
             _slots[base + 1] = 0
     return results
+
+
+class _Watched:
+    """What the memory watchdog marks when it stops a call (core/memory.py)."""
+
+    memory_interrupted = 0
+
+
+def _call(
+    spec: OperationSpec, src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext
+) -> Result:
+    if _memory_guard is None:
+        return execute_call(spec, src, out_dir, options, ctx)
+    try:
+        with _memory_guard.watching(_Watched()):
+            return execute_call(spec, src, out_dir, options, ctx)
+    except MemoryError as exc:  # raised by the watchdog just as the call returned
+        return error_result(exc, False, 0.0)
 
 
 # --- in the main process -------------------------------------------------------
@@ -201,8 +204,8 @@ class _Pool:
     def kill(self, pid: int, task_id: int, child: int, why: ErrorKind) -> None:
         self.killed[task_id] = why
         if child:
-            signal_group(child, signal.SIGKILL)
-        signal_process(pid, signal.SIGKILL)
+            platform_processes.kill_tree(child)
+        platform_processes.kill_process(pid)
         self._wake_executor()
         # The pool breaks now and the executor terminates its other workers
         # with SIGTERM, which a stopped process would hold until continued.
@@ -211,9 +214,9 @@ class _Pool:
     def freeze(self, job: Job) -> bool:
         for pid, task_id, child, _ in self.running():
             if task_id == job.task.id and task_id not in self.killed:
-                signal_process(pid, signal.SIGSTOP)
+                platform_processes.freeze_process(pid)
                 if child:
-                    signal_group(child, signal.SIGSTOP)
+                    platform_processes.freeze_tree(child)
                 self.frozen[task_id] = (pid, child)
                 return True
         return False
@@ -221,9 +224,9 @@ class _Pool:
     def thaw(self, task_id: int) -> None:
         pid, child = self.frozen.pop(task_id, (0, 0))
         if child:
-            signal_group(child, signal.SIGCONT)
+            platform_processes.thaw_tree(child)
         if pid:
-            signal_process(pid, signal.SIGCONT)
+            platform_processes.thaw_process(pid)
 
     def thaw_all(self) -> None:
         for task_id in list(self.frozen):
@@ -248,7 +251,7 @@ class _Pool:
         (each in its own session, beyond the reach of the worker's death)."""
         for _, _, child, _ in list(self.running()):
             if child:
-                signal_group(child, signal.SIGKILL)
+                platform_processes.kill_tree(child)
 
     def kill_all(self) -> None:
         for pid, task_id, child, _ in list(self.running()):

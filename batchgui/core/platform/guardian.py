@@ -31,6 +31,8 @@ import sys
 import threading
 import time
 
+from batchgui.core.platform import WINDOWS, processes
+
 log = logging.getLogger(__name__)
 
 BATCH_VARIABLE = "BATCHGUI_BATCH"
@@ -102,7 +104,8 @@ class Guardian:
         self._batches: set[str] = set()
 
     def _ensure(self) -> int | None:
-        if self._fd is not None or self._failed or not hasattr(os, "killpg"):
+        if self._fd is not None or self._failed or WINDOWS:
+            # Windows: a Job Object with kill-on-close is the way (not built yet)
             return self._fd
         argv = (
             [sys.executable, FROZEN_FLAG]
@@ -115,7 +118,7 @@ class Guardian:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                start_new_session=True,  # Ctrl-C and group kills of batchgui miss it
+                **processes.group_options(),  # Ctrl-C and group kills of batchgui miss it
             )
         except OSError:
             log.exception("cannot start the guardian; commands may outlive a killed batchgui")
@@ -202,7 +205,7 @@ def kill_leftovers(batch_id: str, timeout_s: float = 5.0) -> int:
         with contextlib.suppress(psutil.Error, OSError):
             log.warning("ending %s (pid %d), left running by batch %s", proc.name(), proc.pid,
                         batch_id)  # fmt: skip
-            os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
+            processes.kill_group_of(proc.pid)
     deadline = time.monotonic() + timeout_s
     for proc in found:
         with contextlib.suppress(psutil.Error):
