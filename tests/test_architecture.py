@@ -89,3 +89,51 @@ def test_every_package_folder_is_installed_and_resources_are_found():
     for name in ("batchgui.svg", "batchgui.desktop", "icons/batchgui-256.png"):
         assert resource(name).is_file(), name
         assert resource(name).resolve().is_relative_to(ROOT / "resources")
+
+
+# POSIX-only calls: each lives in batchgui/core/platform/ (one place that knows
+# the systems), never in the code the three systems share
+_POSIX_ONLY = (
+    r"\bimport fcntl\b|\bfrom fcntl\b",
+    r"^\s*import resource\b|^\s*from resource import",
+    r"\bos\.killpg\b",
+    r"\bos\.getpgid\b",
+    r"\bos\.fchmod\b",
+    r"\bsignal\.SIG(STOP|CONT|KILL)\b",
+    r"\bprctl\b",
+    r"\.add_reader\(",
+    r"\.add_signal_handler\(",
+    r"\bpidfd_open\b",
+    r"\bstart_new_session\s*=",
+    r"[\"']/bin/sh[\"']",
+    r"\bshlex\.split\(",
+)
+
+
+def test_posix_only_calls_live_in_the_platform_layer():
+    import re
+
+    pattern = re.compile("|".join(_POSIX_ONLY))
+    platform = ROOT / "batchgui" / "core" / "platform"
+    found = []
+    for path in sorted((ROOT / "batchgui").rglob("*.py")):
+        if platform in path.parents:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if pattern.search(code):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert found == [], "\n".join(found)
+
+
+def test_the_types_check_for_windows_and_macos():
+    """The platform layer's system branches type-check as each system sees them."""
+    for system in ("win32", "darwin"):
+        result = subprocess.run(
+            [sys.executable, "-m", "mypy", "--platform", system],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, f"{system}:\n{result.stdout}{result.stderr}"

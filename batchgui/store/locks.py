@@ -13,7 +13,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from filelock import FileLock, Timeout
+from filelock import FileLock, SoftFileLock, Timeout
 
 from batchgui.store.db import StoreError
 
@@ -32,9 +32,11 @@ class BatchLock:
             raise StoreError(f"cannot create the lock {self.path}: {exc.strerror}") from None
         # thread_local=False: the window takes a lock on a worker thread and
         # releases it on the GUI thread
-        # preserve_lock_file: a real lock (never a soft marker a kill would leave)
+        # preserve_lock_file: a system lock, never a soft marker that a kill would
+        # leave behind (only where no system lock exists does filelock offer one)
+        hard = FileLock is not SoftFileLock
         lock = FileLock(
-            self.path, timeout=0, thread_local=False, is_singleton=False, preserve_lock_file=True
+            self.path, timeout=0, thread_local=False, is_singleton=False, preserve_lock_file=hard
         )
         try:
             lock.acquire()
