@@ -174,6 +174,11 @@ PROCESS_CONTROL_TESTS = [
     "tests/test_exec.py",  # commands: output, exit codes, time limits, hostile names
     "tests/test_cli_control.py",  # Ctrl-C, SIGTERM, the batch lock
     "tests/test_engine.py",  # crashes, time limits, the memory cap
+    # the batch lock, Ctrl-C, and a kill at a fault point in each mode
+    "tests/test_recovery.py::test_a_second_process_cannot_resume_a_running_batch",
+    "tests/test_recovery.py::test_two_different_batches_run_at_once",
+    "tests/test_recovery.py::test_ctrl_c_saves_state_and_resume_finishes",
+    "tests/test_recovery.py::test_killed_at_a_fault_point_then_resumed",
 ]
 
 

@@ -136,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="at most this many task starts per second",
     )
     add_set_argument(run)
-    run.add_argument("--shell", action="store_true", help="run --exec through /bin/sh")
+    run.add_argument(
+        "--shell", action="store_true", help="run --exec through the shell (/bin/sh; cmd on Windows)"
+    )
     run.add_argument(
         "--progress-regex",
         metavar="REGEX",

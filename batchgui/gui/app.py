@@ -3,6 +3,10 @@
 run_gui(paths) ─► QApplication ─► qasync.QEventLoop (asyncio on Qt's loop)
     ─► MainWindow shown, paths added, unfinished batch offered
     ─► runs until the last window closes ─► exit code 0
+
+On macOS, files dropped on the Dock icon (or opened with batchgui from the
+Finder) arrive as QFileOpenEvents to the application: OpenFilesFilter adds
+them to the window.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("QT_API", "pyside6")
+os.environ.setdefault("QT_API", "pyside6")  # before qasync is imported: it prefers PyQt6
+
+from PySide6.QtCore import QEvent, QObject
 
 
 def run_gui(paths: list[str], data_dir: Path, *, smoke_test: bool = False) -> int:
@@ -33,6 +39,8 @@ def run_gui(paths: list[str], data_dir: Path, *, smoke_test: bool = False) -> in
     quit_now = asyncio.Event()
     app.lastWindowClosed.connect(quit_now.set)
     window = create_main_window(data_dir)
+    opener = OpenFilesFilter(window)
+    app.installEventFilter(opener)
     window.show()
     if paths:
         window.add_paths(paths)
@@ -43,3 +51,21 @@ def run_gui(paths: list[str], data_dir: Path, *, smoke_test: bool = False) -> in
     with loop:
         loop.run_until_complete(quit_now.wait())
     return 0
+
+
+
+class OpenFilesFilter(QObject):
+    """Files the system asks batchgui to open (the macOS Dock, the Finder's Open
+    With) join the window's list, as a drop does."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self._window = window
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.FileOpen:
+            path = event.file()
+            if path:
+                self._window.add_paths([path])
+            return True
+        return False

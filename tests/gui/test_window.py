@@ -457,3 +457,30 @@ def test_closing_mid_batch_asks_and_no_command_outlives_the_window(
         assert counts[TaskStatus.COMPLETED] == 2 and counts[TaskStatus.PENDING] == 4
     else:
         assert counts[TaskStatus.CANCELLED] == 6
+
+
+def test_files_the_system_asks_to_open_join_the_preview(make_window, run, tmp_path):
+    """macOS sends files dropped on the Dock icon as QFileOpenEvents to the application."""
+    from PySide6.QtGui import QFileOpenEvent
+    from PySide6.QtWidgets import QApplication
+
+    from batchgui.gui.app import OpenFilesFilter
+
+    make_files(tmp_path / "in", 3)
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        app = QApplication.instance()
+        opener = OpenFilesFilter(window)
+        app.installEventFilter(opener)
+        try:
+            QApplication.sendEvent(app, QFileOpenEvent(str(tmp_path / "in")))
+            await until(lambda: scanned(window))
+            assert window.sources == [str(tmp_path / "in")]
+            assert window.preview.model.rowCount() == 3
+        finally:
+            app.removeEventFilter(opener)
+        await close(window)
+
+    run(scenario)
