@@ -137,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_set_argument(run)
     run.add_argument(
-        "--shell", action="store_true", help="run --exec through the shell (/bin/sh; cmd on Windows)"
+        "--shell",
+        action="store_true",
+        help="run --exec through the shell (/bin/sh; cmd on Windows)",
     )
     run.add_argument(
         "--progress-regex",

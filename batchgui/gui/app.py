@@ -53,7 +53,6 @@ def run_gui(paths: list[str], data_dir: Path, *, smoke_test: bool = False) -> in
     return 0
 
 
-
 class OpenFilesFilter(QObject):
     """Files the system asks batchgui to open (the macOS Dock, the Finder's Open
     With) join the window's list, as a drop does."""
