@@ -20,6 +20,7 @@ import pytest
 
 from batchgui.core import platform
 from batchgui.core.platform import files, interrupts, processes
+from tests.test_control import cpu_of
 
 ROOT = Path(__file__).resolve().parent.parent
 STRATEGIES = ["native", "portable"]
@@ -62,21 +63,10 @@ def alive(tree: list[psutil.Process]) -> list[psutil.Process]:
     return running
 
 
-def _cpu(tree: list[psutil.Process]) -> float:
-    total = 0.0
-    for member in tree:
-        try:
-            times = member.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
 def _cpu_over(tree: list[psutil.Process], seconds: float) -> float:
-    before = _cpu(tree)
+    before = cpu_of(tree)
     time.sleep(seconds)  # the interval being measured, not a wait for a condition
-    return _cpu(tree) - before
+    return cpu_of(tree) - before
 
 
 def test_a_frozen_tree_uses_no_cpu_and_a_killed_one_is_gone(strategy):

@@ -85,7 +85,11 @@ def _copy_table(
     names = ", ".join(columns)
     insert = f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
     saved = 0
-    cursor = old.execute(f"SELECT {names} FROM {table}")
+    try:  # a damaged page can fail the query at its first step, not only later
+        cursor = old.execute(f"SELECT {names} FROM {table}")
+    except sqlite3.DatabaseError as exc:
+        result.lost[table] = str(exc)
+        return
     with transaction(new):
         while True:
             try:
