@@ -124,7 +124,9 @@ class TaskPanel(QGroupBox):
             self._add(
                 priority,
                 level.name.capitalize(),
-                lambda level=level: self.priority_requested.emit(waiting, level),
+                # triggered(bool) passes `checked` first: without a parameter of its
+                # own for it, it filled `level` and every choice meant LOW
+                lambda _checked=False, level=level: self.priority_requested.emit(waiting, level),
                 True,
             )
         return menu

@@ -484,3 +484,35 @@ def test_files_the_system_asks_to_open_join_the_preview(make_window, run, tmp_pa
         await close(window)
 
     run(scenario)
+
+
+def test_each_priority_in_a_tasks_menu_sets_exactly_that_level(make_window, run, tmp_path, qtbot):
+    """Through the real QActions of the context menu (triggered(bool) once turned
+    every choice into LOW)."""
+    from batchgui.core import Priority
+
+    make_files(tmp_path / "in", 6)
+
+    async def scenario():
+        window = make_window()
+        await start_commands(qtbot, window, tmp_path / "in", "sleep 0.5", workers=1)
+        await until(lambda: window.batch is not None and window.batch.counts[TaskStatus.RUNNING])
+        waiting = [t for t in window.batch.tasks if t.status is TaskStatus.PENDING]
+        task = waiting[-1]
+        for level in (Priority.URGENT, Priority.HIGH, Priority.LOW, Priority.NORMAL):
+            menu = window.tasks.build_menu([task])
+            [submenu] = [a.menu() for a in menu.actions() if a.text() == "Priority"]
+            [action] = [a for a in submenu.actions() if a.text() == level.name.capitalize()]
+            action.trigger()
+            assert task.priority is level, (level, task.priority)
+        menu = window.tasks.build_menu([task])
+        [submenu] = [a.menu() for a in menu.actions() if a.text() == "Priority"]
+        [urgent] = [a for a in submenu.actions() if a.text() == "Urgent"]
+        urgent.trigger()  # the last file queued now runs next
+        await until(lambda: task.status is not TaskStatus.PENDING, timeout=10)
+        assert sum(t.status is TaskStatus.PENDING for t in waiting) == len(waiting) - 1
+        window.cancel_all()
+        await until(lambda: window.batch.is_done, timeout=10)
+        await close(window)
+
+    run(scenario)
