@@ -174,6 +174,9 @@ class MainWindow(QMainWindow):
         self.retry_action = self._action(
             batch_menu, "Retry &failed", self.retry_failed, "Ctrl+Shift+R"
         )
+        self.retry_cancelled_action = self._action(
+            batch_menu, "Retry ca&ncelled", self.retry_cancelled, name="retryCancelledAction"
+        )
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About batchgui", self.about)
 
@@ -467,14 +470,13 @@ class MainWindow(QMainWindow):
             self.processor.cancel_batch(self.batch)
 
     def retry_failed(self) -> None:
+        """Failed tasks only: cancelled ones were stopped on purpose (Retry cancelled)."""
         if self.batch is not None:
-            self._retry(
-                [
-                    t
-                    for t in self.batch.tasks
-                    if t.status in (TaskStatus.FAILED, TaskStatus.CANCELLED)
-                ]
-            )
+            self._retry([t for t in self.batch.tasks if t.status is TaskStatus.FAILED])
+
+    def retry_cancelled(self) -> None:
+        if self.batch is not None:
+            self._retry([t for t in self.batch.tasks if t.status is TaskStatus.CANCELLED])
 
     def _retry(self, tasks: list) -> None:
         if tasks:
@@ -499,9 +501,8 @@ class MainWindow(QMainWindow):
         batch = self.batch
         running = batch is not None and not batch.is_done
         paused = batch is not None and batch.status is BatchStatus.PAUSED
-        failed = batch is not None and bool(
-            batch.counts[TaskStatus.FAILED] or batch.counts[TaskStatus.CANCELLED]
-        )
+        failed = batch is not None and bool(batch.counts[TaskStatus.FAILED])
+        cancelled = batch is not None and bool(batch.counts[TaskStatus.CANCELLED])
         self.control.set_running(running, paused=paused, has_failed=failed and not running)
         self.start_action.setEnabled(not running)
         self.pause_action.setEnabled(running and not paused)
@@ -509,6 +510,27 @@ class MainWindow(QMainWindow):
         self.resume_action.setEnabled(running and paused)
         self.cancel_action.setEnabled(running)
         self.retry_action.setEnabled(failed and not running)
+        self.retry_cancelled_action.setEnabled(cancelled and not running)
+        self._show_progress_in_title()
+
+    def _show_progress_in_title(self) -> None:
+        """The window title says how far the batch is (seen in the taskbar and when
+        switching windows): "42% · checksum — batchgui", "Paused 42% · …"."""
+        batch = self.batch
+        if batch is None or not batch.total:
+            title = "batchgui"
+        else:
+            done = batch.total - batch.unfinished
+            percent = f"{100 * done // batch.total}%"
+            if batch.is_done:
+                state = "Done"
+            elif batch.status is BatchStatus.PAUSED:
+                state = f"Paused {percent}"
+            else:
+                state = percent
+            title = f"{state} · {batch.op_name} — batchgui"
+        if self.windowTitle() != title:
+            self.setWindowTitle(title)
 
     def _batch_finished(self, batch: Batch) -> None:
         if batch is not self.batch:

@@ -190,7 +190,9 @@ def test_cancel_all_stops_running_and_waiting_tasks(make_window, run, tmp_path, 
         click(window, "cancelAllButton", qtbot)
         await until(lambda: window.batch.is_done, timeout=10)
         assert window.batch.counts[TaskStatus.CANCELLED] == 10
-        await until(lambda: window.control.retry_button.isEnabled())
+        # cancelled on purpose: Retry cancelled offers them again, Retry failed does not
+        await until(lambda: window.retry_cancelled_action.isEnabled())
+        assert not window.control.retry_button.isEnabled()
         await close(window)
 
     run(scenario)
@@ -217,8 +219,20 @@ def test_retry_failed_runs_the_failures_again(make_window, run, tmp_path, qtbot)
         assert failed.error == "exit status 9: missing ok file"
         for path in files:
             (ok / path.name).write_text("")
-        await until(lambda: window.control.retry_button.isEnabled())
+        await until(lambda: window.windowTitle() == "Done · exec — batchgui")
+        # one failure cancelled by hand stays cancelled through Retry failed
+        assert not window.retry_cancelled_action.isEnabled()
+        cancelled = next(t for t in window.batch.tasks if t.status is TaskStatus.FAILED)
+        window.processor.retry_tasks([cancelled])
+        window.processor.cancel([cancelled])
+        await until(lambda: cancelled.status is TaskStatus.CANCELLED)
+        await until(lambda: window.retry_cancelled_action.isEnabled())
+        assert window.control.retry_button.isEnabled()
         click(window, "retryFailedButton", qtbot)
+        await until(lambda: window.batch.is_done and window.batch.counts[TaskStatus.COMPLETED] == 5)
+        assert cancelled.status is TaskStatus.CANCELLED
+        await until(lambda: window.retry_cancelled_action.isEnabled())
+        window.retry_cancelled_action.trigger()
         await until(lambda: window.batch.is_done and window.batch.counts[TaskStatus.COMPLETED] == 6)
         await close(window)
 
