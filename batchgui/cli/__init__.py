@@ -283,6 +283,14 @@ def _gui(args: argparse.Namespace) -> int:
     missing = [p for p in getattr(args, "paths", []) if not os.path.exists(p)]
     if missing:
         raise UsageError(f"{missing[0]}: no such file or folder")
+    from batchgui.gui.display import display_problem
+
+    problem = display_problem()
+    if problem:  # Qt would abort the process here, naming the wrong thing
+        raise UsageError(
+            f"cannot open a window: {problem}; to process files without one, "
+            "use 'batchgui run PATH... --op NAME' (see 'batchgui run --help')"
+        )
     from batchgui.gui.app import run_gui
 
     return run_gui(
