@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from batchgui.core.models import Batch
+from batchgui.core.models import Batch, BatchStatus
 from batchgui.core.processor import BatchProcessor
 from batchgui.core.stats import Stats
 from batchgui.session import units
@@ -41,10 +41,11 @@ class ThroughputChart(QWidget):
         super().__init__(parent)
         self.setObjectName("throughputChart")
         self.setMinimumHeight(70)
-        self.samples: deque[float] = deque(maxlen=self.SAMPLES)
+        self.samples: deque[float | None] = deque(maxlen=self.SAMPLES)
 
-    def add(self, value: float) -> None:
-        self.samples.append(max(0.0, value))
+    def add(self, value: float | None) -> None:
+        """A files/s sample, or None while paused: drawn as a gap, not a flat line."""
+        self.samples.append(None if value is None else max(0.0, value))
         self.update()
 
     def clear(self) -> None:
@@ -59,34 +60,49 @@ class ThroughputChart(QWidget):
         painter.fillRect(area, palette.base())
         painter.setPen(QPen(palette.mid().color(), 1))
         painter.drawRect(area)
-        if len(self.samples) < 2:
+        known = [v for v in self.samples if v is not None]
+        if len(self.samples) < 2 or not known:
             painter.setPen(palette.placeholderText().color())
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "files/s")
             painter.end()
             return
-        top = max(self.samples) or 1.0
-        # the line fills the width as samples come, then scrolls
+        top = max(known) or 1.0
+        # the line fills the width as samples come, then scrolls; a pause is a gap
         step = area.width() / max(len(self.samples) - 1, 20)
         start = area.left()
-        points = [
-            QPointF(start + i * step, area.bottom() - (v / top) * (area.height() - 14))
-            for i, v in enumerate(self.samples)
-        ]
-        fill = QPainterPath(QPointF(points[0].x(), area.bottom()))
-        for point in points:
-            fill.lineTo(point)
-        fill.lineTo(QPointF(points[-1].x(), area.bottom()))
         accent = palette.highlight().color()
         shade = QColor(accent)
         shade.setAlpha(60)
-        painter.fillPath(fill, shade)
-        painter.setPen(QPen(accent, 1.6))
-        painter.drawPolyline(points)
+        for run in _runs_of_samples(list(self.samples)):
+            points = [
+                QPointF(start + i * step, area.bottom() - (v / top) * (area.height() - 14))
+                for i, v in run
+            ]
+            fill = QPainterPath(QPointF(points[0].x(), area.bottom()))
+            for point in points:
+                fill.lineTo(point)
+            fill.lineTo(QPointF(points[-1].x(), area.bottom()))
+            painter.fillPath(fill, shade)
+            painter.setPen(QPen(accent, 1.6))
+            painter.drawPolyline(points)
         painter.setPen(palette.text().color())
         painter.drawText(
             area.adjusted(4, 2, -4, -2), Qt.AlignmentFlag.AlignRight, f"peak {top:.1f} files/s"
         )
         painter.end()
+
+
+def _runs_of_samples(samples: list[float | None]) -> list[list[tuple[int, float]]]:
+    """Consecutive known samples with their places: [1, 2, None, 3] -> [[(0, 1), (1, 2)],
+    [(3, 3)]]."""
+    runs: list[list[tuple[int, float]]] = [[]]
+    for index, value in enumerate(samples):
+        if value is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append((index, value))
+    return [run for run in runs if run]
 
 
 class StatisticsPanel(QGroupBox):
@@ -134,6 +150,10 @@ class StatisticsPanel(QGroupBox):
             self._sample.start()
         self.refresh()
 
+    def _paused(self) -> bool:
+        batch = self._batch
+        return batch is not None and batch.status is BatchStatus.PAUSED and not batch.is_done
+
     def stats(self) -> Stats | None:
         if self._batch is None:
             return None
@@ -153,10 +173,15 @@ class StatisticsPanel(QGroupBox):
         v["Success rate"].setText(
             "–" if stats.success_rate is None else f"{stats.success_rate:.0%}"
         )
-        v["Files/s"].setText(f"{stats.files_per_s:.1f}")
-        v["MiB/s"].setText(f"{stats.bytes_per_s / 2**20:.2f}")  # as sizes are written (units.py)
+        if self._paused():  # nothing is moving: no stale rate or ETA
+            for name in ("Files/s", "MiB/s", "ETA"):
+                v[name].setText("paused")
+        else:
+            v["Files/s"].setText(f"{stats.files_per_s:.1f}")
+            # MiB: as sizes are written everywhere (session/units.py)
+            v["MiB/s"].setText(f"{stats.bytes_per_s / 2**20:.2f}")
+            v["ETA"].setText(units.duration(stats.eta_s))
         v["Elapsed"].setText(units.duration(stats.elapsed_s))
-        v["ETA"].setText(units.duration(stats.eta_s))
         self.progress.setValue(round(stats.progress * 1000))
         self.progress.setFormat(f"%p%  ({stats.done} of {stats.total}, {units.size(self._bytes)})")
         if self._batch is not None and self._batch.is_done:
@@ -165,6 +190,6 @@ class StatisticsPanel(QGroupBox):
     def _chart_sample(self) -> None:
         stats = self.stats()
         if stats is not None:
-            self.chart.add(stats.files_per_s)
+            self.chart.add(None if self._paused() else stats.files_per_s)
             if self._batch is not None and self._batch.is_done:
                 self._sample.stop()

@@ -170,7 +170,14 @@ def test_finish_then_pause_starts_nothing_and_resume_finishes(make_window, run, 
         assert window.control.resume_button.isEnabled()
         await asyncio.sleep(0.4)  # the interval under test: nothing may start in it
         assert sum(1 for t in window.batch.tasks if t.attempts) == started < 16
+        # paused, the statistics say so instead of a stale rate and ETA, and the
+        # chart leaves a gap instead of drawing throughput that is not happening
+        await until(lambda: stat(window, "ETA") == "paused")
+        assert stat(window, "Files/s") == "paused"
+        window.stats._chart_sample()
+        assert window.stats.chart.samples[-1] is None
         click(window, "resumeButton", qtbot)
+        await until(lambda: stat(window, "Files/s") != "paused")
         await until(lambda: window.batch.is_done)
         assert window.batch.counts[TaskStatus.COMPLETED] == 16
         await close(window)
