@@ -153,6 +153,15 @@ class Task:
     content_hash: str | None = None  # BLAKE3 of the content, once known
     # existing files this task may replace: batchgui made them for this source before
     replaceable: frozenset[str] = frozenset()
+    paused_at: float | None = None  # wall clock: frozen by Pause since then (not saved)
+    paused_s: float = 0.0  # time this attempt spent frozen before that
+
+    def running_s(self, now: float) -> float:
+        """How long this attempt has worked: frozen time left out."""
+        if self.started_at is None:
+            return 0.0
+        end = self.paused_at if self.paused_at is not None else now
+        return max(0.0, end - self.started_at - self.paused_s)
 
     @property
     def name(self) -> str:

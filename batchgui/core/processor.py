@@ -59,6 +59,22 @@ def default_workers() -> int:
     return os.cpu_count() or 2
 
 
+def _really_frozen(runner: Runner, job: Job) -> bool:
+    """Whether Pause stopped this job's work: a command or a process worker is
+    frozen, an async operation waits at its checkpoint; a thread's own code
+    carries on to the end of its file."""
+    if not job.frozen:
+        return False
+    return bool(job.child_pgid) or runner.mode == "process" or job.spec.is_async
+
+
+def _clock_on(task: Task, now: float) -> None:
+    """A frozen task runs again (or ended): its frozen time is left out of its clock."""
+    if task.paused_at is not None:
+        task.paused_s += now - task.paused_at
+        task.paused_at = None
+
+
 @dataclass(eq=False)
 class _BatchRun:
     batch: Batch
@@ -223,6 +239,10 @@ class BatchProcessor:
                 self.events.batch_paused.send(run.batch)
             if freeze and run.batch.status is BatchStatus.PAUSED:
                 run.runner.freeze([job for job in run.jobs.values() if not job.frozen])
+                now = time.time()
+                for job in run.jobs.values():
+                    if job.task.paused_at is None and _really_frozen(run.runner, job):
+                        job.task.paused_at = now  # its clock stops (the window shows it)
             self._check_drained(run)
         return freeze
 
@@ -241,7 +261,11 @@ class BatchProcessor:
         self._kick()
 
     def _thaw(self, run: _BatchRun) -> None:
-        run.runner.thaw([job for job in run.jobs.values() if job.frozen])
+        frozen = [job for job in run.jobs.values() if job.frozen]
+        run.runner.thaw(frozen)
+        now = time.time()
+        for job in frozen:
+            _clock_on(job.task, now)
 
     async def drained(self, batch: Batch) -> None:
         """Return once the batch is paused with no task in flight (a drain, a stop
@@ -455,6 +479,7 @@ class BatchProcessor:
             guard = run.guard(task.replaceable)
             guard.allow_since(task.started_at)  # the start of its previous attempt, if any
             task.started_at, task.finished_at = now, None
+            task.paused_at, task.paused_s = None, 0.0
             task.progress = 0.0
             job = Job(
                 task,
@@ -504,6 +529,7 @@ class BatchProcessor:
     def _settle(self, run: _BatchRun, job: Job, outcome: Outcome) -> None:
         if job.frozen:  # it ended while frozen (a thread's own work, or killed)
             job.mark_thawed()
+        _clock_on(job.task, time.time())
         self._settle_outcome(run, job, outcome)
         if job.task.status.is_final:
             self._at_stop_point(run, job.task)

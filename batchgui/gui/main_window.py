@@ -493,6 +493,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{workers} workers")
 
     def _batch_state_changed(self, batch) -> None:
+        if batch is not None:  # paused or resumed: running rows change their state and clock
+            self.tasks.model.tasks_changed(
+                [t for t in batch.tasks if t.status is TaskStatus.RUNNING]
+            )
         if batch is not None and batch.halted:
             self.statusBar().showMessage(f"Paused: {batch.halted}. Free some space, then Resume.")
         self._refresh_buttons()

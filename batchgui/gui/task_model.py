@@ -161,6 +161,8 @@ def _display(task: Task, column: int) -> str:
         return task.name
     if column == STATUS:
         text = task.status.value.replace("_", " ")
+        if task.status is TaskStatus.RUNNING and task.paused_at is not None:
+            text = "paused"  # frozen by Pause: not working, its clock stopped
         if task.status is TaskStatus.RUNNING and task.progress > 0:
             return f"{text} {task.progress:.0%}"
         if task.reason:
@@ -172,7 +174,7 @@ def _display(task: Task, column: int) -> str:
         return str(task.attempts)
     if column == DURATION:
         if task.status is TaskStatus.RUNNING and task.started_at:
-            return f"{time.time() - task.started_at:.1f} s"
+            return f"{task.running_s(time.time()):.1f} s"
         return "" if task.duration_s is None else f"{task.duration_s:.2f} s"
     if task.error and task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
         kind = task.error_kind.value if task.error_kind else "error"

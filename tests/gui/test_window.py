@@ -14,6 +14,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from batchgui.core import RetryPolicy, TaskStatus
+from batchgui.gui.task_model import DURATION, STATUS
 from tests.conftest import make_files
 from tests.gui.conftest import close, until
 
@@ -392,12 +393,24 @@ def test_pause_freezes_running_commands_and_resume_finishes(make_window, run, tm
         used = await frozen_cpu_use(procs)
         assert used < 0.02, f"paused commands used {used:.3f} s of CPU"
         assert window.batch.counts[TaskStatus.RUNNING] == 2  # frozen, not finished
+        # the task list says so, and their clocks stand still
+        model = window.tasks.model
+        rows = [r for r in range(model.rowCount()) if _cell(model, r, DURATION)]
+        assert {_cell(model, r, STATUS) for r in rows} == {"paused"}
+        clocks = [_cell(model, r, DURATION) for r in rows]
+        await asyncio.sleep(0.3)  # the interval under test: the clocks must not move
+        assert [_cell(model, r, DURATION) for r in rows] == clocks
         click(window, "resumeButton", qtbot)
+        await until(lambda: {_cell(model, r, STATUS) for r in rows} != {"paused"})
         await until(lambda: window.batch.is_done)
         assert window.batch.counts[TaskStatus.COMPLETED] == 2
         await close(window)
 
     run(scenario)
+
+
+def _cell(model, row: int, column: int) -> str:
+    return model.data(model.index(row, column), Qt.ItemDataRole.DisplayRole) or ""
 
 
 def test_the_task_list_shows_progress_read_from_a_command(make_window, run, tmp_path, qtbot):
