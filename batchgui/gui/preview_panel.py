@@ -15,7 +15,14 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -32,12 +39,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from batchgui.scan.filters import Filters, parse_size
+from batchgui.scan.filters import Filters, compile_name, parse_size
 from batchgui.scan.walk import Entry
 from batchgui.session import FilterSettings, units
 
 Index = QModelIndex | QPersistentModelIndex
 _COLUMNS = ("File", "Folder", "Size", "Included")
+_TYPING_PAUSE_MS = 300  # filters apply once typing pauses this long
+_INVALID_STYLE = "QLineEdit { border: 2px solid #c62828; }"  # a field that does not parse
 
 
 class PreviewModel(QAbstractTableModel):
@@ -226,15 +235,17 @@ class PreviewPanel(QGroupBox):
         self.max_size_edit.setPlaceholderText("max size, e.g. 2G")
         self.hidden_check = QCheckBox("Hidden files", self)
         self.hidden_check.setObjectName("hiddenCheck")
-        for edit in (
-            self.ext_edit,
-            self.exclude_edit,
-            self.exclude_regex_edit,
-            self.name_edit,
-            self.max_size_edit,
-        ):
-            edit.editingFinished.connect(self.filters_changed)
-        self.hidden_check.toggled.connect(self.filters_changed)
+        # filters apply as you type, once typing pauses; a field that does not
+        # parse is marked with its error and the table keeps its last good state
+        self._typing = QTimer(self)
+        self._typing.setSingleShot(True)
+        self._typing.setInterval(_TYPING_PAUSE_MS)
+        self._typing.timeout.connect(self._apply_filters)
+        self._applied: FilterSettings | None = None
+        for edit in self._filter_edits():
+            edit.textEdited.connect(self._typing.start)
+            edit.editingFinished.connect(self._apply_filters)
+        self.hidden_check.toggled.connect(self._apply_filters)
 
         self.table = QTableView(self)
         self.table.setObjectName("previewTable")
@@ -290,6 +301,52 @@ class PreviewPanel(QGroupBox):
         dialog.fileSelected.connect(lambda folder: self.paths_added.emit([folder]))
         dialog.open()
 
+    def _filter_edits(self) -> tuple[QLineEdit, ...]:
+        return (
+            self.ext_edit,
+            self.exclude_edit,
+            self.exclude_regex_edit,
+            self.name_edit,
+            self.max_size_edit,
+        )
+
+    def _field_errors(self) -> dict[QLineEdit, str]:
+        """Each filter field that does not parse, with why (one line)."""
+        errors: dict[QLineEdit, str] = {}
+        checks = (
+            (self.name_edit, lambda text: compile_name(text)),
+            (self.exclude_regex_edit, lambda text: compile_name(text, "exclude regex")),
+            (self.max_size_edit, parse_size),
+        )
+        for edit, check in checks:
+            text = edit.text().strip()
+            if text:
+                try:
+                    check(text)
+                except ValueError as exc:
+                    errors[edit] = str(exc)
+        if not errors:
+            try:
+                self.filters()
+            except ValueError as exc:  # what only the whole set says (exclude patterns)
+                errors[self.exclude_edit] = str(exc)
+        return errors
+
+    def _apply_filters(self) -> None:
+        self._typing.stop()
+        errors = self._field_errors()
+        for edit in self._filter_edits():
+            problem = errors.get(edit)
+            edit.setStyleSheet(_INVALID_STYLE if problem else "")
+            edit.setToolTip(problem or "")
+        if errors:
+            self.counts_label.setText(next(iter(errors.values())))
+            return  # the table keeps what the last good filters found
+        settings = self.filter_settings()
+        if settings != self._applied:
+            self._applied = settings
+            self.filters_changed.emit()
+
     def filter_settings(self) -> FilterSettings:
         """The filters the controls describe, as plain values (saved with a batch)."""
         exts = tuple(e for e in self.ext_edit.text().replace(" ", ",").split(",") if e)
@@ -321,7 +378,8 @@ class PreviewPanel(QGroupBox):
 
     def update_counts(self, scanning: bool = False, note: str = "") -> None:
         included, size, left_out = self.model.counts()
-        parts = [f"{included} files to process ({units.size(size)})"]
+        files = "file" if included == 1 else "files"
+        parts = [f"{included} {files} to process ({units.size(size)})"]
         if left_out:
             reasons = ", ".join(f"{n} {reason}" for reason, n in left_out.most_common())
             parts.append(f"left out: {reasons}")

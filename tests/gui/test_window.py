@@ -550,3 +550,31 @@ def test_each_priority_in_a_tasks_menu_sets_exactly_that_level(make_window, run,
         await close(window)
 
     run(scenario)
+
+
+def test_filters_apply_as_you_type_and_a_bad_one_keeps_the_table(make_window, run, tmp_path, qtbot):
+    make_files(tmp_path / "in", 4)
+    (tmp_path / "in" / "notes.md").write_text("x")
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        preview = window.preview
+        assert preview.counts_label.text().startswith("5 files to process")
+        qtbot.keyClicks(preview.ext_edit, ".md")  # typed, no Enter
+        await until(lambda: preview.counts_label.text().startswith("1 file to process"))
+        qtbot.keyClicks(preview.name_edit, "([broken")
+        await until(lambda: "bad name pattern" in preview.name_edit.toolTip())
+        assert preview.name_edit.styleSheet()  # marked
+        assert preview.model.rowCount() == 5  # the last good scan stays on screen
+        assert "bad name pattern" in preview.counts_label.text()
+        preview.name_edit.clear()
+        qtbot.keyClicks(preview.name_edit, "notes")
+        await until(lambda: preview.name_edit.toolTip() == "" and scanned(window))
+        await until(lambda: preview.counts_label.text().startswith("1 file to process"))
+        assert not preview.name_edit.styleSheet()
+        await close(window)
+
+    run(scenario)

@@ -29,7 +29,7 @@ def test_the_preview_marks_existing_outputs_and_start_keeps_them(make_window, ru
         await until(lambda: {model.reason(e) for e in model.entries} == {None, "exists"})
         reasons = {e.path.name: model.reason(e) for e in model.entries}
         assert reasons == {"a.txt": None, "b.txt": "exists"}
-        assert window.preview.counts_label.text().startswith("1 files to process")
+        assert window.preview.counts_label.text().startswith("1 file to process")
         click(window, "startButton", qtbot)
         await until(lambda: window.batch is not None and window.batch.is_done)
         by_name = {t.path.name: t for t in window.batch.tasks}
@@ -75,7 +75,7 @@ def test_the_preview_leaves_out_what_the_operation_cannot_take(make_window, run,
         model = window.preview.model
         reasons = {e.path.name: model.reason(e) for e in model.entries}
         assert reasons == {"readme.txt": "unsupported", "photo.png": None}
-        assert window.preview.counts_label.text().startswith("1 files to process")
+        assert window.preview.counts_label.text().startswith("1 file to process")
         assert "unsupported" in window.preview.counts_label.text()
         await close(window)
 
