@@ -166,6 +166,8 @@ class _Pool:
         )
         self.jobs: dict[int, Job] = {}  # task id -> job, while its unit is out
         self.killed: dict[int, ErrorKind] = {}  # task id -> why we killed its worker
+        self.collateral: set[int] = set()  # task ids whose commands died with the pool
+        self.descendants: set[int] = set()  # processes the workers had started when one died
         self.frozen: dict[int, tuple[int, int]] = {}  # task id -> (worker pid, child pgid) stopped
         self.units = 0
         self.broken = False
@@ -203,6 +205,7 @@ class _Pool:
 
     def kill(self, pid: int, task_id: int, child: int, why: ErrorKind) -> None:
         self.killed[task_id] = why
+        self._note_descendants()  # before the pool breaks and its workers' children orphan
         if child:
             platform_processes.kill_tree(child)
         platform_processes.kill_process(pid)
@@ -249,9 +252,22 @@ class _Pool:
     def kill_commands(self) -> None:
         """The pool broke, so all its workers die: so must the commands they started
         (each in its own session, beyond the reach of the worker's death)."""
-        for _, _, child, _ in list(self.running()):
+        for _, task_id, child, _ in list(self.running()):
             if child:
+                self.collateral.add(task_id)
                 platform_processes.kill_tree(child)
+        # a command a worker started but had not yet recorded in its slot (frozen or
+        # killed in between) is found among what the workers had started
+        for descendant in self.descendants:
+            platform_processes.kill_process(descendant)
+
+    def _note_descendants(self) -> None:
+        import psutil
+
+        for pid, _, _, _ in list(self.running()):
+            with contextlib.suppress(psutil.Error):
+                for child in psutil.Process(pid).children(recursive=True):
+                    self.descendants.add(child.pid)
 
     def kill_all(self) -> None:
         for pid, task_id, child, _ in list(self.running()):
@@ -346,8 +362,17 @@ class ProcessRunner(Runner):
         self._blind_breaks = 0
         # a worker can answer before our SIGKILL reaches it, with the error its killed
         # command gave ("killed by SIGKILL"): the reason it was killed is the outcome
+        # ... and once batchgui has killed a worker of this pool, the pool is being
+        # torn down (its other workers terminated, their commands killed): an error
+        # another task reports from it is that teardown, not the task's fault, so
+        # it runs again, uncharged
+        torn_down = bool(pool.killed) or bool(pool.collateral)
         return [
-            _killed(pool.killed[job.task.id], job) if job.task.id in pool.killed else outcome_of(r)
+            _killed(pool.killed[job.task.id], job)
+            if job.task.id in pool.killed
+            else requeued()
+            if torn_down and r[0] != "ok"
+            else outcome_of(r)
             for job, r in zip(jobs, results, strict=True)
         ]
 
