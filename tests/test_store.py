@@ -61,8 +61,7 @@ def test_a_batch_round_trips_with_any_file_name(tmp_path):
     running.attempts = 1
     batch.move_to(BatchStatus.RUNNING)
     batch.mode = "thread"
-    task_rows, batch_rows = store.changed_rows(batch.tasks, [batch])
-    store.save_changes_now(batch_rows, task_rows)
+    store.save_changes_now(store.batch_rows([batch]), store.task_rows(batch.tasks))
     store.close()
 
     again = Store(tmp_path / "data").load_batch(batch.id)

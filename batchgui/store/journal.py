@@ -2,7 +2,7 @@
 
     engine events (loop thread) ─► mark the task (or batch) dirty
     every 250 ms, and at once when a batch ends ─► rows made on the loop
-        (Store.changed_rows), a slice per loop turn ─► Store.save_changes on the
+        (Store.task_rows, batch_rows), a slice per loop turn ─► Store.save_changes on the
         store's writer thread (one transaction)
 
 So a thousand tasks finishing in a second cost four commits, not a thousand
@@ -100,9 +100,8 @@ class BatchJournal:
         for start in range(0, len(changed), ROWS_PER_TURN):
             if start:  # tens of thousands of rows at once would hold up the window
                 await asyncio.sleep(0)
-            rows, _ = store.changed_rows(changed[start : start + ROWS_PER_TURN], [])
-            task_rows.extend(rows)
-        _, batch_rows = store.changed_rows([], list(batches.values()))
+            task_rows.extend(store.task_rows(changed[start : start + ROWS_PER_TURN]))
+        batch_rows = store.batch_rows(list(batches.values()))
         made_rows = _made_rows(changed, batches.values())
         try:
             await store.save_changes(batch_rows, task_rows, made_rows)

@@ -112,15 +112,17 @@ class Store:
 
         self.write(insert)
 
-    def changed_rows(self, tasks: list[Task], batches: list[Batch]) -> tuple[list[Row], list[Row]]:
-        """The rows that save these tasks' and batches' current state (cheap: made on the
-        loop thread, so the objects cannot change meanwhile)."""
+    def task_rows(self, tasks: list[Task]) -> list[Row]:
+        """The rows that save these tasks' current state (made on the loop thread,
+        where the tasks cannot change meanwhile)."""
         seqs = self._seqs
-        task_rows = [
+        return [
             (*task_state_row(t), t.batch.id, seqs[t.batch.id][t.id])  # type: ignore[union-attr]
             for t in tasks
         ]
-        return task_rows, [batch_state_row(b) for b in batches]
+
+    def batch_rows(self, batches: list[Batch]) -> list[Row]:
+        return [batch_state_row(b) for b in batches]
 
     async def save_changes(
         self, batch_rows: list[Row], task_rows: list[Row], made_rows: list[MadeRow]

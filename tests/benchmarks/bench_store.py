@@ -81,7 +81,7 @@ def resume_latency(n: int) -> tuple[float, float]:
         task.move_to(TaskStatus.COMPLETED)
     for task in batch.tasks[n // 2 : n // 2 + 4]:
         task.move_to(TaskStatus.RUNNING)  # what a killed process leaves behind
-    rows, _ = store.changed_rows([t for t in batch.tasks if t.status is not TaskStatus.PENDING], [])
+    rows = store.task_rows([t for t in batch.tasks if t.status is not TaskStatus.PENDING])
     store.save_changes_now([], rows)
     store.close()
     spec = spec_of(testops.nothing)
