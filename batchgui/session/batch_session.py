@@ -160,7 +160,8 @@ class BatchSession:
 
     async def close(self) -> None:
         if self._recorder is not None:
-            await self._recorder.flush()
+            await self._recorder.aclose()
+            self._recorder = None
         if self._journal is not None:
             await self._journal.aclose()
         self.release()

@@ -31,7 +31,8 @@ class ResultRecorder:
     ) -> None:
         self._batch, self._cache, self._op_key = batch, cache, op_key
         self._pending: set[asyncio.Future[None]] = set()
-        processor.events.task_completed.connect(self._completed)
+        self._signal = processor.events.task_completed
+        self._signal.connect(self._completed)
 
     def _completed(self, task: Task) -> None:
         if task.batch is not self._batch or task.fingerprint is None:
@@ -56,3 +57,9 @@ class ResultRecorder:
     async def flush(self) -> None:
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Remember what is still being hashed, then stop listening to the engine
+        (the window's engine outlives each batch's session)."""
+        self._signal.disconnect(self._completed)
+        await self.flush()
