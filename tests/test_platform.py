@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from batchgui.core import platform
-from batchgui.core.platform import files, interrupts, processes
+from batchgui.core.platform import files, interrupts, jobs, processes
 from tests.test_control import cpu_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +131,22 @@ def test_hidden_flags_of_macos_and_windows(monkeypatch):
     monkeypatch.setattr(files, "MACOS", False)
     monkeypatch.setattr(files, "WINDOWS", True)
     assert files.hidden_by_flags(SimpleNamespace(st_file_attributes=2))
+
+
+def test_the_windows_job_object_is_laid_out_as_windows_expects_and_idle_here():
+    import ctypes
+
+    # sizes of JOBOBJECT_EXTENDED_LIMIT_INFORMATION in the Windows SDK: a wrong
+    # field makes SetInformationJobObject refuse, and commands outlive batchgui
+    wide = ctypes.sizeof(ctypes.c_void_p) == 8
+    assert ctypes.sizeof(jobs.BasicLimits) == (64 if wide else 48)
+    assert ctypes.sizeof(jobs.ExtendedLimits) == (144 if wide else 112)
+    limits = jobs.kill_on_close_limits()
+    assert limits.BasicLimitInformation.LimitFlags == 0x2000
+    # elsewhere the guardian does the job: contain() declines, the command runs on
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert jobs.contain(proc) is False
+    assert proc.wait(timeout=10) == 0
 
 
 def test_the_package_runs_without_the_posix_only_modules(tmp_path):

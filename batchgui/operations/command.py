@@ -33,7 +33,7 @@ from typing import Any
 
 from batchgui.core.errors import OperationError, PermanentError
 from batchgui.core.operation import Option, TaskContext, operation
-from batchgui.core.platform import pipes, processes
+from batchgui.core.platform import jobs, pipes, processes
 from batchgui.core.platform.guardian import command_environment, guardian
 from batchgui.operations.templates import compile_command
 from batchgui.operations.templates import placeholders_in as placeholders_in  # re-exported
@@ -152,6 +152,7 @@ async def run_command(
         raise PermanentError(f"command not found: {argv[0]}") from None
     except PermissionError:
         raise PermanentError(f"command not executable: {argv[0]}") from None
+    jobs.contain(proc)  # Windows: it dies with this process (POSIX: the guardian)
     ctx.child_started(proc.pid)  # its pid stands for its whole tree (core/platform)
     output = _Output(proc, progress_pattern(options.get("progress_regex") or ""), ctx)
     try:

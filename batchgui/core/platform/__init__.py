@@ -8,7 +8,8 @@
         files       durable fsync, file modes, replace with retries, file
                     identity, hidden files, path comparison
         commands    splitting a command line and running a shell script
-        guardian    commands never outlive batchgui
+        guardian    commands never outlive batchgui (POSIX)
+        jobs        the same on Windows: a Job Object that kills on close
 
 Two strategies, chosen per call by `portable()`:
 - native (the default on Linux and macOS): process groups and signals
