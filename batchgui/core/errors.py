@@ -10,6 +10,7 @@ The `kind` travels into the report's `error_kind` (docs/ARCHITECTURE.md: reasons
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorKind(StrEnum):
@@ -42,7 +43,13 @@ class PermanentError(Exception):
 
 class OperationError(Exception):
     """A failure whose message is meant for the user as it is (no exception name
-    in front); retried like any other exception."""
+    in front); retried like any other exception. `data` (small values, like the
+    task's `data` on success) is kept with the failed task: a command's output
+    tails, for one."""
+
+    def __init__(self, message: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.data = dict(data or {})
 
 
 class IllegalTransition(RuntimeError):

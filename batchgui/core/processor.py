@@ -560,6 +560,7 @@ class BatchProcessor:
         if decided is Verdict.COMPLETED:
             self._complete(run, task, outcome)
             return
+        task.data = outcome.data  # what a failed attempt reported (a command's output)
         if outcome.detail:
             log.info("task %s failed: %s\n%s", task.path, outcome.error, outcome.detail)
         kind = outcome.kind or ErrorKind.ERROR

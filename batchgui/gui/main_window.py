@@ -36,6 +36,7 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFileDialog,
     QMainWindow,
     QMessageBox,
@@ -53,9 +54,11 @@ from batchgui.core.processor import default_workers
 from batchgui.core.report import build_report
 from batchgui.gui.bridge import EngineBridge
 from batchgui.gui.control_panel import ControlPanel
+from batchgui.gui.details_pane import DetailsPane
 from batchgui.gui.icons import app_icon
 from batchgui.gui.preview_panel import PreviewPanel, count_entries
 from batchgui.gui.stats_panel import StatisticsPanel
+from batchgui.gui.task_history import TaskHistory
 from batchgui.gui.task_view import TaskPanel
 from batchgui.operations.registry import load_operations
 from batchgui.paths import config_dir
@@ -108,6 +111,8 @@ class MainWindow(QMainWindow):
         self.control = ControlPanel(registry.operations, workers, self)
         self.stats = StatisticsPanel(self.processor, self)
         self.tasks = TaskPanel(self)
+        self.history = TaskHistory(self.processor)
+        self.details = DetailsPane(self.history, self)
         self._build_layout()
         self._build_menus()
         self._connect()
@@ -141,6 +146,11 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.setCentralWidget(self.splitter)
+        self.details_dock = QDockWidget("Details", self)
+        self.details_dock.setObjectName("detailsDock")
+        self.details_dock.setWidget(self.details)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.details_dock)
+        self.details_dock.hide()  # opened by double-click, Enter or View > Details
         self.resize(1200, 780)
 
     def _action(self, menu, text: str, slot, shortcut=None, name: str = "") -> QAction:
@@ -177,6 +187,12 @@ class MainWindow(QMainWindow):
         self.retry_cancelled_action = self._action(
             batch_menu, "Retry ca&ncelled", self.retry_cancelled, name="retryCancelledAction"
         )
+        view_menu = bar.addMenu("&View")
+        details = self.details_dock.toggleViewAction()
+        details.setText("Task &details")
+        details.setShortcut(QKeySequence("Ctrl+I"))
+        details.setObjectName("detailsAction")
+        view_menu.addAction(details)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About batchgui", self.about)
 
@@ -200,6 +216,11 @@ class MainWindow(QMainWindow):
         self.tasks.cancel_requested.connect(self.processor.cancel)
         self.tasks.pause_after_requested.connect(self.pause_after)
         self.tasks.priority_requested.connect(self._reprioritise)
+        self.tasks.details_requested.connect(self.show_details)
+        self.tasks.current_changed.connect(self._current_task_changed)
+        self.tasks.message.connect(self.statusBar().showMessage)
+        self.details.message.connect(self.statusBar().showMessage)
+        self.bridge.tasks_changed.connect(self._refresh_details)
         self.bridge.tasks_changed.connect(self.tasks.model.tasks_changed)
         self.bridge.stats_changed.connect(self.stats.refresh)
         self.bridge.stats_changed.connect(self._refresh_buttons)
@@ -211,6 +232,9 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+        docks = self.settings.value("docks")
+        if isinstance(docks, QByteArray):
+            self.restoreState(docks)
         state = self.settings.value("splitter")
         if isinstance(state, QByteArray):
             self.splitter.restoreState(state)
@@ -224,6 +248,7 @@ class MainWindow(QMainWindow):
         s = self.settings
         s.setValue("geometry", self.saveGeometry())
         s.setValue("splitter", self.splitter.saveState())
+        s.setValue("docks", self.saveState())
         s.setValue("operation", self.control.op_combo.currentData())
         s.setValue("mode", self.control.mode())
         s.setValue("workers", self.control.workers_spin.value())
@@ -427,6 +452,7 @@ class MainWindow(QMainWindow):
         self.sessions.append(session)
         self.batch = batch
         self.tasks.model.set_tasks(batch.tasks)
+        self.details.show_task(None, batch)
         self.stats.show_batch(batch)
         self.statusBar().showMessage(
             f"Running {batch.total} tasks ({batch.op_name}, {batch.mode} mode) → {batch.out_root}"
@@ -483,6 +509,20 @@ class MainWindow(QMainWindow):
             self.processor.retry_tasks(tasks)
             self.stats.show_batch(self.batch)
             self._refresh_buttons()
+
+    def show_details(self, task) -> None:
+        self.details.show_task(task, self.batch)
+        self.details_dock.show()
+        self.details_dock.raise_()
+
+    def _current_task_changed(self, task) -> None:
+        if self.details_dock.isVisible():
+            self.details.show_task(task, self.batch)
+
+    def _refresh_details(self, tasks: list) -> None:
+        shown = self.details.task
+        if shown is not None and self.details_dock.isVisible() and any(t is shown for t in tasks):
+            self.details.refresh()
 
     def _reprioritise(self, tasks: list, priority: Priority) -> None:
         for task in tasks:

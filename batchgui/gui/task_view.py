@@ -2,13 +2,13 @@
 
 Actions that change work (retry, cancel, priority) are signals: the window
 owns the engine. Opening files goes through QDesktopServices (the desktop's
-own handler), so nothing here reads or writes files.
+own handler, gui/desktop.py), so nothing here reads or writes files.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from batchgui.core.models import Priority, Task, TaskStatus
+from batchgui.gui.desktop import open_path
 from batchgui.gui.task_model import COLUMNS, RESULT, TaskTableModel
 
 _FILTERS = {
@@ -44,6 +45,12 @@ class TaskPanel(QGroupBox):
     pause_after_requested = Signal(object)
     #: (tasks, Priority) chosen from the menu
     priority_requested = Signal(list, object)
+    #: the user asked for a task's details (double-click, Enter, the menu)
+    details_requested = Signal(object)
+    #: the current task changed (None: no task selected)
+    current_changed = Signal(object)
+    #: one line for the status bar
+    message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Tasks", parent)
@@ -67,6 +74,14 @@ class TaskPanel(QGroupBox):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._menu)
+        self.table.activated.connect(self._activated)  # Enter, and double-click
+        self.table.doubleClicked.connect(self._activated)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table, arrows move in it
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda current, _previous: self.current_changed.emit(
+                self.model.task_at(current.row()) if current.isValid() else None
+            )
+        )
         header = self.table.horizontalHeader()
         for column in range(len(COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
@@ -80,6 +95,10 @@ class TaskPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
+
+    def _activated(self, index) -> None:
+        if index.isValid():
+            self.details_requested.emit(self.model.task_at(index.row()))
 
     def selected_tasks(self) -> list[Task]:
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}
@@ -98,14 +117,15 @@ class TaskPanel(QGroupBox):
     def build_menu(self, tasks: list[Task]) -> QMenu:
         menu = QMenu(self)
         first = tasks[0]
-        self._add(menu, "Open file", lambda: _open(first.path), len(tasks) == 1)
+        self._add(menu, "Details", lambda: self.details_requested.emit(first), len(tasks) == 1)
+        self._add(menu, "Open file", lambda: self._open(first.path), len(tasks) == 1)
         self._add(
             menu,
             "Open output",
-            lambda: _open(first.outputs[0]),
+            lambda: self._open(first.outputs[0]),
             len(tasks) == 1 and bool(first.outputs),
         )
-        self._add(menu, "Show in folder", lambda: _open(first.path.parent), len(tasks) == 1)
+        self._add(menu, "Show in folder", lambda: self._open(first.path.parent), len(tasks) == 1)
         menu.addSeparator()
         retryable = [t for t in tasks if t.status in (TaskStatus.FAILED, TaskStatus.CANCELLED)]
         self._add(menu, "Retry", lambda: self.retry_requested.emit(retryable), bool(retryable))
@@ -131,12 +151,13 @@ class TaskPanel(QGroupBox):
             )
         return menu
 
+    def _open(self, path) -> None:
+        problem = open_path(path)
+        if problem:
+            self.message.emit(problem)
+
     def _add(self, menu: QMenu, text: str, slot, enabled: bool) -> QAction:
         action = menu.addAction(text)
         action.setEnabled(enabled)
         action.triggered.connect(slot)
         return action
-
-
-def _open(path) -> None:
-    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))

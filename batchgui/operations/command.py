@@ -33,7 +33,7 @@ from typing import Any
 
 from batchgui.core.errors import OperationError, PermanentError
 from batchgui.core.operation import Option, TaskContext, operation
-from batchgui.core.platform import jobs, pipes, processes
+from batchgui.core.platform import commands, jobs, pipes, processes
 from batchgui.core.platform.guardian import command_environment, guardian
 from batchgui.operations.templates import compile_command
 from batchgui.operations.templates import placeholders_in as placeholders_in  # re-exported
@@ -95,6 +95,19 @@ def fields(src: Path, out_dir: Path, root: Path | None) -> dict[str, str]:
 
 def build_argv(template: str, values: dict[str, str], shell: bool) -> list[str]:
     return compile_command(template, shell).argv(values)
+
+
+def command_line(options: dict[str, Any], src: Path, out_dir: Path, root: Path | None) -> str:
+    """The command a task runs, as a line for this system's shell (the details pane)."""
+    try:
+        argv = build_argv(
+            str(options.get("command", "")),
+            fields(src, out_dir, root),
+            bool(options.get("shell", False)),
+        )
+    except ValueError as exc:
+        return f"(cannot be built: {exc})"
+    return commands.join(argv)
 
 
 @functools.lru_cache(maxsize=256)
@@ -165,10 +178,12 @@ async def run_command(
             await asyncio.shield(asyncio.to_thread(proc.wait))
         output.close()
         ctx.child_started(None)
-    if output.stdout:
-        ctx.data["stdout_tail"] = bytes(output.stdout).decode(errors="replace")
+    # the tails are kept with the task, failed or not (the window's details pane)
+    for name, kept in (("stdout_tail", output.stdout), ("stderr_tail", output.stderr)):
+        if kept:
+            ctx.data[name] = bytes(kept).decode(errors="replace")
     if code != 0:
-        raise OperationError(_describe_exit(code, bytes(output.stderr)))
+        raise OperationError(_describe_exit(code, bytes(output.stderr)), ctx.data)
     return []
 
 

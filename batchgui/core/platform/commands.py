@@ -38,3 +38,12 @@ def shell_argv(script: str, name: str, args: list[str]) -> list[str]:
             )
         return ["cmd", "/d", "/s", "/c", script]
     return [POSIX_SHELL, "-c", script, name, *args]
+
+
+def join(argv: list[str]) -> str:
+    """The command line a user could paste into this system's shell to run argv."""
+    if WINDOWS:
+        import mslex
+
+        return str(mslex.join(argv))
+    return shlex.join(argv)

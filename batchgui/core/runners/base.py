@@ -108,7 +108,7 @@ class Outcome:
 
 
 # A worker's answer for one call: ("ok", outputs, data, seconds, output hashes) or
-# ("err", message, kind, permanent, seconds, traceback_text)
+# ("err", message, kind, permanent, seconds, traceback_text, data)
 Result = tuple[Any, ...]
 
 
@@ -153,7 +153,8 @@ def error_result(exc: BaseException, cancelled: bool, seconds: float) -> Result:
     else:
         kind, permanent = ErrorKind.ERROR, False
     message = describe_exception(exc)
-    return ("err", message, kind.value, permanent, seconds, traceback.format_exc(limit=8))
+    data = exc.data if isinstance(exc, OperationError) else {}
+    return ("err", message, kind.value, permanent, seconds, traceback.format_exc(limit=8), data)
 
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
@@ -186,9 +187,14 @@ def outcome_of(result: Result) -> Outcome:
     if result[0] == "ok":
         _, outputs, data, seconds, hashes = result
         return Outcome(outputs=outputs, data=data, duration_s=seconds, output_hashes=hashes)
-    _, message, kind, permanent, seconds, detail = result
+    _, message, kind, permanent, seconds, detail, data = result
     return Outcome(
-        error=message, kind=ErrorKind(kind), permanent=permanent, duration_s=seconds, detail=detail
+        error=message,
+        kind=ErrorKind(kind),
+        permanent=permanent,
+        duration_s=seconds,
+        detail=detail,
+        data=data,
     )
 
 

@@ -101,7 +101,15 @@ def run_unit_in_thread(
     for job, ctx in calls:
         if job.cancel_requested:
             results.append(
-                ("err", "cancelled before it started", ErrorKind.CANCELLED.value, True, 0.0, None)
+                (
+                    "err",
+                    "cancelled before it started",
+                    ErrorKind.CANCELLED.value,
+                    True,
+                    0.0,
+                    None,
+                    {},
+                )
             )
             continue
         task = job.task

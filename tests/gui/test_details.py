@@ -1,0 +1,103 @@
+"""The details pane: what a user reads about one task, opened as a user opens it."""
+
+from __future__ import annotations
+
+import shlex
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from batchgui.core import RetryPolicy, TaskStatus
+from tests.conftest import make_files
+from tests.gui.conftest import close, until
+from tests.gui.test_window import click, scanned, use_command
+
+
+def test_double_click_shows_the_whole_story_of_a_failed_task(make_window, run, tmp_path, qtbot):
+    make_files(tmp_path / "in", 3)
+    script = (
+        'echo "first line out"; echo "second line out"; '
+        'echo "warning: one" >&2; echo "error: two" >&2; exit 3'
+    )
+
+    async def scenario():
+        window = make_window()
+        window.processor.retry = RetryPolicy(max_retries=1, base_delay_s=0.01, max_delay_s=0.01)
+        window.show()
+        use_command(window, f"sh -c {shlex.quote(script)} {{path}}")
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        await until(lambda: window.batch is not None and window.batch.is_done)
+        assert window.batch.counts[TaskStatus.FAILED] == 3
+        assert not window.details_dock.isVisible()
+
+        table = window.tasks.table
+        rect = table.visualRect(window.tasks.model.index(1, 0))
+        # a real double-click: a press and release, then the second press (Qt's
+        # view ignores a lone double-click event with no press before it)
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        await until(lambda: window.details_dock.isVisible())
+        pane = window.details
+        task = window.tasks.model.task_at(1)
+        assert pane.task is task
+        assert pane.title.text() == task.name
+        assert pane.fields["Status"].text() == "failed"
+        assert pane.fields["Attempts"].text() == "2"
+        # stderr and stdout apart, line by line, not joined with " | "
+        assert pane.texts["Standard error"].toPlainText() == "warning: one\nerror: two\n"
+        assert pane.texts["Standard output"].toPlainText() == "first line out\nsecond line out\n"
+        assert pane.texts["Error"].toPlainText().startswith("error: exit status 3")
+        command = pane.texts["Command"].toPlainText()
+        assert shlex.split(command)[:2] == ["sh", "-c"] and str(task.path) in command
+        history = pane.texts["History"].toPlainText().splitlines()
+        assert "attempt 1: failed, retrying" in history[0]
+        assert history[-1].endswith("attempt 2: failed (exit status 3: warning: one | error: two)")
+        # copyable: the open tab goes to the clipboard
+        pane.tabs.setCurrentIndex(2)
+        click(pane, "detailsCopy", qtbot)
+        assert QGuiApplication.clipboard().text() == "warning: one\nerror: two\n"
+        assert "Copied standard error" in window.statusBar().currentMessage()
+
+        # Enter on another row shows that one; the selection follows while it is open
+        table.setFocus()
+        table.setCurrentIndex(window.tasks.model.index(2, 0))
+        await until(lambda: pane.task is window.tasks.model.task_at(2))
+        table.setCurrentIndex(window.tasks.model.index(0, 0))
+        qtbot.keyClick(table, Qt.Key.Key_Return)
+        await until(lambda: pane.task is window.tasks.model.task_at(0))
+        await close(window)
+
+    run(scenario)
+
+
+def test_outputs_open_and_a_missing_program_is_said(make_window, run, tmp_path, qtbot):
+    make_files(tmp_path / "in", 2)
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.control.select_operation("text")
+        window.control.output_edit.setText(str(tmp_path / "out"))
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        await until(lambda: window.batch is not None and window.batch.is_done)
+        task = window.batch.tasks[0]
+        assert task.status is TaskStatus.COMPLETED
+        window.show_details(task)
+        pane = window.details
+        assert pane.outputs.count() == 1
+        assert pane.outputs.item(0).text() == str(task.outputs[0])
+        assert pane.fields["Status"].text() == "completed"
+        assert "started" in pane.texts["History"].toPlainText()
+        assert pane.texts["Command"].toPlainText() == ""  # not a command
+        # the test's desktop has no program for anything: the user is told, in one line
+        assert pane.open_button.isEnabled()
+        click(pane, "detailsOpen", qtbot)
+        await until(lambda: "no program to open" in window.statusBar().currentMessage())
+        assert "\n" not in window.statusBar().currentMessage()
+        await close(window)
+
+    run(scenario)
