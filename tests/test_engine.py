@@ -407,11 +407,21 @@ def test_tiny_tasks_are_chunked_without_losing_any(tmp_path, mode):
     make_files(tmp_path / "in", 600)
     op = testops.anoop if mode == "async" else testops.noop
     batch, spec = build_batch(op, [tmp_path / "in"], tmp_path / "out", mode=mode)
-    units = []
+    units, shown, handed = [], [], []
+
+    def started(task) -> None:
+        units.append(engine.in_flight)
+        stats = engine.stats(batch)
+        shown.append(stats.running)  # what the statistics call running
+        handed.append(batch.counts[TaskStatus.RUNNING])
+        assert stats.done + stats.pending + stats.running + stats.retry_wait == stats.total
+
+    engine = None
 
     async def scenario():
+        nonlocal engine
         engine = BatchProcessor(2)
-        engine.events.task_started.connect(lambda t: units.append(engine.in_flight))
+        engine.events.task_started.connect(started)
         await asyncio.wait_for(engine.run(batch, spec), 60)
         await engine.aclose()
 
@@ -419,6 +429,9 @@ def test_tiny_tasks_are_chunked_without_losing_any(tmp_path, mode):
     assert batch.counts[TaskStatus.COMPLETED] == 600
     # 600 starts but at most 2 units in flight at any time
     assert max(units) <= 2
+    # tasks handed out in a chunk but not reached count as pending, not running
+    assert max(shown) <= 2
+    assert max(handed) > 2, "no chunk was handed out: the test proves nothing"
     assert batch.counts[TaskStatus.RUNNING] == 0
 
 

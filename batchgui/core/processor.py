@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -222,7 +223,16 @@ class BatchProcessor:
         return [run.batch for run in self._runs.values()]
 
     def stats(self, batch: Batch) -> Stats:
-        return self._runs[batch.id].meter.snapshot(batch)
+        """The batch's statistics. "Running" counts tasks at work: a chunk of tiny
+        tasks holds one worker, so its tasks not yet reached count as pending."""
+        run = self._runs[batch.id]
+        stats = run.meter.snapshot(batch)
+        waiting_in_chunks = stats.running - run.units
+        if waiting_in_chunks > 0:
+            stats = dataclasses.replace(
+                stats, running=run.units, pending=stats.pending + waiting_in_chunks
+            )
+        return stats
 
     def pause(self, batch: Batch | None = None, *, freeze: bool = True) -> bool:
         """Stop starting tasks (of one batch, or all). With `freeze` (Pause), running
@@ -287,6 +297,10 @@ class BatchProcessor:
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(None)
+
+    def frozen_count(self, batch: Batch) -> int:
+        """Tasks of this batch frozen where they were by Pause."""
+        return sum(1 for job in self._runs[batch.id].jobs.values() if job.frozen)
 
     def running_count(self, batch: Batch) -> int:
         """Tasks of this batch in flight now (frozen ones included)."""

@@ -168,7 +168,7 @@ class DetailsPane(QWidget):
             f["Duration"].setText("–" if task.duration_s is None else f"{task.duration_s:.2f} s")
         f["Note"].setText(_note(task))
         self._set_text("History", _history_text(self.history, task))
-        kind = f"{task.error_kind.value.replace('_', ' ')}: " if task.error_kind else ""
+        kind = f"{units.words(task.error_kind.value)}: " if task.error_kind else ""
         self._set_text("Error", f"{kind}{task.error}" if task.error else "")
         self._set_text("Standard error", str(task.data.get("stderr_tail", "")))
         self._set_text("Standard output", str(task.data.get("stdout_tail", "")))

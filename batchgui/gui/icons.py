@@ -21,17 +21,25 @@ STATUS_COLOURS = {
 }
 
 
+PAUSED_COLOUR = "#b7791f"
+
+
 @functools.cache
-def status_icon(status: TaskStatus) -> QIcon:
+def status_icon(status: TaskStatus, paused: bool = False) -> QIcon:
+    """A dot in the status's colour with its sign; a running task frozen by Pause
+    gets the pause sign (two bars) in amber instead of the running arrow."""
     pixmap = QPixmap(16, 16)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor(STATUS_COLOURS[status]))
+    painter.setBrush(QColor(PAUSED_COLOUR if paused else STATUS_COLOURS[status]))
     painter.drawEllipse(QPointF(8, 8), 6.5, 6.5)
     painter.setPen(QPen(QColor("white"), 1.8))
-    if status is TaskStatus.COMPLETED:
+    if paused:
+        painter.drawLine(QPointF(6.2, 5), QPointF(6.2, 11))
+        painter.drawLine(QPointF(9.8, 5), QPointF(9.8, 11))
+    elif status is TaskStatus.COMPLETED:
         painter.drawPolyline([QPointF(5, 8.5), QPointF(7.2, 10.8), QPointF(11, 5.8)])
     elif status is TaskStatus.FAILED:
         painter.drawLine(QPointF(5.5, 5.5), QPointF(10.5, 10.5))

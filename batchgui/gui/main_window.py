@@ -67,9 +67,12 @@ from batchgui.scan.safety import leave_out_unsupported, output_reasons, ready_to
 from batchgui.scan.walk import InputError, absolute, stream_scan
 from batchgui.session import RunSettings, StopMode
 from batchgui.session.batch_session import BatchSession, prepare_batch
+from batchgui.session.units import plural
 from batchgui.store import BatchLock, Store, StoreError
 
 log = logging.getLogger(__name__)
+
+CONFIRM_CANCEL_ABOVE = 5  # Cancel all asks first when more tasks than this would be cancelled
 
 
 class MainWindow(QMainWindow):
@@ -93,6 +96,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._shut_down_done = False
         self._stop_draining: asyncio.Event | None = None  # while closing waits for running tasks
+        self._stop_point = ""  # what the status bar says once a promised pause happens
 
         registry = load_operations()
         workers = int(str(self.settings.value("workers", default_workers())))
@@ -273,7 +277,7 @@ class MainWindow(QMainWindow):
             return
         if len(local) < len(urls):
             self.statusBar().showMessage(
-                f"{len(urls) - len(local)} dropped item(s) were not local files and were ignored"
+                f"{plural(len(urls) - len(local), 'dropped item')} ignored: not local files"
             )
         event.acceptProposedAction()
         self.add_paths(local)
@@ -455,7 +459,8 @@ class MainWindow(QMainWindow):
         self.details.show_task(None, batch)
         self.stats.show_batch(batch)
         self.statusBar().showMessage(
-            f"Running {batch.total} tasks ({batch.op_name}, {batch.mode} mode) → {batch.out_root}"
+            f"Running {plural(batch.total, 'task')} ({batch.op_name}, {batch.mode} mode)"
+            f" → {batch.out_root}"
         )
         self._refresh_buttons()
 
@@ -475,6 +480,7 @@ class MainWindow(QMainWindow):
     def drain(self) -> None:
         if self.batch is not None:
             self._session_of(self.batch).drain()
+            self._stop_point = "Paused: the running tasks have finished"
             self.statusBar().showMessage("Finishing the running tasks; nothing new starts")
 
     def _session_of(self, batch: Batch) -> BatchSession:
@@ -484,6 +490,7 @@ class MainWindow(QMainWindow):
     def pause_after(self, task) -> None:
         if self.batch is not None and not self.batch.is_done:
             self.processor.pause_after(task)
+            self._stop_point = f"Paused after {task.name}"
             self.statusBar().showMessage(f"The batch will pause after {task.name}")
 
     def resume(self) -> None:
@@ -491,9 +498,35 @@ class MainWindow(QMainWindow):
             self._session_of(self.batch).resume()
             self.statusBar().showMessage("Resumed")
 
-    def cancel_all(self) -> None:
-        if self.batch is not None:
-            self.processor.cancel_batch(self.batch)
+    def cancel_all(self) -> QMessageBox | None:
+        """Cancel every unfinished task; asks first when more than a few would be."""
+        batch = self.batch
+        if batch is None or batch.is_done:
+            return None
+        if batch.unfinished <= CONFIRM_CANCEL_ABOVE:
+            self.processor.cancel_batch(batch)
+            return None
+        box = QMessageBox(self)
+        box.setObjectName("cancelAllConfirm")
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Cancel all")
+        box.setText(f"Cancel {plural(batch.unfinished, 'unfinished task')}?")
+        box.setInformativeText(
+            "Running work is stopped. Finished results are kept, and cancelled tasks "
+            "can be run again with Retry cancelled."
+        )
+        confirm = box.addButton("Cancel tasks", QMessageBox.ButtonRole.DestructiveRole)
+        confirm.setObjectName("confirmCancelAll")
+        keep = box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+
+        def answered(button) -> None:
+            if button is confirm and not batch.is_done:
+                self.processor.cancel_batch(batch)
+
+        box.buttonClicked.connect(answered)
+        box.open()
+        return box
 
     def retry_failed(self) -> None:
         """Failed tasks only: cancelled ones were stopped on purpose (Retry cancelled)."""
@@ -539,6 +572,11 @@ class MainWindow(QMainWindow):
             )
         if batch is not None and batch.halted:
             self.statusBar().showMessage(f"Paused: {batch.halted}. Free some space, then Resume.")
+        elif batch is not None and batch.status is BatchStatus.PAUSED and self._stop_point:
+            self.statusBar().showMessage(self._stop_point)  # what was promised, now done
+            self._stop_point = ""
+        elif batch is not None and batch.status is not BatchStatus.PAUSED:
+            self._stop_point = ""
         self._refresh_buttons()
 
     def _refresh_buttons(self) -> None:
@@ -705,8 +743,7 @@ class MainWindow(QMainWindow):
         box.setObjectName("closeDialog")
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Close batchgui")
-        running = self.processor.running_count(self.batch) if self.batch is not None else 0
-        box.setText(f"A batch is running ({running} task(s) at work). What should happen to it?")
+        box.setText(self._close_question())
         box.setInformativeText(
             "Stop and save: running work stops now and restarts when you resume the batch.\n"
             "Finish running tasks: nothing new starts; closes when they end.\n"
@@ -726,6 +763,23 @@ class MainWindow(QMainWindow):
         box.buttonClicked.connect(lambda button: self.close_with(choices.get(button)))
         box.open()
         return box
+
+    def _close_question(self) -> str:
+        batch = self.batch
+        assert batch is not None
+        waiting = batch.unfinished - self.processor.running_count(batch)
+        if batch.status is BatchStatus.PAUSED:
+            frozen = self.processor.frozen_count(batch)
+            held = f", {plural(frozen, 'task')} frozen" if frozen else ""
+            return (
+                f"The batch is paused ({plural(waiting, 'task')} waiting{held}). "
+                "What should happen to it?"
+            )
+        running = self.processor.running_count(batch)
+        return (
+            f"A batch is running ({plural(running, 'task')} at work, {waiting} waiting). "
+            "What should happen to it?"
+        )
 
     def close_with(self, choice: StopMode | str | None) -> None:
         """Shut down as chosen: save, drain or kill (None: stay open)."""

@@ -12,11 +12,13 @@ from collections import deque
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from batchgui.core.models import Batch, BatchStatus
 from batchgui.core.processor import BatchProcessor
 from batchgui.core.stats import Stats
+from batchgui.gui.colours import readable
+from batchgui.gui.outcome_bar import OutcomeBar
 from batchgui.session import units
 
 _FIELDS = (
@@ -70,7 +72,7 @@ class ThroughputChart(QWidget):
         # the line fills the width as samples come, then scrolls; a pause is a gap
         step = area.width() / max(len(self.samples) - 1, 20)
         start = area.left()
-        accent = palette.highlight().color()
+        accent = readable(palette.highlight().color(), palette.base().color())
         shade = QColor(accent)
         shade.setAlpha(60)
         for run in _runs_of_samples(list(self.samples)):
@@ -112,10 +114,7 @@ class StatisticsPanel(QGroupBox):
         self._processor = processor
         self._batch: Batch | None = None
         self._bytes = 0
-        self.progress = QProgressBar(self)
-        self.progress.setObjectName("progressBar")
-        self.progress.setRange(0, 1000)
-        self.progress.setFormat("%p%")
+        self.progress = OutcomeBar(self)
         self.values: dict[str, QLabel] = {}
         grid = QGridLayout()
         for i, name in enumerate(_FIELDS):
@@ -169,7 +168,13 @@ class StatisticsPanel(QGroupBox):
         v["Skipped"].setText(str(stats.skipped))
         v["Cancelled"].setText(str(stats.cancelled))
         v["Pending"].setText(str(stats.pending + stats.retry_wait))
-        v["Running"].setText(str(stats.running))
+        batch = self._batch
+        frozen = self._processor.frozen_count(batch) if batch and self._paused() else 0
+        if frozen:  # paused: frozen tasks are not running
+            finishing = stats.running - frozen
+            v["Running"].setText(f"{finishing} ({frozen} paused)")
+        else:
+            v["Running"].setText(str(stats.running))
         v["Success rate"].setText(
             "–" if stats.success_rate is None else f"{stats.success_rate:.0%}"
         )
@@ -182,8 +187,7 @@ class StatisticsPanel(QGroupBox):
             v["MiB/s"].setText(f"{stats.bytes_per_s / 2**20:.2f}")
             v["ETA"].setText(units.duration(stats.eta_s))
         v["Elapsed"].setText(units.duration(stats.elapsed_s))
-        self.progress.setValue(round(stats.progress * 1000))
-        self.progress.setFormat(f"%p%  ({stats.done} of {stats.total}, {units.size(self._bytes)})")
+        self.progress.set_outcomes(stats, units.size(self._bytes))
         if self._batch is not None and self._batch.is_done:
             self._timer.stop()
 

@@ -15,10 +15,12 @@ import time
 from collections.abc import Iterable
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QGuiApplication
 
 from batchgui.core.models import Task, TaskStatus
+from batchgui.gui.colours import readable
 from batchgui.gui.icons import status_icon
+from batchgui.session import units
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -50,6 +52,7 @@ class TaskTableModel(QAbstractTableModel):
         self._row_of: dict[int, int] = {}  # task id -> row
         self._filter: frozenset[TaskStatus] | None = None
         self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._error_colour: tuple[int, QBrush] | None = None  # (background it suits, brush)
 
     # --- feeding ------------------------------------------------------------------
     def set_tasks(self, tasks: Iterable[Task]) -> None:
@@ -130,6 +133,13 @@ class TaskTableModel(QAbstractTableModel):
         self._rebuild()
         self.layoutChanged.emit()
 
+    def _error_brush(self) -> QBrush:
+        """Red, as dark or light as the palette's background needs to read it."""
+        base = QGuiApplication.palette().base().color()
+        if self._error_colour is None or self._error_colour[0] != base.rgb():
+            self._error_colour = (base.rgb(), QBrush(readable(QColor(200, 40, 40), base)))
+        return self._error_colour[1]
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= len(self._rows):
             return None
@@ -138,7 +148,7 @@ class TaskTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(task, column)
         if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
-            return status_icon(task.status)
+            return status_icon(task.status, task.paused_at is not None)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == NAME:
                 return os.fsdecode(task.path)
@@ -150,7 +160,7 @@ class TaskTableModel(QAbstractTableModel):
             and task.error
             and task.status is TaskStatus.FAILED
         ):
-            return QBrush(QColor(200, 40, 40))
+            return self._error_brush()
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (ATTEMPTS, DURATION):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -166,7 +176,7 @@ def _display(task: Task, column: int) -> str:
         if task.status is TaskStatus.RUNNING and task.progress > 0:
             return f"{text} {task.progress:.0%}"
         if task.reason:
-            return f"{text} ({task.reason})"
+            return f"{text} ({task.reason.replace('_', ' ')})"
         return text
     if column == PRIORITY:
         return task.priority.name.lower()
@@ -177,7 +187,7 @@ def _display(task: Task, column: int) -> str:
             return f"{task.running_s(time.time()):.1f} s"
         return "" if task.duration_s is None else f"{task.duration_s:.2f} s"
     if task.error and task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
-        kind = task.error_kind.value if task.error_kind else "error"
+        kind = units.words(task.error_kind.value) if task.error_kind else "Error"
         return f"{kind}: {task.error}"
     if task.error and task.status in (TaskStatus.RETRY_WAIT, TaskStatus.PENDING):
         return f"will retry after: {task.error}"

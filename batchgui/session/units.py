@@ -3,6 +3,7 @@
 Sizes in binary units, as the operating systems' file managers on Linux and
 Windows count them: 1 KiB = 1024 bytes ("512 bytes", "1.5 KiB", "3.2 GiB").
 Durations as a clock: "0:07", "12:34", "1:02:03"; an unknown one as a dash.
+Counts with their noun: "1 task", "3 tasks".
 """
 
 from __future__ import annotations
@@ -28,3 +29,14 @@ def duration(seconds: float | None) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """ "1 task", "2 tasks", "0 tasks"; `many` for words that do not take an s."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def words(code: str) -> str:
+    """A code as plain words: "password_required" -> "Password required"."""
+    text = code.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]

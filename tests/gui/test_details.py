@@ -48,7 +48,7 @@ def test_double_click_shows_the_whole_story_of_a_failed_task(make_window, run, t
         # stderr and stdout apart, line by line, not joined with " | "
         assert pane.texts["Standard error"].toPlainText() == "warning: one\nerror: two\n"
         assert pane.texts["Standard output"].toPlainText() == "first line out\nsecond line out\n"
-        assert pane.texts["Error"].toPlainText().startswith("error: exit status 3")
+        assert pane.texts["Error"].toPlainText().startswith("Error: exit status 3")
         command = pane.texts["Command"].toPlainText()
         assert shlex.split(command)[:2] == ["sh", "-c"] and str(task.path) in command
         history = pane.texts["History"].toPlainText().splitlines()

@@ -14,6 +14,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from batchgui.core import RetryPolicy, TaskStatus
+from batchgui.gui.icons import status_icon
 from batchgui.gui.task_model import DURATION, STATUS
 from tests.conftest import make_files
 from tests.gui.conftest import close, until
@@ -71,6 +72,13 @@ async def start_commands(qtbot, window, folder, command: str, workers: int = 2) 
     window.add_paths([str(folder)])
     await until(lambda: scanned(window))
     click(window, "startButton", qtbot)
+
+
+def cancel_everything(window) -> None:
+    """Cancel all, saying yes when the window asks first."""
+    box = window.cancel_all()
+    if box is not None:
+        box.findChild(QPushButton, "confirmCancelAll").click()
 
 
 def click(window, name: str, qtbot) -> None:
@@ -196,8 +204,20 @@ def test_cancel_all_stops_running_and_waiting_tasks(make_window, run, tmp_path, 
             lambda: window.batch is not None and window.batch.counts[TaskStatus.RUNNING] == 2
         )
         click(window, "cancelAllButton", qtbot)
+        box = window.findChild(QMessageBox, "cancelAllConfirm")
+        assert box is not None and box.isVisible()
+        assert box.text() == "Cancel 10 unfinished tasks?"
+        [keep] = [b for b in box.buttons() if b.text() == "Keep running"]
+        keep.click()  # asked, and said no: nothing is cancelled
+        assert window.batch.counts[TaskStatus.RUNNING] == 2 and not window.batch.is_done
+        click(window, "cancelAllButton", qtbot)
+        box = next(b for b in window.findChildren(QMessageBox, "cancelAllConfirm") if b.isVisible())
+        box.findChild(QPushButton, "confirmCancelAll").click()
         await until(lambda: window.batch.is_done, timeout=10)
         assert window.batch.counts[TaskStatus.CANCELLED] == 10
+        # the bar says how it ended, in the cancelled colour, not a plain "100%"
+        await until(lambda: "10 cancelled" in window.stats.progress.text())
+        assert window.stats.progress.parts[TaskStatus.CANCELLED] == 10
         # cancelled on purpose: Retry cancelled offers them again, Retry failed does not
         await until(lambda: window.retry_cancelled_action.isEnabled())
         assert not window.control.retry_button.isEnabled()
@@ -269,7 +289,7 @@ def test_more_workers_while_running_start_more_at_once(make_window, run, tmp_pat
         assert peak[0] == 1  # one worker: never more than one at once
         window.control.workers_spin.setValue(4)
         await until(lambda: peak[0] == 4)
-        window.cancel_all()
+        cancel_everything(window)
         await until(lambda: window.batch.is_done)
         await close(window)
 
@@ -397,9 +417,20 @@ def test_pause_freezes_running_commands_and_resume_finishes(make_window, run, tm
         model = window.tasks.model
         rows = [r for r in range(model.rowCount()) if _cell(model, r, DURATION)]
         assert {_cell(model, r, STATUS) for r in rows} == {"paused"}
+        icons = {model.data(model.index(r, STATUS), Qt.ItemDataRole.DecorationRole) for r in rows}
+        assert {icon.cacheKey() for icon in icons} == {
+            status_icon(TaskStatus.RUNNING, True).cacheKey()
+        }
         clocks = [_cell(model, r, DURATION) for r in rows]
         await asyncio.sleep(0.3)  # the interval under test: the clocks must not move
         assert [_cell(model, r, DURATION) for r in rows] == clocks
+        # the statistics do not call frozen tasks running, nor show a stale rate
+        await until(lambda: stat(window, "Running") == "0 (2 paused)")
+        assert stat(window, "Files/s") == stat(window, "ETA") == "paused"
+        # closing now asks about a paused batch, not a running one
+        box = window.ask_how_to_close()
+        assert box.text().startswith("The batch is paused (0 tasks waiting, 2 tasks frozen")
+        box.reject()
         click(window, "resumeButton", qtbot)
         await until(lambda: {_cell(model, r, STATUS) for r in rows} != {"paused"})
         await until(lambda: window.batch.is_done)
@@ -449,8 +480,11 @@ def test_pause_after_a_task_from_its_menu(make_window, run, tmp_path, qtbot):
         menu = window.tasks.build_menu([task])
         [action] = [a for a in menu.actions() if a.text() == "Pause after this task"]
         action.trigger()
+        assert window.statusBar().currentMessage() == f"The batch will pause after {task.name}"
         await until(lambda: task.status is TaskStatus.COMPLETED)
         await until(lambda: window.control.resume_button.isEnabled())
+        # the promise is now past: the status bar says it happened
+        await until(lambda: window.statusBar().currentMessage() == f"Paused after {task.name}")
         assert window.batch.counts[TaskStatus.RUNNING] == 0
         assert window.batch.counts[TaskStatus.COMPLETED] < 12
         click(window, "resumeButton", qtbot)
@@ -545,7 +579,7 @@ def test_each_priority_in_a_tasks_menu_sets_exactly_that_level(make_window, run,
         urgent.trigger()  # the last file queued now runs next
         await until(lambda: task.status is not TaskStatus.PENDING, timeout=10)
         assert sum(t.status is TaskStatus.PENDING for t in waiting) == len(waiting) - 1
-        window.cancel_all()
+        cancel_everything(window)
         await until(lambda: window.batch.is_done, timeout=10)
         await close(window)
 
