@@ -193,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = commands.add_parser("history", help="list batches")
     history.add_argument("--json", action="store_true")
+    history.add_argument(
+        "--prune",
+        metavar="AGE",
+        help="first forget finished and cancelled batches that ended more than AGE ago "
+        "(30d, 12h, 2w; a bare number is days); unfinished batches are kept",
+    )
+
+    forget = commands.add_parser("forget", help="delete stored batches from the history")
+    forget.add_argument("batch_ids", metavar="BATCH_ID", nargs="+")
 
     report = commands.add_parser("report", help="export the results of a stored batch")
     report.add_argument("batch_id", metavar="BATCH_ID")
@@ -256,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from batchgui.cli.preview import preview_command
 
             return preview_command(args)
-        if args.command in ("resume", "history", "report"):
+        if args.command in ("resume", "history", "report", "forget"):
             from batchgui.cli import batches
 
             return getattr(batches, f"{args.command}_command")(args)

@@ -3,7 +3,9 @@
 resume [ID] ─► the latest unfinished batch (or ID) ─► lock ─► load: tasks a
                dead process left running come back pending ─► execute_batch
                with the settings it was started with
-history     ─► every batch with its counts and times (text or --json)
+history     ─► every batch with its counts and times (text or --json); with
+               --prune AGE, finished batches older than AGE forgotten first
+forget ID.. ─► those batches deleted from the store (session/history.py)
 report ID   ─► its results as the run report (JSON, schema 1) or CSV
 """
 
@@ -24,6 +26,8 @@ from batchgui.paths import data_dir, log_dir
 from batchgui.scan.safety import ready_to_resume
 from batchgui.scan.walk import InputError
 from batchgui.session import RunSettings
+from batchgui.session.history import forget_batches, parse_age, prune
+from batchgui.session.units import plural
 from batchgui.store import BatchLock, StoreError
 
 
@@ -83,8 +87,19 @@ def resume_command(args: argparse.Namespace) -> int:
 
 
 def history_command(args: argparse.Namespace) -> int:
+    try:
+        age_s = parse_age(args.prune) if args.prune else None
+    except ValueError as exc:
+        raise UsageError(f"--prune: {exc}") from None
     store = open_store(args.data_dir)
     try:
+        if age_s is not None:
+            pruned = prune(store, data_dir(args.data_dir), age_s)
+            print(
+                f"batchgui: forgot {plural(len(pruned), 'finished batch', 'finished batches')}"
+                f" older than {args.prune}",
+                file=sys.stderr,
+            )
         batches = store.history()
     except StoreError as exc:
         raise UsageError(str(exc)) from None
@@ -108,6 +123,20 @@ def history_command(args: argparse.Namespace) -> int:
             f"{entry['batch_id']:<13} {entry['op']:<10} {entry['status']:<10} {created:<17} "
             f"{done:>5}/{c['total']:<5} {c['failed']:>6}  {entry['out']}"
         )
+    return EXIT_OK
+
+
+def forget_command(args: argparse.Namespace) -> int:
+    store = open_store(args.data_dir)
+    try:
+        forget_batches(store, data_dir(args.data_dir), list(dict.fromkeys(args.batch_ids)))
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    print(
+        f"batchgui: forgot {plural(len(set(args.batch_ids)), 'batch', 'batches')}", file=sys.stderr
+    )
     return EXIT_OK
 
 

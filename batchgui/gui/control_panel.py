@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from batchgui.core.operation import MODE_CHOICES, OperationSpec, Option
+from batchgui.session import RunSettings, units
 
 
 class ControlPanel(QGroupBox):
@@ -40,6 +41,10 @@ class ControlPanel(QGroupBox):
         self.setObjectName("controlPanel")
         self._operations = operations
         self._option_widgets: dict[str, QWidget] = {}
+        # each operation's options as last set, kept while another one is shown
+        # and across restarts (the window saves remembered_options())
+        self._remembered: dict[str, dict[str, Any]] = {}
+        self._shown_operation: str | None = None
 
         self.op_combo = QComboBox(self)
         self.op_combo.setObjectName("opCombo")
@@ -132,15 +137,65 @@ class ControlPanel(QGroupBox):
             self.op_combo.setCurrentIndex(index)
 
     def _rebuild_options(self) -> None:
+        if self._shown_operation is not None:
+            self._remembered[self._shown_operation] = self.raw_options()
         while self.options_form.rowCount():
             self.options_form.removeRow(0)
         self._option_widgets.clear()
-        for option in self.operation().options:
+        spec = self.operation()
+        for option in spec.options:
             widget = _editor_for(option, self.options_box)
             widget.setObjectName(f"option_{option.name}")
             widget.setToolTip(option.help)
+            widget.setAccessibleName(units.words(option.name))
             self._option_widgets[option.name] = widget
-            self.options_form.addRow(option.name.replace("_", " "), widget)
+            self.options_form.addRow(units.words(option.name), widget)
+        self._shown_operation = spec.name
+        self.set_raw_options(self._remembered.get(spec.name, {}))
+
+    def set_raw_options(self, values: dict[str, Any]) -> None:
+        """Show these option values (unknown names and values that do not fit are
+        left at the form's default)."""
+        for name, value in values.items():
+            widget = self._option_widgets.get(name)
+            try:
+                if isinstance(widget, QCheckBox):
+                    widget.setChecked(bool(value))
+                elif isinstance(widget, QComboBox):
+                    index = widget.findText(str(value))
+                    if index >= 0:
+                        widget.setCurrentIndex(index)
+                elif isinstance(widget, QSpinBox):
+                    widget.setValue(int(value))
+                elif isinstance(widget, QDoubleSpinBox):
+                    widget.setValue(float(value))
+                elif isinstance(widget, QLineEdit):
+                    widget.setText("" if value is None else str(value))
+            except (TypeError, ValueError):
+                continue  # a remembered value of another version: the default stays
+
+    def remembered_options(self) -> dict[str, dict[str, Any]]:
+        """Every operation's options as last set (the shown one as it is now)."""
+        remembered = dict(self._remembered)
+        if self._shown_operation is not None:
+            remembered[self._shown_operation] = self.raw_options()
+        return remembered
+
+    def remember_options(self, remembered: dict[str, dict[str, Any]]) -> None:
+        """Options saved by an earlier session; the shown operation takes its own."""
+        self._remembered = {k: dict(v) for k, v in remembered.items() if isinstance(v, dict)}
+        if self._shown_operation in self._remembered:
+            self.set_raw_options(self._remembered[self._shown_operation])
+
+    def show_settings(self, settings: RunSettings) -> None:
+        """Fill the panel with a batch's own settings (a resumed batch)."""
+        self.select_operation(settings.operation)
+        self.set_raw_options(settings.options)
+        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findText(settings.mode)))
+        if settings.workers:
+            self.workers_spin.setValue(settings.workers)
+        self.output_edit.setText(settings.out)
+        self.select_on_exists(settings.on_exists)
 
     def raw_options(self) -> dict[str, Any]:
         """Option values as the form holds them (the spec parses and checks them)."""

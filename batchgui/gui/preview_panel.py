@@ -14,11 +14,13 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
+    QSignalBlocker,
     Qt,
     QTimer,
     Signal,
@@ -308,6 +310,34 @@ class PreviewPanel(QGroupBox):
             self.exclude_regex_edit,
             self.name_edit,
             self.max_size_edit,
+        )
+
+    def filter_texts(self) -> dict[str, Any]:
+        """The filter fields as typed (remembered across restarts)."""
+        texts: dict[str, Any] = {edit.objectName(): edit.text() for edit in self._filter_edits()}
+        texts["hidden"] = self.hidden_check.isChecked()
+        return texts
+
+    def set_filter_texts(self, texts: dict[str, Any]) -> None:
+        for edit in self._filter_edits():
+            value = texts.get(edit.objectName())
+            if isinstance(value, str):
+                edit.setText(value)
+        with QSignalBlocker(self.hidden_check):
+            self.hidden_check.setChecked(bool(texts.get("hidden", False)))
+        self._apply_filters()
+
+    def show_filters(self, settings: FilterSettings) -> None:
+        """Fill the fields with a batch's own filters (a resumed batch)."""
+        self.set_filter_texts(
+            {
+                "extEdit": ", ".join(settings.extensions),
+                "excludeEdit": ", ".join(settings.exclude),
+                "excludeRegexEdit": settings.exclude_regex[0] if settings.exclude_regex else "",
+                "nameEdit": settings.name or "",
+                "maxSizeEdit": "" if settings.max_size is None else str(settings.max_size),
+                "hidden": settings.hidden,
+            }
         )
 
     def _field_errors(self) -> dict[QLineEdit, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sqlite3
 import threading
@@ -265,17 +266,45 @@ class Store:
         batch.reopen()  # submit() starts it again
         return batch
 
+    def forget(self, batch_ids: list[str]) -> int:
+        """Delete these batches and their tasks (the files batchgui made stay
+        recorded as its own). Returns how many were found. Blocking."""
+
+        def delete(conn: sqlite3.Connection) -> int:
+            found = 0
+            for batch_id in batch_ids:
+                conn.execute("DELETE FROM tasks WHERE batch_id=?", (batch_id,))
+                found += conn.execute("DELETE FROM batches WHERE id=?", (batch_id,)).rowcount
+            return found
+
+        found = self.write(delete)
+        for batch_id in batch_ids:
+            self._seqs.pop(batch_id, None)
+        return found
+
     def history(self) -> list[dict[str, Any]]:
         with self._reading() as conn:
             rows = conn.execute(
                 "SELECT b.id, b.op, b.mode, b.status, b.created_at, b.started_at, "
-                "b.finished_at, b.out_root, t.status, count(t.seq) FROM batches b "
+                "b.finished_at, b.out_root, b.settings, t.status, count(t.seq) FROM batches b "
                 "LEFT JOIN tasks t ON t.batch_id = b.id GROUP BY b.id, t.status "
                 "ORDER BY b.created_at DESC"
             ).fetchall()
         batches: dict[str, dict[str, Any]] = {}
-        for bid, op, mode, status, created, started, finished, out_root, tstatus, n in rows:
-            entry = batches.setdefault(
+        for (
+            bid,
+            op,
+            mode,
+            status,
+            created,
+            started,
+            finished,
+            out_root,
+            settings,
+            tstatus,
+            n,
+        ) in rows:
+            entry = batches.get(bid) or batches.setdefault(
                 bid,
                 {
                     "batch_id": bid,
@@ -286,6 +315,7 @@ class Store:
                     "started_at": started,
                     "finished_at": finished,
                     "out": os.fsdecode(out_root),
+                    "sources": _sources_of(settings),
                     "counts": dict.fromkeys(("total", *(s.value for s in TaskStatus)), 0),
                 },
             )
@@ -293,6 +323,15 @@ class Store:
                 entry["counts"][tstatus] = n
                 entry["counts"]["total"] += n
         return list(batches.values())
+
+
+def _sources_of(settings: str) -> list[str]:
+    """The files and folders a batch was started on, from its saved settings."""
+    try:
+        sources = json.loads(settings).get("sources", [])
+    except (ValueError, AttributeError):
+        return []
+    return [str(s) for s in sources] if isinstance(sources, list) else []
 
 
 def _digest_or_none(path: bytes) -> str | None:
