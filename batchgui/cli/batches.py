@@ -12,21 +12,19 @@ report ID   ─► its results as the run report (JSON, schema 1) or CSV
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from datetime import datetime
 
 from batchgui.cli import EXIT_OK, UsageError
 from batchgui.cli.execute import execute_batch, open_store, report_target
-from batchgui.core.report import build_report
+from batchgui.core.report import write_csv
 from batchgui.logs import setup_logging
 from batchgui.operations.registry import load_operations
 from batchgui.paths import data_dir, log_dir
 from batchgui.scan.safety import ready_to_resume
 from batchgui.scan.walk import InputError
-from batchgui.session import RunSettings
-from batchgui.session.history import forget_batches, parse_age, prune
+from batchgui.session.history import forget_batches, parse_age, prune, stored_report
 from batchgui.session.units import plural
 from batchgui.store import BatchLock, StoreError
 
@@ -143,45 +141,13 @@ def forget_command(args: argparse.Namespace) -> int:
 def report_command(args: argparse.Namespace) -> int:
     store = open_store(args.data_dir)
     try:
-        batch = store.load_batch(args.batch_id, recover=False)
+        report, _settings = stored_report(store, args.batch_id)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     finally:
         store.close()
-    try:
-        workers = RunSettings.of_batch(batch).worker_count()
-    except ValueError:
-        workers = 1  # settings of a newer batchgui: the report still says what happened
-    report = build_report(batch, workers)
     if args.csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(
-            [
-                "path",
-                "status",
-                "reason",
-                "duplicate_of",
-                "attempts",
-                "error",
-                "error_kind",
-                "outputs",
-                "duration_s",
-            ]
-        )
-        for task in report["tasks"]:
-            writer.writerow(
-                [
-                    task["path"],
-                    task["status"],
-                    task["reason"] or "",
-                    task["duplicate_of"] or "",
-                    task["attempts"],
-                    task["error"] or "",
-                    task["error_kind"] or "",
-                    " ".join(task["outputs"]),
-                    "" if task["duration_s"] is None else task["duration_s"],
-                ]
-            )
+        write_csv(report, sys.stdout)
         return EXIT_OK
     print(json.dumps(report, indent=2))
     return EXIT_OK

@@ -113,9 +113,9 @@ _BATCH_MOVES: dict[BatchStatus, frozenset[BatchStatus]] = {
     BatchStatus.PAUSED: frozenset(
         {BatchStatus.RUNNING, BatchStatus.CANCELLED, BatchStatus.FINISHED, BatchStatus.PENDING}
     ),
-    # retrying failed tasks reopens a batch
-    BatchStatus.FINISHED: frozenset({BatchStatus.RUNNING}),
-    BatchStatus.CANCELLED: frozenset({BatchStatus.RUNNING}),
+    # retrying failed tasks reopens a batch (PENDING: a stored one, Batch.requeue)
+    BatchStatus.FINISHED: frozenset({BatchStatus.RUNNING, BatchStatus.PENDING}),
+    BatchStatus.CANCELLED: frozenset({BatchStatus.RUNNING, BatchStatus.PENDING}),
 }
 
 _task_ids = itertools.count(1)
@@ -234,6 +234,20 @@ class Batch:
         A finished or cancelled batch stays as it is (retrying reopens those)."""
         if self.status in (BatchStatus.RUNNING, BatchStatus.PAUSED):
             self.move_to(BatchStatus.PENDING)
+
+    def requeue(self, statuses: tuple[TaskStatus, ...] = (TaskStatus.FAILED,)) -> list[Task]:
+        """A stored batch's tasks in these final states made pending again, each with
+        a fresh retry budget, before it is submitted (History's "Re-run failed").
+        Returns them."""
+        again = [task for task in self.tasks if task.status in statuses and task.status.is_final]
+        for task in again:
+            task.attempts = task.crashes = 0
+            task.error = task.error_kind = None
+            task.move_to(TaskStatus.PENDING)
+        if again and self.status in (BatchStatus.FINISHED, BatchStatus.CANCELLED):
+            self.move_to(BatchStatus.PENDING)
+            self.finished_at = None
+        return again
 
     @property
     def total(self) -> int:

@@ -1,10 +1,12 @@
-"""The report of a batch as JSON-ready data (schema 1: docs/ARCHITECTURE.md, the report)."""
+"""The report of a batch as JSON-ready data (schema 1: docs/ARCHITECTURE.md, the report),
+and its tasks as CSV."""
 
 from __future__ import annotations
 
+import csv
 import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from batchgui.core.models import Batch, Task, TaskStatus
 
@@ -65,3 +67,36 @@ def build_report(batch: Batch, workers: int) -> dict[str, Any]:
         "outputs": [_text(p) for p in batch.outputs],
         "tasks": [task_entry(task) for task in batch.tasks],
     }
+
+
+CSV_COLUMNS = (
+    "path",
+    "status",
+    "reason",
+    "duplicate_of",
+    "attempts",
+    "error",
+    "error_kind",
+    "outputs",
+    "duration_s",
+)
+
+
+def write_csv(report: dict[str, Any], out: TextIO) -> None:
+    """The report's tasks as CSV, one row per task (`batchgui report --csv`)."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for task in report["tasks"]:
+        writer.writerow(
+            [
+                task["path"],
+                task["status"],
+                task["reason"] or "",
+                task["duplicate_of"] or "",
+                task["attempts"],
+                task["error"] or "",
+                task["error_kind"] or "",
+                " ".join(task["outputs"]),
+                "" if task["duration_s"] is None else task["duration_s"],
+            ]
+        )

@@ -44,7 +44,7 @@ def run_gui(paths: list[str], data_dir: Path, *, smoke_test: bool = False) -> in
     window.show()
     if paths:
         window.add_paths(paths)
-    window.offer_resume()
+    window.start_up()
     if smoke_test:  # packaging checks: say when the window is up, then close it
         QTimer.singleShot(0, lambda: print("batchgui: window shown", flush=True))
         QTimer.singleShot(500, window.close)

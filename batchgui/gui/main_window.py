@@ -26,7 +26,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -49,26 +49,29 @@ from batchgui._version import __version__
 from batchgui.core import Batch, BatchProcessor, BatchStatus, Priority, TaskStatus
 from batchgui.core.collector import heap
 from batchgui.core.operation import atomic_write
-from batchgui.core.outputs import DEFAULT_ON_EXISTS
 from batchgui.core.processor import default_workers
 from batchgui.core.report import build_report
 from batchgui.gui.bridge import EngineBridge
 from batchgui.gui.control_panel import ControlPanel
 from batchgui.gui.details_pane import DetailsPane
+from batchgui.gui.history_window import (
+    HistoryWindow,
+)
 from batchgui.gui.icons import app_icon
 from batchgui.gui.preview_panel import PreviewPanel, count_entries
+from batchgui.gui.remembered import Remembered
 from batchgui.gui.stats_panel import StatisticsPanel
+from batchgui.gui.stored_batches import StoredBatches
 from batchgui.gui.task_history import TaskHistory
 from batchgui.gui.task_view import TaskPanel
 from batchgui.operations.registry import load_operations
-from batchgui.paths import config_dir
 from batchgui.scan.duplicates import Duplicates, find_duplicates
-from batchgui.scan.safety import leave_out_unsupported, output_reasons, ready_to_resume
+from batchgui.scan.safety import leave_out_unsupported, output_reasons
 from batchgui.scan.walk import InputError, absolute, stream_scan
 from batchgui.session import RunSettings, StopMode
 from batchgui.session.batch_session import BatchSession, prepare_batch
 from batchgui.session.units import plural
-from batchgui.store import BatchLock, Store, StoreError
+from batchgui.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +86,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.data_dir = data_dir
-        self.settings = QSettings(
-            str(config_dir(data_dir) / "batchgui.ini"), QSettings.Format.IniFormat
-        )
+        self.remembered = Remembered(data_dir)
         self.sources: list[str] = []
         self.batch: Batch | None = None
         self.sessions: list[BatchSession] = []  # every batch this window started
@@ -97,9 +98,10 @@ class MainWindow(QMainWindow):
         self._shut_down_done = False
         self._stop_draining: asyncio.Event | None = None  # while closing waits for running tasks
         self._stop_point = ""  # what the status bar says once a promised pause happens
+        self.stored = StoredBatches(self)
 
         registry = load_operations()
-        workers = int(str(self.settings.value("workers", default_workers())))
+        workers = max(1, self.remembered.integer("workers", default_workers()))
         self.processor = BatchProcessor(workers)
         self.bridge = EngineBridge(self.processor, self)
         self.store: Store | None = None
@@ -175,6 +177,7 @@ class MainWindow(QMainWindow):
         )
         self._action(file_menu, "Add f&older…", self.preview.choose_folder, "Ctrl+Shift+O")
         self._action(file_menu, "&Export report…", self.export_report, "Ctrl+E")
+        self._action(file_menu, "&History…", self.show_history, "Ctrl+H", name="historyAction")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         batch_menu = bar.addMenu("&Batch")
@@ -233,32 +236,10 @@ class MainWindow(QMainWindow):
 
     # --- settings -------------------------------------------------------------------------
     def _restore_settings(self) -> None:
-        geometry = self.settings.value("geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        docks = self.settings.value("docks")
-        if isinstance(docks, QByteArray):
-            self.restoreState(docks)
-        state = self.settings.value("splitter")
-        if isinstance(state, QByteArray):
-            self.splitter.restoreState(state)
-        self.control.select_operation(str(self.settings.value("operation", "checksum")))
-        index = self.control.mode_combo.findText(str(self.settings.value("mode", "auto")))
-        self.control.mode_combo.setCurrentIndex(max(0, index))
-        self.control.output_edit.setText(str(self.settings.value("output", "")))
-        self.control.select_on_exists(str(self.settings.value("on_exists", DEFAULT_ON_EXISTS)))
+        self.remembered.restore(self)
 
     def _save_settings(self) -> None:
-        s = self.settings
-        s.setValue("geometry", self.saveGeometry())
-        s.setValue("splitter", self.splitter.saveState())
-        s.setValue("docks", self.saveState())
-        s.setValue("operation", self.control.op_combo.currentData())
-        s.setValue("mode", self.control.mode())
-        s.setValue("workers", self.control.workers_spin.value())
-        s.setValue("output", self.control.output_edit.text())
-        s.setValue("on_exists", self.control.on_exists())
-        s.sync()
+        self.remembered.save(self)
 
     # --- inputs and the preview -------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -661,53 +642,18 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"Report written to {path}")
 
-    def offer_resume(self) -> QMessageBox | None:
-        """Ask (without blocking) whether to resume the latest unfinished batch."""
-        if self.store is None:
-            return None
-        try:
-            unfinished = self.store.batch_ids(unfinished_only=True)
-        except StoreError as exc:
-            self.statusBar().showMessage(str(exc))
-            return None
-        if not unfinished:
-            return None
-        batch_id = unfinished[0]
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Resume?",
-            f"Batch {batch_id} did not finish. Resume it now?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
-        )
-        box.setObjectName("resumeOffer")
-        box.finished.connect(
-            lambda result: (
-                result == QMessageBox.StandardButton.Yes
-                and self._spawn(self.resume_batch(batch_id))
-            )
-        )
-        box.open()
-        return box
+    # --- stored batches (gui/stored_batches.py) -----------------------------------------
+    def start_up(self) -> asyncio.Task:
+        return self.stored.start_up()
 
-    async def resume_batch(self, batch_id: str) -> None:
-        assert self.store is not None
-        try:
-            store, data = self.store, self.data_dir
+    def offer_resume(self) -> asyncio.Task:
+        return self.stored.offer_resume()
 
-            def reopen() -> Batch:
-                with BatchLock(data, batch_id):  # not while another batchgui runs it
-                    return store.reopen(batch_id)
+    async def resume_batch(self, batch_id: str, *, failed_again: bool = False) -> None:
+        await self.stored.resume_batch(batch_id, failed_again=failed_again)
 
-            batch = await asyncio.to_thread(reopen)
-            spec = load_operations().get(batch.op_name)
-            await asyncio.to_thread(ready_to_resume, batch, spec, self.store)
-        except (StoreError, KeyError, InputError) as exc:
-            log.info("cannot resume batch %s: %s", batch_id, exc)
-            self.statusBar().showMessage(f"Cannot resume: {exc}")
-            return
-        self.sources = list(RunSettings.of_batch(batch).sources)
-        await self._run(batch, spec, save=False)
+    def show_history(self) -> HistoryWindow | None:
+        return self.stored.show_history()
 
     def about(self) -> None:
         box = QMessageBox(

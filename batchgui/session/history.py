@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from batchgui.core.report import build_report
+from batchgui.session.settings import RunSettings
 from batchgui.store import BatchLock, Store, StoreError
 
 ENDED = ("finished", "cancelled")
@@ -46,6 +48,17 @@ def prunable(
         if entry.get("status") in ENDED and ended < cutoff:
             found.append(str(entry["batch_id"]))
     return found
+
+
+def stored_report(store: Store, batch_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A stored batch's report (schema 1, as `batchgui report` prints it) and the
+    settings it was started with. Blocking."""
+    batch = store.load_batch(batch_id, recover=False)
+    try:
+        workers = RunSettings.of_batch(batch).worker_count()
+    except ValueError:
+        workers = 1  # settings of a newer batchgui: the report still says what happened
+    return build_report(batch, workers), dict(batch.settings)
 
 
 def forget_batches(store: Store, data_dir: Path, batch_ids: list[str]) -> int:

@@ -41,9 +41,12 @@ class BatchLock:
         try:
             lock.acquire()
         except Timeout:
+            holder = self._holder()
+            if holder == str(os.getpid()):
+                raise StoreError(f"batch {self._batch_id} is in use in this window") from None
             raise StoreError(
                 f"batch {self._batch_id} is already running in another batchgui "
-                f"process (pid {self._holder()})"
+                f"process (pid {holder})"
             ) from None
         except OSError as exc:
             raise StoreError(f"cannot create the lock {self.path}: {exc.strerror}") from None

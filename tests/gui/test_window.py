@@ -342,11 +342,17 @@ def test_closing_mid_batch_and_reopening_offers_to_resume(make_window, run, tmp_
 
         second = make_window(data)
         second.show()
-        box = second.offer_resume()
+        box = await second.offer_resume()
         assert box is not None and box.objectName() == "resumeOffer"
+        # it names the batch: what, where, how far
+        assert box.text().startswith(f"The exec batch on {tmp_path / 'in'} did not finish: ")
+        assert "of 12 files done" in box.text()
         box.button(QMessageBox.StandardButton.Yes).click()
         await until(lambda: second.batch is not None and second.batch.is_done, timeout=30)
         assert second.batch.counts[TaskStatus.COMPLETED] == 12
+        # the Run panel showed the resumed batch's own settings, not an empty command
+        assert second.control.op_combo.currentData() == "exec"
+        assert second.control._option_widgets["command"].text() == "sleep 0.3"
         assert second.batch.id == first.batch.id
         done_before = {t.path for t in first.batch.tasks if t.status is TaskStatus.COMPLETED}
         redone = [t for t in second.batch.tasks if t.path in done_before and t.attempts > 1]
