@@ -1,6 +1,8 @@
-"""Save a screenshot of the main window mid-batch (offscreen): docs/screenshot.png.
+"""Save screenshots of the main window mid-batch (offscreen) into docs/:
+screenshot.png (light, 1280x800, a failed task's details open),
+screenshot-dark.png (the dark theme) and screenshot-1024x600.png.
 
-    QT_QPA_PLATFORM=offscreen python3 scripts/screenshot.py [OUT.png]
+    QT_QPA_PLATFORM=offscreen python3 scripts/screenshot.py [FOLDER]
 
 Makes a small tree of files in a temporary folder (some duplicates, a few
 that fail), starts a checksum-like batch whose tasks take a moment, waits
@@ -23,11 +25,16 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     import qasync
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
     from batchgui.gui import create_main_window
 
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshot.png"
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs"
+    shots = [
+        (folder / "screenshot.png", (1280, 800), "light", True),
+        (folder / "screenshot-dark.png", (1280, 800), "dark", False),
+        (folder / "screenshot-1024x600.png", (1024, 600), "light", False),
+    ]
     work = Path(tempfile.mkdtemp(prefix="batchgui-shot-"))
     photos = work / "holiday-photos"
     for i in range(160):
@@ -46,9 +53,11 @@ def main() -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 
-    async def scenario() -> None:
-        window = create_main_window(work / "data")
-        window.resize(1280, 800)
+    async def shoot(target: Path, size: tuple[int, int], theme: str, details: bool) -> None:
+        data = work / f"data-{target.stem}"
+        window = create_main_window(data)
+        window.set_theme(theme)
+        window.resize(*size)
         window.show()
         window.control.select_operation("exec")
         form = window.control._option_widgets
@@ -70,13 +79,28 @@ def main() -> int:
             or window.batch.counts[window.batch.tasks[0].status.__class__.COMPLETED] < 110
         ):
             await asyncio.sleep(0.05)
+        if details:
+            failed = next(t for t in window.batch.tasks if t.error)
+            window.show_details(failed)
+            window.details.tabs.setCurrentIndex(1)  # the error
         await asyncio.sleep(0.3)
         target.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(target))
         print(f"saved {target}")
+        window.cancel_all()
+        box = window.findChild(QMessageBox, "cancelAllConfirm")
+        if box is not None:
+            box.findChild(QPushButton, "confirmCancelAll").click()
+        while not window.batch.is_done:
+            await asyncio.sleep(0.05)
+        window.set_theme("system")
         window.close()
         while window.isVisible():
             await asyncio.sleep(0.05)
+
+    async def scenario() -> None:
+        for shot in shots:
+            await shoot(*shot)
 
     with loop:
         loop.run_until_complete(scenario())

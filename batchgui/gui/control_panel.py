@@ -7,6 +7,7 @@ code. The panel only describes the choice; the window acts on its signals.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -51,6 +54,8 @@ class ControlPanel(QGroupBox):
         for name, spec in sorted(operations.items()):
             self.op_combo.addItem(spec.title or name, name)
         self.op_combo.currentIndexChanged.connect(self._rebuild_options)
+        self.op_combo.setToolTip("What to do with each file")
+        self.op_combo.setAccessibleName("Operation")
         self.options_box = QWidget(self)
         self.options_box.setObjectName("optionsForm")
         self.options_form = QFormLayout(self.options_box)
@@ -59,17 +64,30 @@ class ControlPanel(QGroupBox):
         self.mode_combo = QComboBox(self)
         self.mode_combo.setObjectName("modeCombo")
         self.mode_combo.addItems(MODE_CHOICES)
+        self.mode_combo.setAccessibleName("Mode")
+        self.mode_combo.setToolTip(
+            "How work runs: auto picks per operation; thread and async share this "
+            "process; process isolates each worker (a crash or a memory hog stays there)"
+        )
         self.workers_spin = QSpinBox(self)
         self.workers_spin.setObjectName("workersSpin")
         self.workers_spin.setRange(1, 256)
         self.workers_spin.setValue(workers)
         self.workers_spin.valueChanged.connect(self.workers_changed)
+        self.workers_spin.setAccessibleName("Workers")
+        self.workers_spin.setToolTip("How many files are processed at once (changes apply at once)")
         self.output_edit = QLineEdit(self)
         self.output_edit.setObjectName("outputEdit")
-        self.output_edit.setPlaceholderText("output folder")
+        self.output_edit.setPlaceholderText("beside the first folder added")
+        self.output_edit.setAccessibleName("Output folder")
+        self.output_edit.setToolTip(
+            "Where the outputs go (empty: a folder named after the first one added, beside it)"
+        )
         browse = QPushButton("Browse…", self)
         browse.setObjectName("browseButton")
         browse.clicked.connect(self._browse)
+        browse.setToolTip("Choose the output folder")
+        self.browse_button = browse
         self.on_exists_combo = QComboBox(self)
         self.on_exists_combo.setObjectName("onExistsCombo")
         self.on_exists_combo.setAccessibleName("If an output file exists")
@@ -80,6 +98,7 @@ class ControlPanel(QGroupBox):
         )
 
         self.start_button = self._button("Start", "startButton")
+        self.start_button.setToolTip("Process every file the preview includes (F5)")
         self.pause_button = self._button("Pause", "pauseButton")
         self.pause_button.setToolTip(
             "Pause now: running commands and worker processes are frozen where they are"
@@ -87,34 +106,55 @@ class ControlPanel(QGroupBox):
         self.drain_button = self._button("Finish, then pause", "drainButton")
         self.drain_button.setToolTip("Let running tasks finish, start no new ones")
         self.resume_button = self._button("Resume", "resumeButton")
+        self.resume_button.setToolTip("Carry on where the batch paused (F7)")
         self.cancel_button = self._button("Cancel all", "cancelAllButton")
+        self.cancel_button.setToolTip("Stop running work and cancel every unfinished task")
         self.retry_button = self._button("Retry failed", "retryFailedButton")
+        self.retry_button.setToolTip("Run the failed tasks again (cancelled ones stay cancelled)")
+        self.open_output_button = self._button("Open output folder", "openOutputButton")
+        self.open_output_button.setToolTip("Open the folder the outputs go to")
 
         form = QFormLayout()
-        form.addRow("Operation", self.op_combo)
+        form.addRow("&Operation", self.op_combo)
         form.addRow(self.options_box)
-        form.addRow("Mode", self.mode_combo)
-        form.addRow("Workers", self.workers_spin)
+        form.addRow("&Mode", self.mode_combo)
+        form.addRow("&Workers", self.workers_spin)
         out_row = QHBoxLayout()
         out_row.addWidget(self.output_edit, 1)
         out_row.addWidget(browse)
-        form.addRow("Output", out_row)
-        form.addRow("If a file exists", self.on_exists_combo)
-        buttons = QHBoxLayout()
-        for button in (
+        output_label = QLabel("O&utput", self)
+        output_label.setBuddy(self.output_edit)
+        form.addRow(output_label, out_row)
+        form.addRow("If a file e&xists", self.on_exists_combo)
+        # two rows of three, so the panel stays narrow (a 1024 px window)
+        buttons = QGridLayout()
+        for place, button in enumerate(self._buttons()):
+            buttons.addWidget(button, *divmod(place, 3))
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        self._rebuild_options()
+        self.set_running(False, paused=False, has_failed=False)
+
+    def _buttons(self) -> tuple[QPushButton, ...]:
+        return (
             self.start_button,
             self.pause_button,
             self.drain_button,
             self.resume_button,
             self.cancel_button,
             self.retry_button,
-        ):
-            buttons.addWidget(button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        self._rebuild_options()
-        self.set_running(False, paused=False, has_failed=False)
+            self.open_output_button,
+        )
+
+    def _tab_order(self) -> None:
+        """Tab in the order things are seen: the options (made after the rest) come
+        right after the operation, not after the last button."""
+        chain: list[QWidget] = [self.op_combo, *self._option_widgets.values(), self.mode_combo,
+                                self.workers_spin, self.output_edit, self.browse_button,
+                                self.on_exists_combo, *self._buttons()]  # fmt: skip
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     def _button(self, text: str, name: str) -> QPushButton:
         button = QPushButton(text, self)
@@ -152,6 +192,7 @@ class ControlPanel(QGroupBox):
             self.options_form.addRow(units.words(option.name), widget)
         self._shown_operation = spec.name
         self.set_raw_options(self._remembered.get(spec.name, {}))
+        self._tab_order()
 
     def set_raw_options(self, values: dict[str, Any]) -> None:
         """Show these option values (unknown names and values that do not fit are

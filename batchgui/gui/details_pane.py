@@ -24,7 +24,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -74,11 +74,20 @@ class DetailsPane(QWidget):
         self.title.setFont(font)
         self.folder = self._selectable("detailsFolder")
         self.fields: dict[str, QLabel] = {}
-        form = QFormLayout()
-        for name in ("Status", "Attempts", "Priority", "Started", "Finished", "Duration", "Note"):
+        form = QGridLayout()  # two columns of fields: the pane is a short strip
+        names = ("Status", "Attempts", "Priority", "Duration", "Started", "Finished", "Note")
+        for place, name in enumerate(names):
             label = self._selectable(f"details{name}")
             self.fields[name] = label
-            form.addRow(name, label)
+            row, column = divmod(place, 2)
+            if name == "Note":
+                form.addWidget(QLabel(name, self), row, 0)
+                form.addWidget(label, row, 1, 1, 3)
+                continue
+            form.addWidget(QLabel(name, self), row, column * 2)
+            form.addWidget(label, row, column * 2 + 1)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
 
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("detailsTabs")
@@ -100,7 +109,7 @@ class DetailsPane(QWidget):
         self.outputs = QListWidget(self)
         self.outputs.setObjectName("detailsOutputs")
         self.outputs.setAccessibleName("Outputs")
-        self.outputs.setMaximumHeight(90)
+        self.outputs.setMinimumHeight(40)
         self.outputs.itemActivated.connect(lambda item: self._open(Path(item.text()), False))
         self.open_button = QPushButton("Open", self)
         self.open_button.setObjectName("detailsOpen")
@@ -111,22 +120,27 @@ class DetailsPane(QWidget):
         self.show_button.setToolTip("Open the folder that holds the selected output")
         self.show_button.clicked.connect(lambda: self._open_selected(True))
 
-        tab_row = QHBoxLayout()
-        tab_row.addStretch(1)
-        tab_row.addWidget(copy)
+        # side by side: what the task is on the left, its texts on the right
         output_row = QHBoxLayout()
         output_row.addWidget(QLabel("Outputs", self))
         output_row.addStretch(1)
         output_row.addWidget(self.open_button)
         output_row.addWidget(self.show_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
-        layout.addWidget(self.folder)
-        layout.addLayout(form)
-        layout.addWidget(self.tabs, 1)
-        layout.addLayout(tab_row)
-        layout.addLayout(output_row)
-        layout.addWidget(self.outputs)
+        facts = QVBoxLayout()
+        facts.addWidget(self.title)
+        facts.addWidget(self.folder)
+        facts.addLayout(form)
+        facts.addLayout(output_row)
+        facts.addWidget(self.outputs, 1)
+        texts = QVBoxLayout()
+        texts.addWidget(self.tabs, 1)
+        tab_row = QHBoxLayout()
+        tab_row.addStretch(1)
+        tab_row.addWidget(copy)
+        texts.addLayout(tab_row)
+        layout = QHBoxLayout(self)
+        layout.addLayout(facts, 2)
+        layout.addLayout(texts, 3)
         self.show_task(None, None)
 
     def _selectable(self, name: str) -> QLabel:

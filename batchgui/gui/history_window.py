@@ -108,6 +108,7 @@ class HistoryWindow(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)  # else Qt wraps at "/" and cuts the end off
         self.table.itemSelectionChanged.connect(self._selected)
 
         self.summary = QPlainTextEdit(self)

@@ -29,6 +29,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import (
     QAction,
+    QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
     QDragMoveEvent,
@@ -38,8 +39,11 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QMainWindow,
     QMessageBox,
+    QPushButton,
+    QScrollArea,
     QSplitter,
     QSystemTrayIcon,
     QWidget,
@@ -53,6 +57,7 @@ from batchgui.core.processor import default_workers
 from batchgui.core.report import build_report
 from batchgui.gui.bridge import EngineBridge
 from batchgui.gui.control_panel import ControlPanel
+from batchgui.gui.desktop import open_path
 from batchgui.gui.details_pane import DetailsPane
 from batchgui.gui.history_window import (
     HistoryWindow,
@@ -64,6 +69,7 @@ from batchgui.gui.stats_panel import StatisticsPanel
 from batchgui.gui.stored_batches import StoredBatches
 from batchgui.gui.task_history import TaskHistory
 from batchgui.gui.task_view import TaskPanel
+from batchgui.gui.theme import THEMES, apply_theme
 from batchgui.operations.registry import load_operations
 from batchgui.scan.duplicates import Duplicates, find_duplicates
 from batchgui.scan.safety import leave_out_unsupported, output_reasons
@@ -130,7 +136,16 @@ class MainWindow(QMainWindow):
             QSystemTrayIcon(app_icon(), self) if QSystemTrayIcon.isSystemTrayAvailable() else None
         )
         if self.tray is not None:
+            self.tray.messageClicked.connect(self._notification_clicked)
             self.tray.show()
+        # after a batch with failures: one click to them (hidden otherwise)
+        self.show_failures_button = QPushButton("Show failures", self)
+        self.show_failures_button.setObjectName("showFailuresButton")
+        self.show_failures_button.setToolTip("List only the failed tasks and open the first")
+        self.show_failures_button.clicked.connect(self.show_failures)
+        self.show_failures_button.setFlat(True)
+        self.statusBar().addPermanentWidget(self.show_failures_button)
+        self.show_failures_button.hide()
         self._refresh_buttons()
 
     # --- construction -------------------------------------------------------------------
@@ -140,11 +155,20 @@ class MainWindow(QMainWindow):
         left.addWidget(self.tasks)
         left.setStretchFactor(0, 2)
         left.setStretchFactor(1, 3)
-        right = QSplitter(Qt.Orientation.Vertical, self)
-        right.addWidget(self.control)
-        right.addWidget(self.stats)
-        right.setStretchFactor(0, 0)
-        right.setStretchFactor(1, 1)
+        right_split = QSplitter(Qt.Orientation.Vertical, self)
+        right_split.addWidget(self.control)
+        right_split.addWidget(self.stats)
+        right_split.setStretchFactor(0, 0)
+        right_split.setStretchFactor(1, 1)
+        # the Run panel and the statistics scroll when the window is too small for
+        # them (1024x600, or a scale factor of 2 on a 1600x1000 screen)
+        right = QScrollArea(self)
+        right.setObjectName("rightColumn")
+        right.setWidget(right_split)
+        right.setWidgetResizable(True)
+        right.setFrameShape(QFrame.Shape.NoFrame)
+        right.setMinimumWidth(420)
+        right.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to its fields, not to it
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(left)
@@ -200,6 +224,16 @@ class MainWindow(QMainWindow):
         details.setShortcut(QKeySequence("Ctrl+I"))
         details.setObjectName("detailsAction")
         view_menu.addAction(details)
+        theme_menu = view_menu.addMenu("&Theme")
+        themes = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name in THEMES:
+            action = QAction(name.capitalize(), self, checkable=True)
+            action.setObjectName(f"theme_{name}")
+            action.triggered.connect(lambda _checked=False, name=name: self.set_theme(name))
+            themes.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[name] = action
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About batchgui", self.about)
 
@@ -218,6 +252,7 @@ class MainWindow(QMainWindow):
         c.resume_button.clicked.connect(self.resume)
         c.cancel_button.clicked.connect(self.cancel_all)
         c.retry_button.clicked.connect(self.retry_failed)
+        c.open_output_button.clicked.connect(self.open_output_folder)
         c.workers_changed.connect(self.set_workers)
         self.tasks.retry_requested.connect(self._retry)
         self.tasks.cancel_requested.connect(self.processor.cancel)
@@ -438,6 +473,7 @@ class MainWindow(QMainWindow):
         self.batch = batch
         self.tasks.model.set_tasks(batch.tasks)
         self.details.show_task(None, batch)
+        self.show_failures_button.hide()
         self.stats.show_batch(batch)
         self.statusBar().showMessage(
             f"Running {plural(batch.total, 'task')} ({batch.op_name}, {batch.mode} mode)"
@@ -526,7 +562,11 @@ class MainWindow(QMainWindow):
 
     def show_details(self, task) -> None:
         self.details.show_task(task, self.batch)
-        self.details_dock.show()
+        if not self.details_dock.isVisible():
+            self.details_dock.show()
+            # a strip under the lists, not half the window
+            height = max(180, min(260, self.height() // 3))
+            self.resizeDocks([self.details_dock], [height], Qt.Orientation.Vertical)
         self.details_dock.raise_()
 
     def _current_task_changed(self, task) -> None:
@@ -574,6 +614,7 @@ class MainWindow(QMainWindow):
         self.cancel_action.setEnabled(running)
         self.retry_action.setEnabled(failed and not running)
         self.retry_cancelled_action.setEnabled(cancelled and not running)
+        self.control.open_output_button.setEnabled(batch is not None)
         self._show_progress_in_title()
 
     def _show_progress_in_title(self) -> None:
@@ -608,10 +649,44 @@ class MainWindow(QMainWindow):
             f"{c[TaskStatus.CANCELLED]} cancelled"
         )
         self.statusBar().showMessage(text)
+        failed = c[TaskStatus.FAILED]
+        self.show_failures_button.setText(f"Show {plural(failed, 'failure')}")
+        self.show_failures_button.setVisible(bool(failed))
         if self.tray is not None:
-            self.tray.showMessage("batchgui: batch finished", text, app_icon(), 5000)
+            # clicking the notification does the likely next thing (_notification_clicked)
+            hint = "Click to see the failures." if failed else "Click to open the output folder."
+            self.tray.showMessage("batchgui: batch finished", f"{text}\n{hint}", app_icon(), 8000)
         self.stats.refresh()
         self._refresh_buttons()
+
+    def _notification_clicked(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if self.batch is not None and self.batch.counts[TaskStatus.FAILED]:
+            self.show_failures()
+        else:
+            self.open_output_folder()
+
+    def show_failures(self) -> None:
+        """The task list shows only the failed tasks; the first one's details open."""
+        self.tasks.filter_combo.setCurrentText("Failed")
+        if self.tasks.model.rowCount():
+            first = self.tasks.model.task_at(0)
+            self.tasks.table.selectRow(0)
+            self.show_details(first)
+
+    def set_theme(self, name: str) -> None:
+        """Light, dark or the system's look; remembered for the next start."""
+        applied = apply_theme(name)
+        self.theme_actions[applied].setChecked(True)
+        self.remembered.theme = applied
+        self.stats.chart.update()
+
+    def open_output_folder(self) -> None:
+        folder = self.batch.out_root if self.batch is not None else self._output_folder()
+        problem = open_path(folder)
+        self.statusBar().showMessage(problem or f"Opened {folder}")
 
     def _store_failed(self, message: str) -> None:
         self.statusBar().showMessage(f"Progress is not being saved: {message}")

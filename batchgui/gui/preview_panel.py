@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -49,6 +50,13 @@ Index = QModelIndex | QPersistentModelIndex
 _COLUMNS = ("File", "Folder", "Size", "Included")
 _TYPING_PAUSE_MS = 300  # filters apply once typing pauses this long
 _INVALID_STYLE = "QLineEdit { border: 2px solid #c62828; }"  # a field that does not parse
+_FILTER_HELP = (  # (accessible name, tooltip) of each filter field
+    ("Extensions", "Only files with these extensions, e.g. .pdf, .docx (empty: all)"),
+    ("Exclude patterns", "Leave out paths matching these patterns, as in .gitignore"),
+    ("Exclude regular expression", "Leave out paths matching this regular expression"),
+    ("Name pattern", "Only files whose name matches this regular expression"),
+    ("Maximum size", "Leave out files larger than this, e.g. 20M or 2G"),
+)
 
 
 class PreviewModel(QAbstractTableModel):
@@ -57,6 +65,7 @@ class PreviewModel(QAbstractTableModel):
         self.entries: list[Entry] = []
         self.duplicate_of: dict[Path, Path] = {}
         self.output_reasons: dict[Path, tuple[str, str]] = {}  # exists / name clash
+        self._sort: tuple[int, Qt.SortOrder] | None = None  # None: scan order
         self._reset_counts()
 
     def _reset_counts(self) -> None:
@@ -99,10 +108,10 @@ class PreviewModel(QAbstractTableModel):
         """The same files, some with a new reason (`unsupported`): rows keep their places."""
         if len(entries) != len(self.entries):
             self.beginResetModel()
-            self.entries = list(entries)
+            self.entries = self._sorted(list(entries))
             self.endResetModel()
             return
-        self.entries = list(entries)
+        self.entries = self._sorted(list(entries))
         if self.entries:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.entries) - 1, 3))
 
@@ -114,6 +123,25 @@ class PreviewModel(QAbstractTableModel):
         self._included, self._included_bytes, self._left_out = counts
         if self.entries:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.entries) - 1, 3))
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort by a column (-1: back to scan order, which the next scan restores)."""
+        self.layoutAboutToBeChanged.emit()
+        self._sort = (column, order) if column >= 0 else None
+        self.entries = self._sorted(self.entries)
+        self.layoutChanged.emit()
+
+    def _sorted(self, entries: list[Entry]) -> list[Entry]:
+        if self._sort is None:
+            return entries
+        column, order = self._sort
+        keys = {
+            0: lambda e: os.fsdecode(e.path.name).lower(),
+            1: lambda e: os.fsdecode(e.path.parent).lower(),
+            2: lambda e: e.size,
+            3: lambda e: self.reason(e) or "",
+        }
+        return sorted(entries, key=keys[column], reverse=order == Qt.SortOrder.DescendingOrder)
 
     def reason(self, entry: Entry) -> str | None:
         if entry.reason is None and entry.path in self.duplicate_of:
@@ -151,13 +179,20 @@ class PreviewModel(QAbstractTableModel):
             if reason is None:
                 return "yes"
             if reason == "duplicate":
-                return f"duplicate of {os.fsdecode(self.duplicate_of[entry.path].name)}"
+                original = self.duplicate_of[entry.path]
+                name = os.fsdecode(original.name)
+                if original.parent == entry.path.parent:
+                    return f"duplicate of {name}"
+                return f"duplicate of {name} in {os.fsdecode(original.parent)}"
             return f"no: {reason}" + (f" ({entry.detail})" if entry.detail else "")
         if role == Qt.ItemDataRole.ForegroundRole and reason is not None:
             return QBrush(QColor(128, 128, 128))
         if role == Qt.ItemDataRole.ToolTipRole:
             why = self.output_reasons.get(entry.path)
-            return os.fsdecode(entry.path) + (f"\n{why[1]}" if why and why[1] else "")
+            tip = os.fsdecode(entry.path) + (f"\n{why[1]}" if why and why[1] else "")
+            if reason == "duplicate":
+                tip += f"\nsame content as {os.fsdecode(self.duplicate_of[entry.path])}"
+            return tip
         return None
 
     def counts(self) -> tuple[int, int, Counter]:
@@ -198,6 +233,7 @@ class PreviewPanel(QGroupBox):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Files", parent)
+        self._help: dict[QLineEdit, str] = {}  # each filter field's tooltip when it parses
         self.setObjectName("previewPanel")
         self.model = PreviewModel(self)
 
@@ -212,12 +248,15 @@ class PreviewPanel(QGroupBox):
         add_files = QPushButton("Add files…", self)
         add_files.setObjectName("addFilesButton")
         add_files.clicked.connect(self.choose_files)
+        add_files.setToolTip("Choose files to process (or drop them on the window)")
         add_folder = QPushButton("Add folder…", self)
         add_folder.setObjectName("addFolderButton")
         add_folder.clicked.connect(self.choose_folder)
+        add_folder.setToolTip("Choose a folder: every file in it and its subfolders")
         clear = QPushButton("Clear", self)
         clear.setObjectName("clearButton")
         clear.clicked.connect(self.cleared)
+        clear.setToolTip("Forget the files and folders added so far")
 
         self.ext_edit = QLineEdit(self)
         self.ext_edit.setObjectName("extEdit")
@@ -237,6 +276,11 @@ class PreviewPanel(QGroupBox):
         self.max_size_edit.setPlaceholderText("max size, e.g. 2G")
         self.hidden_check = QCheckBox("Hidden files", self)
         self.hidden_check.setObjectName("hiddenCheck")
+        self.hidden_check.setToolTip("Include hidden files and folders (names starting with a dot)")
+        for edit, (name, tip) in zip(self._filter_edits(), _FILTER_HELP, strict=True):
+            edit.setAccessibleName(name)
+            edit.setToolTip(tip)
+            self._help[edit] = tip
         # filters apply as you type, once typing pauses; a field that does not
         # parse is marked with its error and the table keeps its last good state
         self._typing = QTimer(self)
@@ -256,6 +300,12 @@ class PreviewPanel(QGroupBox):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setAccessibleName("Files found")
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a path's end matters
+        self.table.setWordWrap(False)  # else Qt wraps at "/" and cuts the end off
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)  # scan order until a header is clicked
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(0, 200)
@@ -271,17 +321,24 @@ class PreviewPanel(QGroupBox):
         buttons.addWidget(add_folder)
         buttons.addWidget(clear)
         buttons.addStretch(1)
-        filters = QHBoxLayout()
-        for label, widget in (
-            ("Extensions", self.ext_edit),
-            ("Exclude", self.exclude_edit),
-            ("or", self.exclude_regex_edit),
-            ("Name", self.name_edit),
-            ("Size", self.max_size_edit),
+        # two rows, so the panel fits a narrow window (1024 px and less)
+        filters = QGridLayout()
+        for place, (label, widget) in enumerate(
+            (
+                ("&Extensions", self.ext_edit),
+                ("E&xclude", self.exclude_edit),
+                ("or rege&x", self.exclude_regex_edit),
+                ("&Name", self.name_edit),
+                ("Max si&ze", self.max_size_edit),
+            )
         ):
-            filters.addWidget(QLabel(label, self))
-            filters.addWidget(widget, 1)
-        filters.addWidget(self.hidden_check)
+            row, column = divmod(place, 3)
+            text = QLabel(label, self)
+            text.setBuddy(widget)
+            filters.addWidget(text, row, column * 2)
+            filters.addWidget(widget, row, column * 2 + 1)
+            filters.setColumnStretch(column * 2 + 1, 1)
+        filters.addWidget(self.hidden_check, 1, 4, 1, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.drop_zone)
         layout.addLayout(buttons)
@@ -368,7 +425,7 @@ class PreviewPanel(QGroupBox):
         for edit in self._filter_edits():
             problem = errors.get(edit)
             edit.setStyleSheet(_INVALID_STYLE if problem else "")
-            edit.setToolTip(problem or "")
+            edit.setToolTip(problem or self._help.get(edit, ""))
         if errors:
             self.counts_label.setText(next(iter(errors.values())))
             return  # the table keeps what the last good filters found

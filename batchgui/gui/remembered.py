@@ -76,6 +76,14 @@ class Remembered:
     def forget_after_days(self, days: int) -> None:
         self.qsettings.setValue("forget_after_days", int(days))
 
+    @property
+    def theme(self) -> str:
+        return str(self.value("theme", "system"))
+
+    @theme.setter
+    def theme(self, name: str) -> None:
+        self.qsettings.setValue("theme", name)
+
     # --- the window ----------------------------------------------------------------------
     def restore(self, window: MainWindow) -> None:
         geometry = self.value("geometry")
@@ -96,6 +104,10 @@ class Remembered:
         control.output_edit.setText(str(self.value("output", "")))
         control.select_on_exists(str(self.value("on_exists", DEFAULT_ON_EXISTS)))
         window.preview.set_filter_texts(self.json("filters"))
+        if self.theme != "system":
+            window.set_theme(self.theme)
+        else:
+            window.theme_actions["system"].setChecked(True)
 
     def save(self, window: MainWindow) -> None:
         s = self.qsettings

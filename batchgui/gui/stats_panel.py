@@ -54,6 +54,11 @@ class ThroughputChart(QWidget):
         self.samples.clear()
         self.update()
 
+    def line_colour(self) -> QColor:
+        """The palette's highlight, made readable on the chart's background."""
+        palette = self.palette()
+        return readable(palette.highlight().color(), palette.base().color())
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -72,7 +77,7 @@ class ThroughputChart(QWidget):
         # the line fills the width as samples come, then scrolls; a pause is a gap
         step = area.width() / max(len(self.samples) - 1, 20)
         start = area.left()
-        accent = readable(palette.highlight().color(), palette.base().color())
+        accent = self.line_colour()
         shade = QColor(accent)
         shade.setAlpha(60)
         for run in _runs_of_samples(list(self.samples)):

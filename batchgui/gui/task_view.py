@@ -58,6 +58,8 @@ class TaskPanel(QGroupBox):
         self.filter_combo = QComboBox(self)
         self.filter_combo.setObjectName("statusFilter")
         self.filter_combo.addItems(list(_FILTERS))
+        self.filter_combo.setAccessibleName("Show tasks")
+        self.filter_combo.setToolTip("Show only the tasks in this state")
         self.filter_combo.currentTextChanged.connect(
             lambda text: self.model.set_status_filter(_FILTERS[text])
         )
@@ -77,6 +79,9 @@ class TaskPanel(QGroupBox):
         self.table.activated.connect(self._activated)  # Enter, and double-click
         self.table.doubleClicked.connect(self._activated)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table, arrows move in it
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)  # else Qt wraps at "/" and cuts the end off
+        self.table.setAccessibleName("Tasks")
         self.table.selectionModel().currentRowChanged.connect(
             lambda current, _previous: self.current_changed.emit(
                 self.model.task_at(current.row()) if current.isValid() else None
@@ -89,7 +94,9 @@ class TaskPanel(QGroupBox):
             header.resizeSection(column, width)
         header.setSectionResizeMode(RESULT, QHeaderView.ResizeMode.Stretch)
         top = QHBoxLayout()
-        top.addWidget(QLabel("Show", self))
+        show = QLabel("&Show", self)
+        show.setBuddy(self.filter_combo)
+        top.addWidget(show)
         top.addWidget(self.filter_combo)
         top.addStretch(1)
         layout = QVBoxLayout(self)

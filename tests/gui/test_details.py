@@ -31,6 +31,16 @@ def test_double_click_shows_the_whole_story_of_a_failed_task(make_window, run, t
         await until(lambda: window.batch is not None and window.batch.is_done)
         assert window.batch.counts[TaskStatus.FAILED] == 3
         assert not window.details_dock.isVisible()
+        # the end of the batch offers the way to its failures
+        button = window.show_failures_button
+        await until(lambda: button.isVisible())
+        assert button.text() == "Show 3 failures"
+        click(window, "showFailuresButton", qtbot)
+        assert window.tasks.filter_combo.currentText() == "Failed"
+        assert window.tasks.model.rowCount() == 3
+        await until(lambda: window.details_dock.isVisible())
+        window.details_dock.hide()
+        window.tasks.filter_combo.setCurrentText("All")
 
         table = window.tasks.table
         rect = table.visualRect(window.tasks.model.index(1, 0))
@@ -98,6 +108,11 @@ def test_outputs_open_and_a_missing_program_is_said(make_window, run, tmp_path, 
         click(pane, "detailsOpen", qtbot)
         await until(lambda: "no program to open" in window.statusBar().currentMessage())
         assert "\n" not in window.statusBar().currentMessage()
+        assert not window.show_failures_button.isVisible()  # nothing failed
+        window.statusBar().clearMessage()
+        click(window, "openOutputButton", qtbot)
+        message = window.statusBar().currentMessage()
+        assert message == f"The system has no program to open {tmp_path / 'out'}"
         await close(window)
 
     run(scenario)
