@@ -13,6 +13,12 @@
         offered again at the next start), finish running tasks, or stop and
         cancel ─► every child process ends with the window
 
+Around it, a module per idea: menus.py (the menus), questions.py (Cancel all
+and close confirmations), stored_batches.py (start-up clean-up, the resume
+offer, resuming, History), remembered.py (what survives a restart),
+details_pane.py + task_history.py (one task's story), theme.py, wording.py
+(messages in the window's words), desktop.py (opening files).
+
 Everything here runs on the Qt main thread, which is also the asyncio loop's
 thread (qasync); anything that touches files is awaited on a worker thread.
 Dialogs are opened with open(), never exec(), so the loop never nests.
@@ -29,12 +35,10 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import (
     QAction,
-    QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
-    QKeySequence,
 )
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -63,13 +67,16 @@ from batchgui.gui.history_window import (
     HistoryWindow,
 )
 from batchgui.gui.icons import app_icon
+from batchgui.gui.menus import build_menus
 from batchgui.gui.preview_panel import PreviewPanel, count_entries
+from batchgui.gui.questions import CONFIRM_CANCEL_ABOVE, ask_how_to_close, confirm_cancel_all
 from batchgui.gui.remembered import Remembered
 from batchgui.gui.stats_panel import StatisticsPanel
 from batchgui.gui.stored_batches import StoredBatches
 from batchgui.gui.task_history import TaskHistory
 from batchgui.gui.task_view import TaskPanel
-from batchgui.gui.theme import THEMES, apply_theme
+from batchgui.gui.theme import apply_theme
+from batchgui.gui.wording import WindowStatusBar
 from batchgui.operations.registry import load_operations
 from batchgui.scan.duplicates import Duplicates, find_duplicates
 from batchgui.scan.safety import leave_out_unsupported, output_reasons
@@ -81,16 +88,25 @@ from batchgui.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
-CONFIRM_CANCEL_ABOVE = 5  # Cancel all asks first when more tasks than this would be cancelled
-
 
 class MainWindow(QMainWindow):
+    # made by gui/menus.py: the actions the window enables and disables
+    start_action: QAction
+    pause_action: QAction
+    drain_action: QAction
+    resume_action: QAction
+    cancel_action: QAction
+    retry_action: QAction
+    retry_cancelled_action: QAction
+    theme_actions: dict[str, QAction]
+
     def __init__(self, data_dir: Path) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("batchgui")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
+        self.setStatusBar(WindowStatusBar(self))  # messages in the window's words
         self.data_dir = data_dir
         self.remembered = Remembered(data_dir)
         self.sources: list[str] = []
@@ -126,7 +142,7 @@ class MainWindow(QMainWindow):
         self.history = TaskHistory(self.processor)
         self.details = DetailsPane(self.history, self)
         self._build_layout()
-        self._build_menus()
+        build_menus(self)
         self._connect()
         self._restore_settings()
         self.statusBar().showMessage(self._store_problem or "Drop files or folders to begin")
@@ -182,60 +198,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.details_dock)
         self.details_dock.hide()  # opened by double-click, Enter or View > Details
         self.resize(1200, 780)
-
-    def _action(self, menu, text: str, slot, shortcut=None, name: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        if name:
-            action.setObjectName(name)
-        menu.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self._action(
-            file_menu, "Add &files…", self.preview.choose_files, QKeySequence.StandardKey.Open
-        )
-        self._action(file_menu, "Add f&older…", self.preview.choose_folder, "Ctrl+Shift+O")
-        self._action(file_menu, "&Export report…", self.export_report, "Ctrl+E")
-        self._action(file_menu, "&History…", self.show_history, "Ctrl+H", name="historyAction")
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        batch_menu = bar.addMenu("&Batch")
-        self.start_action = self._action(batch_menu, "&Start", self.start, "F5")
-        self.pause_action = self._action(batch_menu, "&Pause", self.pause, "F6")
-        self.drain_action = self._action(
-            batch_menu, "&Finish running tasks, then pause", self.drain, "Shift+F6"
-        )
-        self.resume_action = self._action(batch_menu, "&Resume", self.resume, "F7")
-        self.cancel_action = self._action(batch_menu, "&Cancel all", self.cancel_all, "Ctrl+.")
-        self.retry_action = self._action(
-            batch_menu, "Retry &failed", self.retry_failed, "Ctrl+Shift+R"
-        )
-        self.retry_cancelled_action = self._action(
-            batch_menu, "Retry ca&ncelled", self.retry_cancelled, name="retryCancelledAction"
-        )
-        view_menu = bar.addMenu("&View")
-        details = self.details_dock.toggleViewAction()
-        details.setText("Task &details")
-        details.setShortcut(QKeySequence("Ctrl+I"))
-        details.setObjectName("detailsAction")
-        view_menu.addAction(details)
-        theme_menu = view_menu.addMenu("&Theme")
-        themes = QActionGroup(self)
-        self.theme_actions: dict[str, QAction] = {}
-        for name in THEMES:
-            action = QAction(name.capitalize(), self, checkable=True)
-            action.setObjectName(f"theme_{name}")
-            action.triggered.connect(lambda _checked=False, name=name: self.set_theme(name))
-            themes.addAction(action)
-            theme_menu.addAction(action)
-            self.theme_actions[name] = action
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&About batchgui", self.about)
 
     def _connect(self) -> None:
         self.preview.paths_added.connect(self.add_paths)
@@ -523,27 +485,7 @@ class MainWindow(QMainWindow):
         if batch.unfinished <= CONFIRM_CANCEL_ABOVE:
             self.processor.cancel_batch(batch)
             return None
-        box = QMessageBox(self)
-        box.setObjectName("cancelAllConfirm")
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Cancel all")
-        box.setText(f"Cancel {plural(batch.unfinished, 'unfinished task')}?")
-        box.setInformativeText(
-            "Running work is stopped. Finished results are kept, and cancelled tasks "
-            "can be run again with Retry cancelled."
-        )
-        confirm = box.addButton("Cancel tasks", QMessageBox.ButtonRole.DestructiveRole)
-        confirm.setObjectName("confirmCancelAll")
-        keep = box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-
-        def answered(button) -> None:
-            if button is confirm and not batch.is_done:
-                self.processor.cancel_batch(batch)
-
-        box.buttonClicked.connect(answered)
-        box.open()
-        return box
+        return confirm_cancel_all(self, batch)
 
     def retry_failed(self) -> None:
         """Failed tasks only: cancelled ones were stopped on purpose (Retry cancelled)."""
@@ -760,47 +702,7 @@ class MainWindow(QMainWindow):
 
     def ask_how_to_close(self) -> QMessageBox:
         """Running work: finish it, stop and save it for later, or stop and cancel it."""
-        box = QMessageBox(self)
-        box.setObjectName("closeDialog")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Close batchgui")
-        box.setText(self._close_question())
-        box.setInformativeText(
-            "Stop and save: running work stops now and restarts when you resume the batch.\n"
-            "Finish running tasks: nothing new starts; closes when they end.\n"
-            "Stop and cancel: running work is killed and the rest is cancelled."
-        )
-        choices = {
-            box.addButton("Stop and save", QMessageBox.ButtonRole.AcceptRole): StopMode.SAVE,
-            box.addButton(
-                "Finish running tasks", QMessageBox.ButtonRole.ActionRole
-            ): StopMode.DRAIN,
-            box.addButton("Stop and cancel", QMessageBox.ButtonRole.DestructiveRole): StopMode.KILL,
-        }
-        for button, choice in choices.items():
-            button.setObjectName(f"close_{choice}")
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(next(iter(choices)))
-        box.buttonClicked.connect(lambda button: self.close_with(choices.get(button)))
-        box.open()
-        return box
-
-    def _close_question(self) -> str:
-        batch = self.batch
-        assert batch is not None
-        waiting = batch.unfinished - self.processor.running_count(batch)
-        if batch.status is BatchStatus.PAUSED:
-            frozen = self.processor.frozen_count(batch)
-            held = f", {plural(frozen, 'task')} frozen" if frozen else ""
-            return (
-                f"The batch is paused ({plural(waiting, 'task')} waiting{held}). "
-                "What should happen to it?"
-            )
-        running = self.processor.running_count(batch)
-        return (
-            f"A batch is running ({plural(running, 'task')} at work, {waiting} waiting). "
-            "What should happen to it?"
-        )
+        return ask_how_to_close(self)
 
     def close_with(self, choice: StopMode | str | None) -> None:
         """Shut down as chosen: save, drain or kill (None: stay open)."""

@@ -53,7 +53,10 @@ def test_start_refuses_an_output_folder_that_is_the_input(make_window, run, tmp_
         await until(lambda: "input folder" in window.statusBar().currentMessage())
         click(window, "startButton", qtbot)
         await until(lambda: "Not started" in window.statusBar().currentMessage())
-        assert "is the input folder" in window.statusBar().currentMessage()
+        message = window.statusBar().currentMessage()
+        assert "is the input folder" in message
+        # in the window's words: its output field, not the command line's --out
+        assert "another output folder" in message and "--" not in message
         assert window.batch is None
         assert sorted(p.name for p in docs.iterdir()) == ["a.txt"]
         await close(window)
