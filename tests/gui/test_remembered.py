@@ -143,3 +143,38 @@ def test_history_shows_exports_reruns_and_deletes_past_batches(make_window, run,
         await close(window)
 
     run(scenario, timeout=90)
+
+
+def test_start_up_forgets_finished_batches_older_than_the_setting(make_window, run, tmp_path):
+    data = tmp_path / "data"
+    store = Store(data)
+    old, recent, unfinished = (Batch("checksum", [Task(tmp_path / "x", 1)]) for _ in range(3))
+    for batch in (old, recent, unfinished):
+        store.create_batch(batch)
+    long_ago = 1_000_000.0  # 1970: far older than any setting
+    store.write(
+        lambda c: c.execute(
+            "UPDATE batches SET status='finished', finished_at=? WHERE id IN (?, ?)",
+            (long_ago, old.id, recent.id),
+        )
+    )
+    store.write(
+        lambda c: c.execute(
+            "UPDATE batches SET finished_at=strftime('%s','now') WHERE id=?", (recent.id,)
+        )
+    )
+    store.close()
+
+    async def scenario():
+        window = make_window(data)
+        window.remembered.forget_after_days = 7
+        window.show()
+        await window.start_up()
+        left = {entry["batch_id"] for entry in window.store.history()}
+        assert left == {recent.id, unfinished.id}  # the unfinished one is never forgotten
+        boxes = [b for b in window.findChildren(QMessageBox, "resumeOffer") if b.isVisible()]
+        for box in boxes:  # it is offered for resuming instead
+            box.button(QMessageBox.StandardButton.No).click()
+        await close(window)
+
+    run(scenario)
