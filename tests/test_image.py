@@ -63,13 +63,13 @@ def test_resize_format_quality_and_orientation(tmp_path):
     out = tmp_path / "out"
     for task in tasks.values():
         assert task.status is TaskStatus.COMPLETED, (task.path.name, task.error)
-    with Image.open(out / "wide.png.jpg") as image:
+    with Image.open(out / "wide.jpg") as image:
         assert image.format == "JPEG" and image.size == (50, 12)
-    with Image.open(out / "16bit.cropped.tif.jpg") as image:
+    with Image.open(out / "16bit.cropped.jpg") as image:
         assert image.mode == "L" and image.size == (50, 50)
     # EXIF orientation 6 is applied to the pixels: compare with the plain image turned
     with (
-        Image.open(out / "hopper_orientation_6.jpg.jpg") as turned,
+        Image.open(out / "hopper_orientation_6.jpg") as turned,
         Image.open(CORPUS / "images" / "hopper_orientation_6.jpg") as source,
     ):
         assert turned.size == (50, 50)
@@ -84,7 +84,7 @@ def test_all_frames_of_a_multipage_tiff(tmp_path):
     tasks = _run(folder, tmp_path / "out", format="png", all_frames=True)
     task = tasks["multipage.tiff"]
     assert task.status is TaskStatus.COMPLETED
-    assert [p.name for p in task.outputs] == [f"multipage.tiff.frame-{n}.png" for n in (1, 2, 3)]
+    assert [p.name for p in task.outputs] == [f"multipage.frame-{n}.png" for n in (1, 2, 3)]
     kept = _run(folder, tmp_path / "out2", all_frames=True)["multipage.tiff"]
     with Image.open(kept.outputs[0]) as image:
         assert image.n_frames == 3

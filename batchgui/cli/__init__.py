@@ -235,6 +235,15 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="operation option (repeatable)",
     )
+    parser.add_argument(  # not --name: that filters inputs by a name pattern
+        "--output-name",
+        dest="settings",
+        type=lambda template: ("name", template),
+        action="append",
+        metavar="TEMPLATE",
+        help="output file names, e.g. '{stem}-small.{newext}' (placeholders: {stem} {ext} "
+        "{name} {parent} {rel} {n} {date} {hash8} {newext}); the same as --set name=...",
+    )
 
 
 def add_control_arguments(parser: argparse.ArgumentParser) -> None:

@@ -153,6 +153,7 @@ class Task:
     content_hash: str | None = None  # BLAKE3 of the content, once known
     # existing files this task may replace: batchgui made them for this source before
     replaceable: frozenset[str] = frozenset()
+    seq: int = 0  # 1-based position in its batch (Batch sets it; {n} in output names)
     paused_at: float | None = None  # wall clock: frozen by Pause since then (not saved)
     paused_s: float = 0.0  # time this attempt spent frozen before that
 
@@ -219,8 +220,9 @@ class Batch:
 
             self.id = uuid.uuid4().hex[:12]
         self.counts = dict.fromkeys(TaskStatus, 0)
-        for task in self.tasks:
+        for seq, task in enumerate(self.tasks, start=1):
             task.batch = self
+            task.seq = seq
             self.counts[task.status] += 1
 
     def move_to(self, new: BatchStatus) -> None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from batchgui.core.naming import check_template, naming_for
+from batchgui.core.naming import render as render_name
 from batchgui.core.outputs import TEMP_MARK as TEMP_MARK  # re-exported: the plugin API
 from batchgui.core.outputs import (
     OutputRefused,
@@ -126,6 +128,8 @@ class OperationSpec:
             raise ValueError(f"{self.name} has no option {unknown[0]!r} (options: {known})")
         resolved = {opt.name: opt.default for opt in self.options}
         resolved.update({key: declared[key].parse(value) for key, value in raw.items()})
+        if NAME_OPTION in declared:
+            check_template(str(resolved[NAME_OPTION]))
         if self.validate is not None:
             self.validate(resolved)
         return resolved
@@ -139,6 +143,26 @@ class OperationSpec:
             "mode": self.mode,
             "options": [opt.describe() for opt in self.options],
         }
+
+
+NAME_OPTION = "name"
+
+
+def name_option(default: str) -> Option:
+    """The `name` option an operation declares to let users name its outputs
+    (`--name TEMPLATE`; core/naming.py lists the placeholders)."""
+    return Option(
+        NAME_OPTION,
+        str,
+        default,
+        "output file name: {stem} {ext} {name} {parent} {rel} {n} {date} {hash8} {newext}",
+    )
+
+
+def output_name(options: dict[str, Any], src: Path, newext: str) -> str:
+    """The output name the `name` option's template gives this file (NameRefused if
+    it cannot be a file name)."""
+    return render_name(str(options[NAME_OPTION]), src, newext)
 
 
 def operation(
@@ -226,7 +250,9 @@ class TaskContext:
         thawed: threading.Event | None = None,
         guard: WriteGuard | None = None,
         batch_id: str | None = None,
+        seq: int = 0,
     ) -> None:
+        self.seq = seq  # the task's 1-based position in its batch ({n} in output names)
         self.guard = guard  # where this task may write (atomic_write asks it)
         self.batch_id = batch_id  # commands carry it (core/platform/guardian.py)
         self._child: int | None = None
@@ -281,9 +307,10 @@ def invoke(
         if spec.per_file_outputs:
             make_folder(out_dir)
         args = (src, out_dir, options, ctx) if spec.takes_context else (src, out_dir, options)
-        result = spec.func(*args)
-        if inspect.isawaitable(result):
-            result = asyncio.run(_await(result))
+        with naming_for(ctx.root, ctx.seq):
+            result = spec.func(*args)
+            if inspect.isawaitable(result):
+                result = asyncio.run(_await(result))
         return _written(result, ctx.guard), ctx.data
     finally:
         reset_guard(token)
@@ -300,7 +327,9 @@ async def invoke_async(
         if spec.per_file_outputs:
             make_folder(out_dir)
         args = (src, out_dir, options, ctx) if spec.takes_context else (src, out_dir, options)
-        return _written(await spec.func(*args), ctx.guard), ctx.data
+        with naming_for(ctx.root, ctx.seq):
+            result = await spec.func(*args)
+        return _written(result, ctx.guard), ctx.data
     finally:
         reset_guard(token)
 

@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from batchgui.core.operation import MODE_CHOICES, OperationSpec, Option
+from batchgui.core.naming import naming_for
+from batchgui.core.operation import MODE_CHOICES, NAME_OPTION, OperationSpec, Option
 from batchgui.session import RunSettings, units
 
 
@@ -48,6 +49,8 @@ class ControlPanel(QGroupBox):
         # and across restarts (the window saves remembered_options())
         self._remembered: dict[str, dict[str, Any]] = {}
         self._shown_operation: str | None = None
+        self.name_example: QLabel | None = None  # under the output name, when there is one
+        self._example_file: tuple[Path, Path | None] | None = None
 
         self.op_combo = QComboBox(self)
         self.op_combo.setObjectName("opCombo")
@@ -183,16 +186,44 @@ class ControlPanel(QGroupBox):
             self.options_form.removeRow(0)
         self._option_widgets.clear()
         spec = self.operation()
+        self.name_example = None
         for option in spec.options:
             widget = _editor_for(option, self.options_box)
             widget.setObjectName(f"option_{option.name}")
             widget.setToolTip(option.help)
-            widget.setAccessibleName(units.words(option.name))
+            label = _LABELS.get(option.name, units.words(option.name))
+            widget.setAccessibleName(label)
             self._option_widgets[option.name] = widget
-            self.options_form.addRow(units.words(option.name), widget)
+            self.options_form.addRow(label, widget)
+            if option.name == NAME_OPTION and isinstance(widget, QLineEdit):
+                # the template's result for the first file, as it is typed
+                self.name_example = QLabel(self.options_box)
+                self.name_example.setObjectName("nameExample")
+                self.name_example.setWordWrap(True)
+                self.options_form.addRow("", self.name_example)
+                widget.textChanged.connect(self._show_name_example)
+        for widget in self._option_widgets.values():
+            if isinstance(widget, QComboBox):  # e.g. a format changes the extension
+                widget.currentIndexChanged.connect(self._show_name_example)
         self._shown_operation = spec.name
         self.set_raw_options(self._remembered.get(spec.name, {}))
         self._tab_order()
+        self._show_name_example()
+
+    def set_example_file(self, path: Path | None, root: Path | None) -> None:
+        """The first file the preview includes: the output name example is made from it."""
+        self._example_file = (path, root) if path is not None else None
+        self._show_name_example()
+
+    def _show_name_example(self) -> None:
+        label = self.name_example
+        if label is None:
+            return
+        if self._example_file is None:
+            label.setText("Add files to see an example")
+            return
+        path, root = self._example_file
+        label.setText(example_name(self.operation(), self.raw_options(), path, root))
 
     def set_raw_options(self, values: dict[str, Any]) -> None:
         """Show these option values (unknown names and values that do not fit are
@@ -282,6 +313,28 @@ class ControlPanel(QGroupBox):
             self.on_exists_combo,
         ):
             widget.setEnabled(not running)
+
+
+_LABELS = {NAME_OPTION: "Output name"}  # "Name" alone is the preview's filter
+
+
+def example_name(spec: OperationSpec, raw: dict[str, Any], src: Path, root: Path | None) -> str:
+    """ "IMG_1092.jpg → IMG_1092.webp", or why the template cannot work. Reads no
+    file: {hash8} is shown as ########, {date} as the file's date is not known."""
+    template = str(raw.get(NAME_OPTION) or "")
+    shown = dict(raw)
+    shown[NAME_OPTION] = template.replace("{hash8}", "########").replace("{date}", "YYYY-MM-DD")
+    try:
+        options = spec.resolve_options(shown)
+        if spec.planned_outputs is None:
+            return ""
+        with naming_for(root, 1):
+            planned = spec.planned_outputs(src, Path(), options)
+    except ValueError as exc:  # a bad template, or a name no file can have
+        return f"Cannot name outputs: {exc}"
+    if not planned:
+        return ""
+    return f"e.g. {src.name} → {planned[0].name}"
 
 
 _ON_EXISTS_LABELS = {

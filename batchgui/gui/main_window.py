@@ -335,6 +335,8 @@ class MainWindow(QMainWindow):
         duplicates, left_out, refused, counts = await asyncio.to_thread(find)
         if scanned_cleanly:  # Start uses it instead of walking and hashing again
             self._scanned = (self._scan_key(spec.name, options), entries, duplicates)
+        first = next((e for e in entries if e.included and not e.is_dir), None)
+        self.control.set_example_file(first.path if first else None, first.root if first else None)
         self.preview.model.replace_entries(entries)
         self.preview.model.mark_duplicates(duplicates.duplicate_of, counts)
         self.preview.model.mark_outputs(left_out, counts)

@@ -22,7 +22,8 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
-from batchgui.core.operation import Option, TaskContext, atomic_write, operation
+from batchgui.core.operation import Option, TaskContext, atomic_write, name_option, operation
+from batchgui.core.operation import output_name as named
 from batchgui.operations.failures import classify
 from batchgui.operations.limits import check_frames
 
@@ -56,7 +57,11 @@ def _validate(options: dict[str, Any]) -> None:
 
 
 def output_name(src: Path, options: dict[str, Any]) -> str:
-    return src.name if options["format"] == "keep" else src.name + EXTENSIONS[options["format"]]
+    """From the `name` template: `{stem}.{newext}` by default, so IMG_1092.jpg
+    becomes IMG_1092.png (never IMG_1092.jpg.png) and keeps its name as it is."""
+    keep = options["format"] == "keep"
+    newext = src.suffix.lstrip(".") if keep else EXTENSIONS[options["format"]].lstrip(".")
+    return named(options, src, newext)
 
 
 def frame_name(name: str, number: int | str) -> str:
@@ -93,6 +98,7 @@ def planned(src: Path, out_dir: Path, options: dict[str, Any]) -> list[Path]:
         Option("quality", int, 85, "JPEG/WebP quality, 1-100"),
         Option("strip_metadata", bool, True, "drop EXIF and other metadata"),
         Option("all_frames", bool, False, "convert every frame, not only the first"),
+        name_option("{stem}.{newext}"),
     ],
 )
 def convert_image(

@@ -31,13 +31,14 @@ def plan_tasks(
     out_root = absolute(out_root)
     folder_roots = list(dict.fromkeys(e.root for e in entries if e.root != e.path))
     labels = _labels(folder_roots) if len(folder_roots) > 1 else dict.fromkeys(folder_roots, "")
-    tasks = []
+    tasks: list[Task] = []
     for entry in entries:
         if entry.root == entry.path:
             out_dir = out_root
         else:
             out_dir = out_root / labels[entry.root] / entry.path.parent.relative_to(entry.root)
         task = Task(entry.path, entry.size, priority, out_dir=absolute(out_dir), root=entry.root)
+        task.seq = len(tasks) + 1  # as its batch will number it ({n} in output names)
         task.fingerprint = (entry.size, entry.mtime_ns, *entry.inode)
         tasks.append(task)
     bases = [e.root if e.root != e.path else e.path.parent for e in entries]

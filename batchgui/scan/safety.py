@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from batchgui.core.errors import ErrorKind
 from batchgui.core.files import content_hash
 from batchgui.core.models import Batch, Task, TaskStatus
+from batchgui.core.naming import NameRefused, naming_for
 from batchgui.core.operation import OperationSpec
 from batchgui.core.outputs import DEFAULT_ON_EXISTS, changed_since
 from batchgui.scan.walk import Entry, InputError
@@ -88,11 +89,13 @@ def refuse_unsafe_output_folder(out_root: Path, paths: Iterable[str | os.PathLik
 
 
 def planned_outputs(spec: OperationSpec, task: Task, options: dict[str, Any]) -> list[Path]:
+    """Where the task's outputs would go; NameRefused when its name template gives
+    a name no file can have."""
     if spec.planned_outputs is None or task.out_dir is None:
         return []
-    return [
-        Path(os.path.abspath(p)) for p in spec.planned_outputs(task.path, task.out_dir, options)
-    ]
+    with naming_for(task.root, task.seq):
+        planned = spec.planned_outputs(task.path, task.out_dir, options)
+    return [Path(os.path.abspath(p)) for p in planned]
 
 
 def claim_outputs(
@@ -111,7 +114,13 @@ def claim_outputs(
     claims = _Claims()
     labels = _Labels(tasks, out_root)
     for task in tasks:
-        planned = planned_outputs(spec, task, options)
+        try:
+            planned = planned_outputs(spec, task, options)
+        except NameRefused as exc:  # empty, illegal here: a clash with the file system
+            if task.status is TaskStatus.PENDING:
+                task.reason, task.error = "name clash", str(exc)
+                task.move_to(TaskStatus.SKIPPED)
+            continue
         _refuse_sources(task, planned, sources, source_paths)
         other = claims.clash(planned)
         if other is not None and task.root == task.path and task.out_dir is not None:

@@ -219,3 +219,29 @@ def test_the_preview_sorts_and_a_duplicate_names_its_original_folder(make_window
         await close(window)
 
     run(scenario)
+
+
+def test_the_output_name_field_shows_its_result_for_the_first_file(make_window, run, tmp_path):
+    from PIL import Image
+
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (8, 8), "red").save(tmp_path / "in" / "IMG_1092.jpg")
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        control = window.control
+        control.select_operation("image")
+        assert control.name_example.text() == "Add files to see an example"
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        assert control.name_example.text() == "e.g. IMG_1092.jpg → IMG_1092.jpg"
+        control._option_widgets["format"].setCurrentText("webp")
+        assert control.name_example.text() == "e.g. IMG_1092.jpg → IMG_1092.webp"
+        control._option_widgets["name"].setText("{parent}-{n:03d}.{newext}")
+        assert control.name_example.text() == "e.g. IMG_1092.jpg → in-001.webp"
+        control._option_widgets["name"].setText("{size}")
+        assert control.name_example.text().startswith("Cannot name outputs: unknown placeholder")
+        await close(window)
+
+    run(scenario)

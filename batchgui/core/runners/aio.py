@@ -63,6 +63,7 @@ class AsyncRunner(Runner):
             _progress_reporter(job),
             job.set_child,
             root=task.root,
+            seq=task.seq,
             thawed=job.thawed,
             guard=job.guard,
             batch_id=job.task.batch.id if job.task.batch else None,

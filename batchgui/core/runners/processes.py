@@ -109,7 +109,7 @@ def _record_progress(fraction: float) -> None:
 def run_unit_in_process(calls: list[tuple[Any, ...]]) -> list[Result]:
     results = []
     base = _slot * _FIELDS
-    for task_id, func, src, out_dir, root, options, guard, batch_id in calls:
+    for task_id, func, src, out_dir, root, options, guard, batch_id, seq in calls:
         if _slot >= 0:
             _slots[base + 2] = 0
             _slots[base + 3] = -1
@@ -121,6 +121,7 @@ def run_unit_in_process(calls: list[tuple[Any, ...]]) -> list[Result]:
             root=root,
             guard=guard,
             batch_id=batch_id,
+            seq=seq,
         )
         results.append(_call(spec_of(func), src, out_dir, options, ctx))
         if _slot >= 0:
@@ -332,6 +333,7 @@ class ProcessRunner(Runner):
                 j.options,
                 j.guard,
                 j.task.batch.id if j.task.batch else None,
+                j.task.seq,
             )
             for j in jobs
         ]

@@ -181,6 +181,7 @@ class ThreadRunner(Runner):
             on_progress,
             job.set_child,
             root=job.task.root,
+            seq=job.task.seq,
             thawed=job.thawed,
             guard=job.guard,
             batch_id=job.task.batch.id if job.task.batch else None,

@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from batchgui.core.errors import ErrorKind, PermanentError
-from batchgui.core.operation import Option, TaskContext, atomic_write, operation
+from batchgui.core.operation import (
+    Option,
+    TaskContext,
+    atomic_write,
+    name_option,
+    operation,
+    output_name,
+)
 from batchgui.operations import limits
 from batchgui.operations.failures import classify
 from batchgui.operations.text.archives import archive
@@ -120,11 +127,23 @@ def kind_of(src: Path) -> str:
 sniff = kind_of  # the name earlier code and tests use
 
 
+def markdown_name(src: Path, options: dict[str, Any]) -> str:
+    """From the `name` template: `{name}.md` by default (report.pdf -> report.pdf.md,
+    so report.pdf and report.docx never meet)."""
+    return output_name(options, src, "md")
+
+
+def assets_name(markdown: str) -> str:
+    """The pictures' folder beside the Markdown: report.pdf.md -> report.pdf.assets."""
+    return f"{markdown.removesuffix('.md')}.assets"
+
+
 def planned(src: Path, out_dir: Path, options: dict[str, Any]) -> list[Path]:
-    """`<name>.md`, and the `<name>.assets` folder when pictures are saved."""
-    outputs = [out_dir / f"{src.name}.md"]
+    """The Markdown file, and its `.assets` folder when pictures are saved."""
+    name = markdown_name(src, options)
+    outputs = [out_dir / name]
     if options.get("images"):
-        outputs.append(out_dir / f"{src.name}.assets")
+        outputs.append(out_dir / assets_name(name))
     return outputs
 
 
@@ -149,15 +168,17 @@ def planned(src: Path, out_dir: Path, options: dict[str, Any]) -> list[Path]:
             True,
             "HTML: only the page's article, without its navigation, sidebars and footer",
         ),
+        name_option("{name}.md"),
     ],
 )
 def to_markdown(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext) -> list[Path]:
     """Documents (PDF, Office, EPUB, HTML, feeds, mail, notebooks, CSV, ZIP, ...) to Markdown."""
     kind = kind_of(src)
-    assets = Assets(f"{src.name}.assets", enabled=bool(options.get("images")))
+    name = markdown_name(src, options)
+    assets = Assets(assets_name(name), enabled=bool(options.get("images")))
     markdown = convert_file(src, kind, ctx, assets, options)
     outputs = assets.save(out_dir)
-    target = out_dir / f"{src.name}.md"
+    target = out_dir / name
     with atomic_write(target) as handle:
         handle.write(markdown.encode("utf-8"))
     return [target, *outputs]
