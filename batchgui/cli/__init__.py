@@ -86,14 +86,27 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = commands.add_parser("run", help="run an operation over files and folders")
-    run.add_argument("paths", nargs="+", metavar="PATH", help="files and folders (recursive)")
-    what = run.add_mutually_exclusive_group(required=True)
+    run.add_argument("paths", nargs="*", metavar="PATH", help="files and folders (recursive)")
+    what = run.add_mutually_exclusive_group()
     what.add_argument("--op", metavar="NAME", help="operation (see 'batchgui ops')")
     what.add_argument(
         "--exec",
         dest="exec_template",
         metavar="TEMPLATE",
         help="run a command per file: {path} {name} {stem} {ext} {parent} {rel} {out}",
+    )
+    run.add_argument(
+        "--recipe",
+        metavar="FILE|NAME",
+        help="the whole setup from a recipe (a TOML file, or a name saved with "
+        "'batchgui recipe save'); options given here override it",
+    )
+    run.add_argument("--save-recipe", metavar="NAME", help="also save this run's setup as a recipe")
+    run.add_argument(
+        "--retry-failed-from",
+        metavar="REPORT",
+        help="run only the files that failed in this JSON report (and its operation, "
+        "unless --op, --exec or --recipe says otherwise)",
     )
     run.add_argument(
         "--out",
@@ -200,6 +213,21 @@ def build_parser() -> argparse.ArgumentParser:
         "(30d, 12h, 2w; a bare number is days); unfinished batches are kept",
     )
 
+    recipe = commands.add_parser("recipe", help="saved setups: save, list, show, delete")
+    recipe_actions = recipe.add_subparsers(dest="recipe_action", required=True)
+    save = recipe_actions.add_parser(
+        "save", help="save a setup: the latest batch's (or --from-batch ID), or --file FILE"
+    )
+    save.add_argument("name", metavar="NAME")
+    source = save.add_mutually_exclusive_group()
+    source.add_argument("--from-batch", metavar="BATCH_ID", help="a stored batch's setup")
+    source.add_argument("--file", metavar="FILE", help="a recipe file to check and keep")
+    recipe_actions.add_parser("list", help="the saved recipes")
+    show = recipe_actions.add_parser("show", help="print a recipe (TOML)")
+    show.add_argument("name", metavar="NAME|FILE")
+    delete = recipe_actions.add_parser("delete", help="delete a saved recipe")
+    delete.add_argument("name", metavar="NAME")
+
     forget = commands.add_parser("forget", help="delete stored batches from the history")
     forget.add_argument("batch_ids", metavar="BATCH_ID", nargs="+")
 
@@ -274,6 +302,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from batchgui.cli.preview import preview_command
 
             return preview_command(args)
+        if args.command == "recipe":
+            from batchgui.cli.recipes import recipe_command
+
+            return recipe_command(args)
         if args.command in ("resume", "history", "report", "forget"):
             from batchgui.cli import batches
 

@@ -9,21 +9,31 @@ args ─► operation + options + RunSettings (bad: exit 2) ─► prepare_batch
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
+from pathlib import Path
 
-from batchgui.cli import UsageError
+from batchgui.cli import EXIT_OK, UsageError
 from batchgui.cli.execute import execute_batch, open_store, report_target
-from batchgui.cli.filters import filter_settings_from
+from batchgui.cli.filters import add_filter_arguments, filter_settings_from
 from batchgui.core.operation import OperationSpec
 from batchgui.core.processor import default_workers
 from batchgui.logs import setup_logging
 from batchgui.operations.registry import load_operations
-from batchgui.paths import log_dir
+from batchgui.paths import data_dir, log_dir
 from batchgui.scan.filters import parse_size
 from batchgui.scan.walk import InputError, absolute
 from batchgui.session import RunSettings
 from batchgui.session.batch_session import prepare_batch
+from batchgui.session.recipes import (
+    RecipeError,
+    find_recipe,
+    load_recipe,
+    recipe_path,
+    save_recipe,
+)
 from batchgui.store import StoreError
 
 _BAR_INTERVAL_S = 0.1
@@ -32,8 +42,22 @@ _FAILURES_SHOWN = 5
 
 def run_command(args: argparse.Namespace) -> int:
     setup_logging(log_dir(args.data_dir), quiet=args.quiet)
-    spec, options = _operation(args)
-    settings = settings_from(args, spec.name, options)
+    report_op = None
+    if args.retry_failed_from:
+        if args.paths:
+            raise UsageError("give files and folders or --retry-failed-from, not both")
+        args.paths, report_op = failed_in(Path(args.retry_failed_from))
+        if not args.paths:
+            print(f"batchgui: nothing failed in {args.retry_failed_from}", file=sys.stderr)
+            return EXIT_OK
+    if not args.paths:
+        raise UsageError("give the files and folders to process")
+    spec, settings = _settings(args, report_op)
+    if args.save_recipe:
+        try:
+            save_recipe(recipe_path(data_dir(args.data_dir), args.save_recipe), settings)
+        except (RecipeError, OSError) as exc:
+            raise UsageError(f"--save-recipe: {exc}") from None
     report_path = report_target(args.report)
     store = open_store(args.data_dir)
     try:
@@ -60,6 +84,79 @@ def run_command(args: argparse.Namespace) -> int:
         stop_after=args.stop_after,
         on_interrupt=args.on_interrupt,
     )
+
+
+def _settings(args: argparse.Namespace, report_op: str | None) -> tuple[OperationSpec, RunSettings]:
+    """The operation and the run's settings: from --op/--exec and the options given,
+    or from a recipe that the options given here override."""
+    recipe = None
+    if args.recipe:
+        registry = load_operations()
+        try:
+            path = find_recipe(data_dir(args.data_dir), args.recipe)
+            recipe = load_recipe(path, registry.operations)
+        except RecipeError as exc:
+            raise UsageError(str(exc)) from None
+    if args.op is None and args.exec_template is None:
+        if recipe is not None:
+            args.op = recipe.operation
+            args.settings = [*recipe.options.items(), *args.settings]
+        elif report_op is not None:
+            args.op = report_op
+        else:
+            raise UsageError("give --op NAME, --exec TEMPLATE or --recipe FILE")
+    spec, options = _operation(args)
+    given = settings_from(args, spec.name, options)
+    if recipe is None:
+        return spec, given
+    explicit = {_FIELD_OF.get(dest, dest) for dest in explicit_options(args)}
+    kept = {field: getattr(given, field) for field in explicit if hasattr(given, field)}
+    return spec, dataclasses.replace(
+        recipe,
+        operation=spec.name,
+        options=options,
+        sources=given.sources,
+        stop_after=given.stop_after,
+        on_interrupt=given.on_interrupt,
+        **kept,
+    )
+
+
+# run's options that are named differently in RunSettings (the rest match)
+_FIELD_OF = {"backoff": "backoff_s", "timeout": "timeout_s", "rate": "rate_per_s",
+             "no_dedupe": "dedupe"}  # fmt: skip
+
+
+def explicit_options(args: argparse.Namespace) -> set[str]:
+    """The run options given on this command line (not left at their defaults);
+    any filter counts as the whole `filters`."""
+    from batchgui.cli import build_parser
+
+    defaults = vars(build_parser().parse_args(["run"]))
+    given = {dest for dest, value in vars(args).items() if defaults.get(dest, value) != value}
+    filter_dests = _filter_dests()
+    return {"filters" if dest in filter_dests else dest for dest in given}
+
+
+def _filter_dests() -> set[str]:
+    parser = argparse.ArgumentParser(add_help=False)
+    add_filter_arguments(parser)
+    return {action.dest for action in parser._actions}
+
+
+def failed_in(report: Path) -> tuple[list[str], str | None]:
+    """The files that failed in a JSON report, and its operation."""
+    try:
+        data = json.loads(report.read_text(encoding="utf-8"))
+        failed = [t["path"] for t in data["tasks"] if t.get("status") == "failed"]
+        op = data.get("op")
+    except OSError as exc:
+        raise UsageError(f"--retry-failed-from: cannot read {report}: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(
+            f"--retry-failed-from: {report} is not a batchgui report ({exc})"
+        ) from None
+    return failed, op if isinstance(op, str) else None
 
 
 def settings_from(args: argparse.Namespace, operation: str, options: dict) -> RunSettings:

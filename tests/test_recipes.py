@@ -1,0 +1,138 @@
+"""Recipes from the command line: save, show, list, run with one (options given
+override it), bad recipes named by file and line, and --retry-failed-from."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from tests.conftest import make_files
+
+
+def batchgui(data: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "batchgui", "--data-dir", str(data), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _photos(folder: Path) -> Path:
+    folder.mkdir()
+    for name, colour in (("beach.jpg", "blue"), ("sunset.png", "orange")):
+        Image.new("RGB", (64, 48), colour).save(folder / name)
+    return folder
+
+
+def test_a_saved_recipe_runs_again_anywhere_and_options_given_override_it(tmp_path):
+    data = tmp_path / "data"
+    photos = _photos(tmp_path / "photos")
+    first = batchgui(
+        data, "run", str(photos), "--op", "image", "--set", "format=webp",
+        "--set", "max_width=32", "--output-name", "{stem}-small.{newext}",
+        "--out", str(tmp_path / "a"), "--save-recipe", "small web", "--quiet",
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    listed = batchgui(data, "recipe", "list")
+    assert listed.stdout.splitlines() == ["small web\timage"]
+    shown = batchgui(data, "recipe", "show", "small web")
+    assert (
+        'name = "{stem}-small.{newext}"' in shown.stdout and "batchgui_recipe = 1" in shown.stdout
+    )
+    shared = tmp_path / "shared.toml"
+    shared.write_text(shown.stdout)
+
+    # by file, on other photos, with --out and max_width given here
+    other = _photos(tmp_path / "other")
+    again = batchgui(
+        data, "run", str(other), "--recipe", str(shared), "--set", "max_width=16",
+        "--out", str(tmp_path / "b"), "--quiet",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    made = sorted(p.name for p in (tmp_path / "b").iterdir())
+    assert made == ["beach-small.webp", "sunset-small.webp"]
+    with Image.open(tmp_path / "b" / "beach-small.webp") as image:
+        assert image.format == "WEBP" and image.width == 16  # the override
+    assert not (tmp_path / "a" / "other").exists()
+
+    # by name, taking the recipe's own output folder
+    by_name = batchgui(data, "run", str(other), "--recipe", "small web", "--quiet")
+    assert by_name.returncode == 0, by_name.stderr
+    assert (tmp_path / "a" / "beach-small.webp").exists()
+    deleted = batchgui(data, "recipe", "delete", "small web")
+    assert deleted.returncode == 0 and batchgui(data, "recipe", "list").stdout == ""
+
+
+def test_bad_recipes_name_the_file_and_line_and_change_nothing(tmp_path):
+    data = tmp_path / "data"
+    photos = _photos(tmp_path / "photos")
+    cases = {
+        'operation = "imag"\n': ":1: unknown operation 'imag'",
+        'operation = "image"\n\n[options]\nquality = 85\nformat = "gif"\n': ":5: option format",
+        'operation = "image"\nmode = "auto"\ncolour = "red"\n': ":3: unknown setting 'colour'",
+        'operation = "image"\n[options]\nname = "{size}.{newext}"\n': ":3: unknown placeholder",
+        "batchgui_recipe = 9\noperation = 'image'\n": ":1: made by a newer batchgui",
+        "operation = \n": "not valid TOML",
+    }
+    for number, (text, expected) in enumerate(cases.items()):
+        recipe = tmp_path / f"bad{number}.toml"
+        recipe.write_text(text)
+        out = tmp_path / f"out{number}"
+        result = batchgui(data, "run", str(photos), "--recipe", str(recipe), "--out", str(out))
+        assert result.returncode == 2, (text, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and str(recipe) in lines[0] and expected in lines[0], lines
+        assert not out.exists()
+    missing = batchgui(data, "run", str(photos), "--recipe", "nothing-saved")
+    assert missing.returncode == 2 and "no such recipe" in missing.stderr
+
+
+def test_a_hand_written_recipe_without_a_version_loads(tmp_path):
+    data = tmp_path / "data"
+    photos = _photos(tmp_path / "photos")
+    recipe = tmp_path / "mine.toml"
+    recipe.write_text(f'operation = "checksum"\nout = "{tmp_path / "sums"}"\n')
+    done = batchgui(data, "run", str(photos), "--recipe", str(recipe), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "sums" / "SHA256SUMS").read_text().count("\n") == 2
+    saved = batchgui(data, "recipe", "save", "sums")  # the latest batch's setup
+    assert saved.returncode == 0, saved.stderr
+    assert 'operation = "checksum"' in batchgui(data, "recipe", "show", "sums").stdout
+
+
+def test_retry_failed_from_a_report_runs_exactly_the_failures(tmp_path):
+    data = tmp_path / "data"
+    files = make_files(tmp_path / "in", 6)
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    for path in files[:4]:
+        (ok / path.name).write_text("")
+    script = f'test -e "{ok}/$(basename "$0")"'
+    command = f"sh -c {shlex.quote(script)} {{path}}"
+    first = tmp_path / "first.json"
+    ran = batchgui(
+        data, "run", str(tmp_path / "in"), "--exec", command, "--retries", "0",
+        "--report", str(first), "--quiet",
+    )  # fmt: skip
+    assert ran.returncode == 1  # two failed
+    failed = {t["path"] for t in json.loads(first.read_text())["tasks"] if t["status"] == "failed"}
+    assert failed == {str(p) for p in files[4:]}
+    for path in files[4:]:
+        (ok / path.name).write_text("")
+    second = tmp_path / "second.json"
+    again = batchgui(
+        data, "run", "--retry-failed-from", str(first), "--exec", command,
+        "--report", str(second), "--quiet",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    tasks = json.loads(second.read_text())["tasks"]
+    assert {t["path"] for t in tasks} == failed
+    assert all(t["status"] == "completed" for t in tasks)
+    nothing = batchgui(data, "run", "--retry-failed-from", str(second), "--exec", command)
+    assert nothing.returncode == 0 and "nothing failed" in nothing.stderr
