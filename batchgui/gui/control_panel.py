@@ -50,6 +50,7 @@ class ControlPanel(QGroupBox):
         self._remembered: dict[str, dict[str, Any]] = {}
         self._shown_operation: str | None = None
         self.name_example: QLabel | None = None  # under the output name, when there is one
+        self.preset_bar: QWidget | None = None
         self._example_file: tuple[Path, Path | None] | None = None
 
         self.op_combo = QComboBox(self)
@@ -117,7 +118,7 @@ class ControlPanel(QGroupBox):
         self.open_output_button = self._button("Open output folder", "openOutputButton")
         self.open_output_button.setToolTip("Open the folder the outputs go to")
 
-        form = QFormLayout()
+        form = self.form = QFormLayout()
         form.addRow("&Operation", self.op_combo)
         form.addRow(self.options_box)
         form.addRow("&Mode", self.mode_combo)
@@ -139,6 +140,14 @@ class ControlPanel(QGroupBox):
         self._rebuild_options()
         self.set_running(False, paused=False, has_failed=False)
 
+    def set_preset_bar(self, bar: QWidget) -> None:
+        """The preset box (gui/presets.py), first in the panel."""
+        self.preset_bar = bar
+        label = QLabel("Pre&set", self)
+        label.setBuddy(bar.findChild(QComboBox, "presetCombo") or bar)
+        self.form.insertRow(0, label, bar)
+        self._tab_order()
+
     def _buttons(self) -> tuple[QPushButton, ...]:
         return (
             self.start_button,
@@ -153,11 +162,16 @@ class ControlPanel(QGroupBox):
     def _tab_order(self) -> None:
         """Tab in the order things are seen: the options (made after the rest) come
         right after the operation, not after the last button."""
-        chain: list[QWidget] = [self.op_combo, *self._option_widgets.values(), self.mode_combo,
-                                self.workers_spin, self.output_edit, self.browse_button,
-                                self.on_exists_combo, *self._buttons()]  # fmt: skip
-        for first, second in itertools.pairwise(chain):
-            QWidget.setTabOrder(first, second)
+        presets: list[QWidget] = []
+        if self.preset_bar is not None:
+            names = ("presetCombo", "presetMenuButton")
+            presets = [w for n in names if (w := self.preset_bar.findChild(QWidget, n))]
+        chain: list[QWidget] = [*presets, self.op_combo, *self._option_widgets.values(),
+                                self.mode_combo, self.workers_spin, self.output_edit,
+                                self.browse_button, self.on_exists_combo,
+                                *self._buttons()]  # fmt: skip
+        for before, after in itertools.pairwise(chain):
+            QWidget.setTabOrder(before, after)
 
     def _button(self, text: str, name: str) -> QPushButton:
         button = QPushButton(text, self)
@@ -313,6 +327,8 @@ class ControlPanel(QGroupBox):
             self.on_exists_combo,
         ):
             widget.setEnabled(not running)
+        if self.preset_bar is not None:  # a preset fills controls that cannot change now
+            self.preset_bar.setEnabled(not running)
 
 
 _LABELS = {NAME_OPTION: "Output name"}  # "Name" alone is the preview's filter

@@ -68,6 +68,7 @@ from batchgui.gui.history_window import (
 )
 from batchgui.gui.icons import app_icon
 from batchgui.gui.menus import build_menus
+from batchgui.gui.presets import PresetBar
 from batchgui.gui.preview_panel import PreviewPanel, count_entries
 from batchgui.gui.questions import CONFIRM_CANCEL_ABOVE, ask_how_to_close, confirm_cancel_all
 from batchgui.gui.remembered import Remembered
@@ -137,6 +138,10 @@ class MainWindow(QMainWindow):
 
         self.preview = PreviewPanel(self)
         self.control = ControlPanel(registry.operations, workers, self)
+        self.presets = PresetBar(
+            data_dir, registry.operations, self._spawn, self._preset_settings, self
+        )
+        self.control.set_preset_bar(self.presets)
         self.stats = StatisticsPanel(self.processor, self)
         self.tasks = TaskPanel(self)
         self.history = TaskHistory(self.processor)
@@ -224,6 +229,8 @@ class MainWindow(QMainWindow):
         self.tasks.current_changed.connect(self._current_task_changed)
         self.tasks.message.connect(self.statusBar().showMessage)
         self.details.message.connect(self.statusBar().showMessage)
+        self.presets.message.connect(self.statusBar().showMessage)
+        self.presets.applied.connect(self.apply_settings)
         self.bridge.tasks_changed.connect(self._refresh_details)
         self.bridge.tasks_changed.connect(self.tasks.model.tasks_changed)
         self.bridge.stats_changed.connect(self.stats.refresh)
@@ -399,6 +406,19 @@ class MainWindow(QMainWindow):
             filters = None
         return (tuple(self.sources), filters, os.fspath(self._output_folder()), operation,
                 json.dumps(options, sort_keys=True, default=str))  # fmt: skip
+
+    def _preset_settings(self) -> RunSettings:
+        """The controls as a preset (ValueError, one line, for a bad option or filter)."""
+        spec = self.control.operation()
+        settings = self._run_settings(spec.name, spec.resolve_options(self.control.raw_options()))
+        settings.filters.build()
+        return settings
+
+    def apply_settings(self, settings: RunSettings) -> None:
+        """Fill the Run panel and the filters with these settings (a preset; the
+        files added stay)."""
+        self.control.show_settings(settings)
+        self.preview.show_filters(settings.filters)
 
     def _run_settings(self, operation: str, options: dict) -> RunSettings:
         """The controls as RunSettings (ValueError for a bad filter)."""

@@ -44,6 +44,7 @@ class StoredBatches:
         resume the latest unfinished one."""
 
         async def go() -> None:
+            await self.window.presets.refresh()
             days = self.window.remembered.forget_after_days
             if days and self.window.store is not None:
                 await prune_old(self.window.store, self.window.data_dir, days)

@@ -1,0 +1,92 @@
+"""Presets in the window, and the round trip with the command line's recipes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from PIL import Image
+
+from tests.gui.conftest import close, until
+
+
+def cli(data, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "batchgui", "--data-dir", str(data), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_recipe_saved_by_the_cli_fills_the_window_and_back(make_window, run, tmp_path):
+    data = tmp_path / "data"
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (40, 30), "red").save(photos / "beach.jpg")
+    saved = cli(
+        data, "run", str(photos), "--op", "image", "--set", "format=webp",
+        "--set", "quality=60", "--output-name", "{stem}-web.{newext}", "--ext", ".jpg",
+        "--out", str(tmp_path / "web"), "--save-recipe", "web", "--quiet",
+    )  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+
+    async def scenario():
+        window = make_window(data)
+        window.show()
+        presets = window.presets
+        await presets.refresh()
+        assert [presets.combo.itemText(i) for i in range(presets.combo.count())] == [
+            "(none)",
+            "web",
+        ]
+        presets.combo.setCurrentText("web")
+        presets.combo.activated.emit(1)
+        control = window.control
+        await until(lambda: control.op_combo.currentData() == "image")
+        form = control._option_widgets
+        assert form["format"].currentText() == "webp" and form["quality"].value() == 60
+        assert form["name"].text() == "{stem}-web.{newext}"
+        assert control.output_edit.text() == str(tmp_path / "web")
+        assert window.preview.ext_edit.text() == ".jpg"
+        assert "Preset web applied" in window.statusBar().currentMessage()
+
+        # changed in the window and saved under a new name: the CLI runs it
+        form["quality"].setValue(40)
+        control.output_edit.setText(str(tmp_path / "web40"))
+        await presets.save("web 40")
+        assert presets.chosen() == "web 40"
+        await presets.export("web 40", tmp_path / "shared.toml")
+        await presets.rename("web 40", "lighter")
+        assert presets.chosen() == "lighter"
+        await presets.delete()
+        assert presets.chosen() is None
+        await presets.import_file(tmp_path / "shared.toml")
+        assert presets.chosen() == "shared"
+        await close(window)
+
+    run(scenario)
+    shown = cli(data, "recipe", "show", "shared")
+    assert "quality = 40" in shown.stdout, shown.stderr
+    ran = cli(data, "run", str(photos), "--recipe", "shared", "--quiet")
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / "web40" / "beach-web.webp").exists()
+    assert cli(data, "recipe", "list").stdout.split() == ["shared", "image", "web", "image"]
+
+
+def test_a_bad_preset_file_is_one_line_and_changes_nothing(make_window, run, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('operation = "image"\n[options]\nformat = "gif"\n')
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.control.select_operation("checksum")
+        await window.presets.import_file(bad)
+        message = window.statusBar().currentMessage()
+        assert message.startswith("Preset not imported: ") and f"{bad}:3:" in message
+        assert window.control.op_combo.currentData() == "checksum"
+        assert window.presets.chosen() is None
+        await close(window)
+
+    run(scenario)
