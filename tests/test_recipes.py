@@ -136,3 +136,41 @@ def test_retry_failed_from_a_report_runs_exactly_the_failures(tmp_path):
     assert all(t["status"] == "completed" for t in tasks)
     nothing = batchgui(data, "run", "--retry-failed-from", str(second), "--exec", command)
     assert nothing.returncode == 0 and "nothing failed" in nothing.stderr
+
+
+def test_a_batch_exported_here_is_imported_elsewhere_with_its_outcomes(tmp_path):
+    here, there = tmp_path / "here", tmp_path / "there"
+    files = make_files(tmp_path / "in", 4)
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    for path in files[:3]:
+        (ok / path.name).write_text("")
+    command = f"sh -c {shlex.quote(f'test -e {ok}/$(basename $0)')} {{path}}"
+    ran = batchgui(here, "run", str(tmp_path / "in"), "--exec", command, "--retries", "0",
+                   "--quiet")  # fmt: skip
+    assert ran.returncode == 1
+    [entry] = json.loads(batchgui(here, "history", "--json").stdout)["batches"]
+    exported = tmp_path / "batch.json"
+    done = batchgui(here, "export", entry["batch_id"], str(exported))
+    assert done.returncode == 0, done.stderr
+    document = json.loads(exported.read_text())
+    assert document["batchgui_export"] == 1 and 'operation = "exec"' in document["recipe"]
+
+    imported = batchgui(there, "import", str(exported))
+    assert imported.returncode == 0, imported.stderr
+    assert "3 completed, 1 failed" in imported.stderr
+    [copy] = json.loads(batchgui(there, "history", "--json").stdout)["batches"]
+    assert copy["counts"]["completed"] == 3 and copy["counts"]["failed"] == 1
+    assert copy["sources"] == [str(tmp_path / "in")]
+    (ok / files[3].name).write_text("")
+    again = batchgui(there, "run", "--retry-failed-from", str(exported), "--exec", command,
+                     "--report", str(tmp_path / "r.json"), "--quiet")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert [t["path"] for t in json.loads((tmp_path / "r.json").read_text())["tasks"]] == [
+        str(files[3])
+    ]
+
+    (tmp_path / "broken.json").write_text('{"batchgui_export": 1, "recipe": "operation = 1"}')
+    broken = batchgui(there, "import", str(tmp_path / "broken.json"))
+    assert broken.returncode == 2 and len(broken.stderr.strip().splitlines()) == 1
+    assert "broken.json (its recipe):1: unknown operation" in broken.stderr

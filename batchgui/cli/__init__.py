@@ -228,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     delete = recipe_actions.add_parser("delete", help="delete a saved recipe")
     delete.add_argument("name", metavar="NAME")
 
+    export = commands.add_parser(
+        "export", help="a stored batch as one file: its recipe, files and outcomes"
+    )
+    export.add_argument("batch_id", metavar="BATCH_ID")
+    export.add_argument("file", metavar="FILE", help="where to write it ('-': stdout)")
+    imported = commands.add_parser("import", help="a batch exported elsewhere, stored here")
+    imported.add_argument("file", metavar="FILE")
+
     forget = commands.add_parser("forget", help="delete stored batches from the history")
     forget.add_argument("batch_ids", metavar="BATCH_ID", nargs="+")
 
@@ -306,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from batchgui.cli.recipes import recipe_command
 
             return recipe_command(args)
-        if args.command in ("resume", "history", "report", "forget"):
+        if args.command in ("resume", "history", "report", "forget", "export", "import"):
             from batchgui.cli import batches
 
             return getattr(batches, f"{args.command}_command")(args)

@@ -15,16 +15,21 @@ import argparse
 import json
 import sys
 from datetime import datetime
+from pathlib import Path
 
 from batchgui.cli import EXIT_OK, UsageError
 from batchgui.cli.execute import execute_batch, open_store, report_target
+from batchgui.core import TaskStatus
+from batchgui.core.operation import atomic_write
 from batchgui.core.report import write_csv
 from batchgui.logs import setup_logging
 from batchgui.operations.registry import load_operations
 from batchgui.paths import data_dir, log_dir
 from batchgui.scan.safety import ready_to_resume
 from batchgui.scan.walk import InputError
+from batchgui.session.exchange import export_batch, import_batch
 from batchgui.session.history import forget_batches, parse_age, prune, stored_report
+from batchgui.session.recipes import RecipeError
 from batchgui.session.units import plural
 from batchgui.store import BatchLock, StoreError
 
@@ -121,6 +126,58 @@ def history_command(args: argparse.Namespace) -> int:
             f"{entry['batch_id']:<13} {entry['op']:<10} {entry['status']:<10} {created:<17} "
             f"{done:>5}/{c['total']:<5} {c['failed']:>6}  {entry['out']}"
         )
+    return EXIT_OK
+
+
+def export_command(args: argparse.Namespace) -> int:
+    store = open_store(args.data_dir)
+    try:
+        document = export_batch(store, args.batch_id)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    text = json.dumps(document, indent=2) + "\n"
+    if args.file == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        with atomic_write(Path(args.file)) as handle:
+            handle.write(text.encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.file}: {exc.strerror or exc}") from None
+    print(f"batchgui: batch {args.batch_id} exported to {args.file}", file=sys.stderr)
+    return EXIT_OK
+
+
+def import_command(args: argparse.Namespace) -> int:
+    try:
+        document = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"{args.file}: not JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise UsageError(f"{args.file}: not a batchgui export")
+    store = open_store(args.data_dir)
+    try:
+        batch = import_batch(store, document, args.file, load_operations().operations)
+    except (RecipeError, StoreError) as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    c = batch.counts
+    then = []
+    if batch.unfinished:
+        then.append(f"'batchgui resume {batch.id}' runs the {batch.unfinished} left")
+    if c[TaskStatus.FAILED]:
+        then.append(f"'batchgui run --retry-failed-from {args.file}' the failed ones")
+    print(
+        f"batchgui: imported batch {batch.id} ({batch.op_name}, {batch.total} files: "
+        f"{c[TaskStatus.COMPLETED]} completed, {c[TaskStatus.FAILED]} failed)"
+        + ("; " + "; ".join(then) if then else ""),
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

@@ -148,6 +148,8 @@ def failed_in(report: Path) -> tuple[list[str], str | None]:
     """The files that failed in a JSON report, and its operation."""
     try:
         data = json.loads(report.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "batchgui_export" in data:
+            data = data["report"]  # an exported batch carries its report
         failed = [t["path"] for t in data["tasks"] if t.get("status") == "failed"]
         op = data.get("op")
     except OSError as exc:

@@ -87,6 +87,11 @@ def load_recipe(path: Path, operations: dict[str, OperationSpec]) -> RunSettings
         raise RecipeError(f"{path}: no such recipe") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RecipeError(f"{path}: cannot read it: {exc}") from None
+    return parse_recipe(text, str(path), operations)
+
+
+def parse_recipe(text: str, path: str, operations: dict[str, OperationSpec]) -> RunSettings:
+    """A recipe's text as RunSettings; `path` names it in errors ("file:line: what")."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
