@@ -131,7 +131,7 @@ def test_a_plugin_installed_under_the_entry_point_group_runs(tmp_path, monkeypat
 
 
 def test_unknown_operation_names_the_available_ones():
-    with pytest.raises(KeyError, match="available: checksum, exec"):
+    with pytest.raises(KeyError, match="available: chain, checksum, exec"):
         registry_module.load_operations().get("nope")
 
 

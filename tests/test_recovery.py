@@ -11,6 +11,7 @@ intact, and no file processed more often than the kills can explain.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -402,3 +403,44 @@ def test_concurrent_commits_and_a_polling_reader_never_see_a_locked_database(tmp
         commits += int(out)
     assert commits >= 100 * seconds  # 2 x ~100 commits/s
     assert polls >= 15 * (seconds - 1)
+
+
+def test_a_chain_killed_mid_batch_resumes_without_redoing_finished_files(world):
+    """Step 1 copies (slowly), step 2 is the checksum manifest over the copies."""
+    once = world.root / "fired"
+    args = [
+        sys.executable, "-m", "batchgui", "run", str(world.sources),
+        "--step", "crashcopy", "--step", "checksum", "--mode", "thread", "--workers", "2",
+        "--out", str(world.out), "--quiet",
+    ]  # fmt: skip
+    first = world.run(
+        args,
+        env={
+            "BATCHGUI_FAULT": "after-claim:25",  # with 50 ms a file: a few flushes before
+            "BATCHGUI_FAULT_ONCE": str(once),
+            "CRASHOPS_SLEEP": "0.05",
+        },
+    )
+    assert once.exists() and first.returncode == -signal.SIGKILL, first.stderr
+    conn = sqlite3.connect(world.data / "batchgui.db")
+    try:
+        saved = {
+            Path(os.fsdecode(path)).name
+            for (path,) in conn.execute("SELECT path FROM tasks WHERE status='completed'")
+        }
+    finally:
+        conn.close()
+    assert 0 < len(saved) < 60, "the kill should come mid-batch"
+    second = world.resume()
+    assert second.returncode == 0, second.stderr
+    runs = world.runs_per_file()
+    assert set(runs) == set(world.source_hashes)
+    assert max(runs.values()) <= 2  # work cut off by the kill runs once more
+    assert all(runs[name] == 1 for name in saved), "a file saved as done was redone"
+    lines = (world.out / "SHA256SUMS").read_text().splitlines()
+    assert len(lines) == 60
+    for line in lines:
+        digest, name = line.split("  ", 1)
+        assert hashlib.sha256((world.out / name).read_bytes()).hexdigest() == digest
+    assert not [p for p in world.out.rglob("*") if TEMP_MARK in p.name]
+    assert world.hashes() == world.source_hashes

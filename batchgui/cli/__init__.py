@@ -271,6 +271,16 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="operation option (repeatable)",
     )
+    parser.add_argument(
+        "--step",
+        dest="steps",
+        action="append",
+        default=[],
+        metavar="'[BRANCH:] OP [KEY=VALUE ...] [keep]'",
+        help="a chain: each --step runs on what the one before wrote (only the last "
+        "step's files are kept, or a step's marked keep); steps under BRANCH: names "
+        "make variants of each file, e.g. --step 'small: image max_width=320'",
+    )
     parser.add_argument(  # not --name: that filters inputs by a name pattern
         "--output-name",
         dest="settings",

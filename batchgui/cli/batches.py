@@ -62,12 +62,12 @@ def resume_command(args: argparse.Namespace) -> int:
         store.close()
         return EXIT_OK
     try:
-        spec = load_operations().get(batch.op_name)
+        spec = load_operations().get(batch.op_name).for_options(batch.options)
         ready_to_resume(batch, spec, store)
     except KeyError as exc:
         store.close()
         raise UsageError(f"cannot resume batch {batch_id}: {exc.args[0]}") from None
-    except (InputError, StoreError) as exc:
+    except (InputError, StoreError, ValueError) as exc:  # InputError is a ValueError
         store.close()
         raise UsageError(f"cannot resume batch {batch_id}: {exc}") from None
     if not args.quiet:

@@ -31,6 +31,13 @@ _EXAMPLES = 3
 
 def preview_command(args: argparse.Namespace) -> int:
     skipped: dict = {}
+    if args.steps:  # a chain, as run makes it
+        from batchgui.cli.run import steps_option
+
+        if args.op is not None:
+            raise UsageError("--step makes a chain: leave out --op")
+        args.op = "chain"
+        args.settings = [*args.settings, ("steps", steps_option(args.steps))]
     try:
         filters = filters_from(args)
         if args.op:
@@ -68,6 +75,7 @@ def _with_operation(args: argparse.Namespace, filters) -> tuple[list[Entry], Dup
     try:
         spec = registry.get(args.op)
         options = spec.resolve_options(dict(args.settings))
+        spec = spec.for_options(options)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
     out = absolute(args.out or "batchgui-output")

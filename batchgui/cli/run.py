@@ -14,11 +14,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from batchgui.cli import EXIT_OK, UsageError
 from batchgui.cli.execute import execute_batch, open_store, report_target
 from batchgui.cli.filters import add_filter_arguments, filter_settings_from
 from batchgui.core.operation import OperationSpec
+from batchgui.core.platform.commands import split as split_words
 from batchgui.core.processor import default_workers
 from batchgui.logs import setup_logging
 from batchgui.operations.registry import load_operations
@@ -97,7 +99,7 @@ def _settings(args: argparse.Namespace, report_op: str | None) -> tuple[Operatio
             recipe = load_recipe(path, registry.operations)
         except RecipeError as exc:
             raise UsageError(str(exc)) from None
-    if args.op is None and args.exec_template is None:
+    if args.op is None and args.exec_template is None and not args.steps:
         if recipe is not None:
             args.op = recipe.operation
             args.settings = [*recipe.options.items(), *args.settings]
@@ -125,6 +127,34 @@ def _settings(args: argparse.Namespace, report_op: str | None) -> tuple[Operatio
 # run's options that are named differently in RunSettings (the rest match)
 _FIELD_OF = {"backoff": "backoff_s", "timeout": "timeout_s", "rate": "rate_per_s",
              "no_dedupe": "dedupe"}  # fmt: skip
+
+
+def steps_option(specs: list[str]) -> str:
+    """--step values as the chain's steps option (JSON); UsageError for a bad one."""
+    branches: dict[str, list[dict[str, Any]]] = {}
+    for spec in specs:
+        try:
+            words = split_words(spec)  # the system's quoting rules (platform layer)
+        except ValueError as exc:
+            raise UsageError(f"--step {spec!r}: {exc}") from None
+        branch = ""
+        if words and words[0].endswith(":"):
+            branch, words = words[0][:-1], words[1:]
+        if not words:
+            raise UsageError(f"--step {spec!r}: name an operation")
+        step: dict[str, Any] = {"op": words[0], "options": {}}
+        for word in words[1:]:
+            if word == "keep":
+                step["keep"] = True
+            elif "=" in word:
+                key, value = word.split("=", 1)
+                step["options"][key] = value
+            else:
+                raise UsageError(f"--step {spec!r}: {word!r} is not KEY=VALUE or keep")
+        branches.setdefault(branch, []).append(step)
+    if "" in branches and len(branches) > 1:
+        raise UsageError("--step: give every step a branch, or none")
+    return json.dumps(branches.get("", branches))
 
 
 def explicit_options(args: argparse.Namespace) -> set[str]:
@@ -198,6 +228,11 @@ def _operation(args: argparse.Namespace) -> tuple[OperationSpec, dict]:
     for warning in registry.warnings:
         print(f"batchgui: warning: {warning}", file=sys.stderr)
     raw = dict(args.settings)
+    if args.steps:  # (a recipe's chain is replaced by the steps given here)
+        if args.op is not None or args.exec_template is not None:
+            raise UsageError("--step makes a chain: leave out --op and --exec")
+        args.op = "chain"
+        raw["steps"] = steps_option(args.steps)
     if args.exec_template is not None:
         name = "exec"
         raw.update(command=args.exec_template, shell=str(args.shell))
@@ -212,6 +247,7 @@ def _operation(args: argparse.Namespace) -> tuple[OperationSpec, dict]:
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
     try:
-        return spec, spec.resolve_options(raw)
+        options = spec.resolve_options(raw)
+        return spec.for_options(options), options
     except ValueError as exc:
         raise UsageError(str(exc)) from None

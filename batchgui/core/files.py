@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 import blake3
 
 from batchgui.core.models import Batch, Task
-from batchgui.core.outputs import TEMP_MARK, atomic_copy
+from batchgui.core.outputs import SCRATCH_MARK, TEMP_MARK, atomic_copy
 
 Fingerprint = tuple[int, ...]
 
@@ -78,18 +79,28 @@ def copy_outputs(original: Task, duplicate: Task) -> list[Path] | None:
 
 
 def remove_temp_files(folders: set[Path]) -> int:
-    """Remove atomic-write temporaries left in these folders; returns how many."""
+    """Remove atomic-write temporaries left in these folders, and a chain's scratch
+    folders (operations/pipeline.py); returns how many."""
     removed = 0
     for folder in folders:
         try:
             with os.scandir(folder) as entries:
-                stale = [e.path for e in entries if TEMP_MARK in e.name and e.is_file()]
+                found = [e for e in entries if TEMP_MARK in e.name]
+                stale = [e.path for e in found if e.is_file()]
+                scratch = [
+                    e.path
+                    for e in found
+                    if e.name.startswith(SCRATCH_MARK) and e.is_dir(follow_symlinks=False)
+                ]
         except OSError:
             continue
         for path in stale:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
                 removed += 1
+        for path in scratch:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
     return removed
 
 

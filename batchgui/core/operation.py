@@ -115,6 +115,13 @@ class OperationSpec:
     default_timeout_s: float | None = None
     is_async: bool = False
     takes_context: bool = False
+    # (the spec, the batch's options) -> the spec for that batch: what an operation
+    # built of others (a chain) is depends on its options. None: always itself.
+    specialise: Callable[[OperationSpec, dict[str, Any]], OperationSpec] | None = None
+
+    def for_options(self, options: dict[str, Any]) -> OperationSpec:
+        """This operation as it runs with these options (ValueError if they cannot)."""
+        return self if self.specialise is None else self.specialise(self, options)
 
     def resolve_options(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Declared defaults, overridden by `raw` parsed to their types; ValueError if bad."""
@@ -180,6 +187,7 @@ def operation(
     default_timeout_s: float | None = None,
     planned_outputs: Callable[[Path, Path, dict[str, Any]], list[Path]] | None = None,
     planned_batch_outputs: Callable[[Path, dict[str, Any]], list[Path]] | None = None,
+    specialise: Callable[[OperationSpec, dict[str, Any]], OperationSpec] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Describe a module-level function as an operation (ARCHITECTURE.md: plugin contract)."""
 
@@ -212,6 +220,7 @@ def operation(
             planned_batch_outputs=planned_batch_outputs,
             is_async=is_async,
             takes_context=len(params) >= 4,
+            specialise=specialise,
         )
         return func
 
@@ -263,6 +272,20 @@ class TaskContext:
         self._last_progress = -1.0
         self.root = root
         self.data: dict[str, Any] = {}
+
+    def fresh(self) -> TaskContext:
+        """The same task's context (cancel flag, progress, children, writes) with
+        empty data: one step of an operation built of others."""
+        return TaskContext(
+            self._cancel_event,
+            self._on_progress,
+            self._on_child,
+            root=self.root,
+            thawed=self._thawed,
+            guard=self.guard,
+            batch_id=self.batch_id,
+            seq=self.seq,
+        )
 
     @property
     def cancelled(self) -> bool:

@@ -40,6 +40,7 @@ from batchgui.core.errors import ErrorKind, PermanentError
 from batchgui.core.platform import files
 
 TEMP_MARK = ".batchgui-tmp-"
+SCRATCH_MARK = TEMP_MARK + "chain-"  # a chain's folder for the files between its steps
 ON_EXISTS = ("skip", "overwrite", "rename", "fail")
 DEFAULT_ON_EXISTS = "skip"
 

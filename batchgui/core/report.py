@@ -25,7 +25,7 @@ def _text(path: os.PathLike[str] | None) -> str | None:
 
 
 def task_entry(task: Task) -> dict[str, Any]:
-    return {
+    entry = {
         "path": _text(task.path),
         "status": task.status.value,
         "reason": task.reason,
@@ -43,6 +43,10 @@ def task_entry(task: Task) -> dict[str, Any]:
         # why a file was skipped, in words ("… already exists", which output clashed)
         "detail": task.error if task.status is TaskStatus.SKIPPED else None,
     }
+    steps = task.data.get("steps")
+    if steps:  # a chain: what each step made, per branch ("" for a plain chain)
+        entry["steps"] = steps
+    return entry
 
 
 def build_report(batch: Batch, workers: int) -> dict[str, Any]:

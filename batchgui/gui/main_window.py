@@ -320,6 +320,7 @@ class MainWindow(QMainWindow):
         )
         try:
             options = spec.resolve_options(self.control.raw_options())
+            spec = spec.for_options(options)
         except ValueError:
             options = None  # said when Start is pressed
 
@@ -377,6 +378,7 @@ class MainWindow(QMainWindow):
         spec = self.control.operation()
         try:
             options = spec.resolve_options(self.control.raw_options())
+            spec = spec.for_options(options)
             settings = self._run_settings(spec.name, options)
             settings.filters.build()  # a bad filter is said before anything is walked
         except ValueError as exc:

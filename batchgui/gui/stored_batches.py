@@ -24,7 +24,6 @@ from batchgui.gui.history_window import UNFINISHED, HistoryWindow, describe_sour
 from batchgui.gui.resume_offer import resume_question
 from batchgui.operations.registry import load_operations
 from batchgui.scan.safety import ready_to_resume
-from batchgui.scan.walk import InputError
 from batchgui.session import RunSettings
 from batchgui.store import BatchLock, StoreError
 
@@ -106,9 +105,9 @@ class StoredBatches:
 
         try:
             batch = await asyncio.to_thread(reopen)
-            spec = load_operations().get(batch.op_name)
+            spec = load_operations().get(batch.op_name).for_options(batch.options)
             await asyncio.to_thread(ready_to_resume, batch, spec, self.window.store)
-        except (StoreError, KeyError, InputError) as exc:
+        except (StoreError, KeyError, ValueError) as exc:  # InputError is a ValueError
             log.info("cannot run batch %s again: %s", batch_id, exc)
             self.window.statusBar().showMessage(f"Cannot resume: {exc}")
             return None

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "batchgui.operations"
 BUILTINS = {
+    "chain": "batchgui.operations.pipeline:chain",
     "checksum": "batchgui.operations.checksum:checksum",
     "exec": "batchgui.operations.command:run_command",
     "image": "batchgui.operations.image:convert_image",

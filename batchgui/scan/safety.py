@@ -122,6 +122,13 @@ def claim_outputs(
                 task.move_to(TaskStatus.SKIPPED)
             continue
         _refuse_sources(task, planned, sources, source_paths)
+        twice = _twice(planned)
+        if twice is not None:  # e.g. two variants of a chain named alike
+            if task.status is TaskStatus.PENDING:
+                task.reason = "name clash"
+                task.error = f"two of its outputs would be the same file: {twice}"
+                task.move_to(TaskStatus.SKIPPED)
+            continue
         other = claims.clash(planned)
         if other is not None and task.root == task.path and task.out_dir is not None:
             # a file given directly: under a folder named after its own folder
@@ -136,6 +143,16 @@ def claim_outputs(
                 task.move_to(TaskStatus.SKIPPED)
             continue
         claims.add(planned, task.path)
+
+
+def _twice(planned: list[Path]) -> Path | None:
+    seen: set[str] = set()
+    for path in planned:
+        key = os.fspath(path)
+        if key in seen:
+            return path
+        seen.add(key)
+    return None
 
 
 def _refuse_sources(

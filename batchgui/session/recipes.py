@@ -15,6 +15,7 @@ saying to upgrade. Recipes saved by name live in `<data>/recipes/NAME.toml`.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -27,6 +28,7 @@ from batchgui.core.outputs import atomic_write
 from batchgui.session.settings import RunSettings
 
 RECIPE_VERSION = 1
+CHAIN = "chain"  # operations/pipeline.py
 _NOT_IN_A_RECIPE = ("sources", "stop_after", "on_interrupt", "version")
 _NAME = re.compile(r"^[\w][\w .-]{0,63}$")
 
@@ -38,6 +40,12 @@ class RecipeError(ValueError):
 def recipe_data(settings: RunSettings) -> dict[str, Any]:
     data = {k: v for k, v in settings.to_json().items() if k not in _NOT_IN_A_RECIPE}
     data["filters"] = {k: v for k, v in data["filters"].items() if v not in (None, [], ())}
+    if settings.operation == CHAIN and isinstance(data["options"].get("steps"), str):
+        # a chain's steps as tables people can read: [[steps]] or [[branches.NAME]]
+        options = dict(data["options"])
+        steps = json.loads(options.pop("steps") or "[]")
+        data["options"] = options
+        data["branches" if isinstance(steps, dict) else "steps"] = steps
     return {"batchgui_recipe": RECIPE_VERSION, **_without_none(data)}
 
 
@@ -96,6 +104,12 @@ def parse_recipe(text: str, path: str, operations: dict[str, OperationSpec]) -> 
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{path}: not valid TOML: {exc}") from None
+    if "steps" in data or "branches" in data:  # a chain, its steps as tables
+        chained = data.pop("steps", None) or data.pop("branches", None)
+        data.setdefault("operation", CHAIN)
+        data.setdefault("options", {})
+        if isinstance(data["options"], dict):
+            data["options"]["steps"] = json.dumps(chained)
     version = data.get("batchgui_recipe", RECIPE_VERSION)
     if not isinstance(version, int) or version > RECIPE_VERSION:
         raise RecipeError(
