@@ -106,7 +106,7 @@ def test_bad_chains_are_one_line_before_anything_runs(tmp_path):
     cases = [
         (("--step", "imag"), "step 1: unknown operation 'imag'"),
         (("--step", "image formt=png"), "step 1 (image): image has no option 'formt'"),
-        (("--step", "text", "--step", "image"), "step 2 (image): takes"),
+        (("--step", "text", "--step", "image"), "step 2 (image): cannot take the .md files"),
         (("--step", "exec command=true", "--step", "image"), "step 1 (exec): its results"),
         (("--step", "checksum", "--step", "image"), "step 1 (checksum): a batch-wide step"),
         (("--step", "image", "--step", "a: image"), "give every step a branch, or none"),

@@ -14,15 +14,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from batchgui.cli import EXIT_OK, UsageError
 from batchgui.cli.execute import execute_batch, open_store, report_target
 from batchgui.cli.filters import add_filter_arguments, filter_settings_from
 from batchgui.core.operation import OperationSpec
-from batchgui.core.platform.commands import split as split_words
 from batchgui.core.processor import default_workers
 from batchgui.logs import setup_logging
+from batchgui.operations.pipeline import steps_from_specs
 from batchgui.operations.registry import load_operations
 from batchgui.paths import data_dir, log_dir
 from batchgui.scan.filters import parse_size
@@ -131,30 +130,10 @@ _FIELD_OF = {"backoff": "backoff_s", "timeout": "timeout_s", "rate": "rate_per_s
 
 def steps_option(specs: list[str]) -> str:
     """--step values as the chain's steps option (JSON); UsageError for a bad one."""
-    branches: dict[str, list[dict[str, Any]]] = {}
-    for spec in specs:
-        try:
-            words = split_words(spec)  # the system's quoting rules (platform layer)
-        except ValueError as exc:
-            raise UsageError(f"--step {spec!r}: {exc}") from None
-        branch = ""
-        if words and words[0].endswith(":"):
-            branch, words = words[0][:-1], words[1:]
-        if not words:
-            raise UsageError(f"--step {spec!r}: name an operation")
-        step: dict[str, Any] = {"op": words[0], "options": {}}
-        for word in words[1:]:
-            if word == "keep":
-                step["keep"] = True
-            elif "=" in word:
-                key, value = word.split("=", 1)
-                step["options"][key] = value
-            else:
-                raise UsageError(f"--step {spec!r}: {word!r} is not KEY=VALUE or keep")
-        branches.setdefault(branch, []).append(step)
-    if "" in branches and len(branches) > 1:
-        raise UsageError("--step: give every step a branch, or none")
-    return json.dumps(branches.get("", branches))
+    try:
+        return steps_from_specs(specs)
+    except ValueError as exc:
+        raise UsageError(f"--step: {exc}") from None
 
 
 def explicit_options(args: argparse.Namespace) -> set[str]:

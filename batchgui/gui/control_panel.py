@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from batchgui.core.naming import naming_for
 from batchgui.core.operation import MODE_CHOICES, NAME_OPTION, OperationSpec, Option
+from batchgui.gui.steps_editor import StepsEditor
 from batchgui.session import RunSettings, units
 
 
@@ -245,7 +246,9 @@ class ControlPanel(QGroupBox):
         for name, value in values.items():
             widget = self._option_widgets.get(name)
             try:
-                if isinstance(widget, QCheckBox):
+                if isinstance(widget, StepsEditor):
+                    widget.set_steps_json(str(value))
+                elif isinstance(widget, QCheckBox):
                     widget.setChecked(bool(value))
                 elif isinstance(widget, QComboBox):
                     index = widget.findText(str(value))
@@ -287,7 +290,9 @@ class ControlPanel(QGroupBox):
         """Option values as the form holds them (the spec parses and checks them)."""
         values: dict[str, Any] = {}
         for name, widget in self._option_widgets.items():
-            if isinstance(widget, QCheckBox):
+            if isinstance(widget, StepsEditor):
+                values[name] = widget.steps_json()
+            elif isinstance(widget, QCheckBox):
                 values[name] = widget.isChecked()
             elif isinstance(widget, QComboBox):
                 values[name] = widget.currentText()
@@ -362,6 +367,8 @@ _ON_EXISTS_LABELS = {
 
 
 def _editor_for(option: Option, parent: QWidget) -> QWidget:
+    if option.name == "steps":  # the chain's steps: a list, not a line of JSON
+        return StepsEditor(parent)
     if option.choices:
         combo = QComboBox(parent)
         combo.addItems([str(c) for c in option.choices])

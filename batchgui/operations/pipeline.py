@@ -43,6 +43,8 @@ from batchgui.core.operation import (
     operation,
 )
 from batchgui.core.outputs import SCRATCH_MARK
+from batchgui.core.platform.commands import join as join_words
+from batchgui.core.platform.commands import split as split_words
 
 CHAIN = "chain"
 
@@ -109,9 +111,9 @@ def _steps(raw: list[Any], where: str) -> list[Step]:
             raise ValueError(f"{where}step {number} ({name}): a batch-wide step must be last")
         if sample is not None and spec.extensions and sample.suffix.lower() not in spec.extensions:
             raise ValueError(
-                f"{where}step {number} ({name}): takes {', '.join(sorted(spec.extensions))}, "
-                f"but step {number - 1} ({steps[-1].label}) writes "
-                f"{sample.suffix or 'files without an extension'}"
+                f"{where}step {number} ({name}): cannot take the "
+                f"{sample.suffix or 'extensionless'} files step {number - 1} "
+                f"({steps[-1].label}) writes"
             )
         step = Step(spec, options, bool(entry.get("keep", False)))
         sample = _written_like(step, sample)
@@ -129,6 +131,51 @@ def _written_like(step: Step, sample: Path | None) -> Path | None:
     made = step.spec.planned_outputs(sample, Path("out"), step.options)
     files = [p for p in made if "*" not in p.name and p.suffix != ".assets"]
     return files[0] if files else None
+
+
+def steps_from_specs(specs: list[str]) -> str:
+    """Steps written as `[BRANCH:] OP [KEY=VALUE ...] [keep]` (--step, the window's
+    step list) as the steps option (JSON); ValueError naming the bad one."""
+    branches: dict[str, list[dict[str, Any]]] = {}
+    for spec in specs:
+        try:
+            words = split_words(spec)
+        except ValueError as exc:
+            raise ValueError(f"{spec!r}: {exc}") from None
+        branch = ""
+        if words and words[0].endswith(":"):
+            branch, words = words[0][:-1], words[1:]
+        if not words:
+            raise ValueError(f"{spec!r}: name an operation")
+        step: dict[str, Any] = {"op": words[0], "options": {}}
+        for word in words[1:]:
+            if word == "keep":
+                step["keep"] = True
+            elif "=" in word:
+                key, value = word.split("=", 1)
+                step["options"][key] = value
+            else:
+                raise ValueError(f"{spec!r}: {word!r} is not KEY=VALUE or keep")
+        branches.setdefault(branch, []).append(step)
+    if "" in branches and len(branches) > 1:
+        raise ValueError("give every step a branch, or none")
+    return json.dumps(branches.get("", branches))
+
+
+def specs_from_steps(text: str) -> list[str]:
+    """The steps option back as `[BRANCH:] OP KEY=VALUE ...` lines (the window)."""
+    data = json.loads(text) if text else []
+    raw = data if isinstance(data, dict) else {"": data}
+    lines = []
+    for branch, steps in raw.items():
+        for step in steps:
+            words = [f"{branch}:"] if branch else []
+            words.append(str(step.get("op", "")))
+            words += [f"{k}={v}" for k, v in (step.get("options") or {}).items()]
+            if step.get("keep"):
+                words.append("keep")
+            lines.append(join_words(words))
+    return lines
 
 
 # --- running ------------------------------------------------------------------------

@@ -90,3 +90,59 @@ def test_a_bad_preset_file_is_one_line_and_changes_nothing(make_window, run, tmp
         await close(window)
 
     run(scenario)
+
+
+def test_the_step_list_builds_checks_and_runs_a_chain(make_window, run, tmp_path, qtbot):
+    from batchgui.core import TaskStatus
+    from tests.gui.test_window import click, scanned
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, colour in (("a.png", "red"), ("b.png", "blue")):
+        Image.new("RGB", (300, 200), colour).save(photos / name)
+    data = tmp_path / "data"
+
+    async def scenario():
+        window = make_window(data)
+        window.show()
+        control = window.control
+        control.select_operation("chain")
+        editor = control._option_widgets["steps"]
+        assert editor.problem.text() == "Add the first step"
+        qtbot.keyClicks(editor.new_step, "image format=webp max_width=50")
+        click(editor, "addStepButton", qtbot)
+        assert editor.problem.text() == ""
+        editor.new_step.setText("text")
+        editor.add_typed()
+        assert editor.problem.text().startswith("step 2 (text): cannot take the .webp files")
+        assert editor.list.item(1).toolTip() == editor.problem.text()  # marked
+        click(editor, "removeStepButton", qtbot)  # the selected, last one
+        editor.new_step.setText("checksum")
+        editor.add_typed()
+        click(editor, "stepUpButton", qtbot)  # checksum first: not allowed
+        assert editor.problem.text().startswith("step 1 (checksum): a batch-wide step")
+        assert editor.list.item(0).toolTip()
+        click(editor, "stepDownButton", qtbot)
+        assert editor.problem.text() == ""
+        assert [editor.list.item(i).text() for i in range(2)] == [
+            "image format=webp max_width=50",
+            "checksum",
+        ]
+        control.output_edit.setText(str(tmp_path / "out"))
+        window.add_paths([str(photos)])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        await until(lambda: window.batch is not None and window.batch.is_done)
+        assert window.batch.counts[TaskStatus.COMPLETED] == 2
+        made = sorted(p.name for p in (tmp_path / "out").iterdir())
+        assert made == ["SHA256SUMS", "a.webp", "b.webp"]
+        await close(window)
+
+        again = make_window(data)  # the steps are remembered with the chain
+        again.show()
+        again.control.select_operation("chain")
+        steps = again.control._option_widgets["steps"]
+        assert steps.specs() == ["image format=webp max_width=50", "checksum"]
+        await close(again)
+
+    run(scenario)
