@@ -132,7 +132,8 @@ def test_the_step_list_builds_checks_and_runs_a_chain(make_window, run, tmp_path
         window.add_paths([str(photos)])
         await until(lambda: scanned(window))
         click(window, "startButton", qtbot)
-        await until(lambda: window.batch is not None and window.batch.is_done)
+        # finished: every file done and the manifest written (it comes last)
+        await until(lambda: window.batch is not None and window.batch.status.value == "finished")
         assert window.batch.counts[TaskStatus.COMPLETED] == 2
         made = sorted(p.name for p in (tmp_path / "out").iterdir())
         assert made == ["SHA256SUMS", "a.webp", "b.webp"]
