@@ -126,7 +126,10 @@ def hog(src: Path, out_dir: Path, options: dict) -> list[Path]:
 @operation("burn", mode="process", options=[Option("cpu_seconds", float, 0.8)])
 def burn(src: Path, out_dir: Path, options: dict, ctx: TaskContext) -> list[Path]:
     """Uses `cpu_seconds` of CPU time (time frozen does not count), announcing its pid."""
-    (out_dir / f"{src.name}.pid").write_text(str(os.getpid()))
+    # whole or not at all: the test reads it as soon as it appears
+    part = out_dir / f".{src.name}.pid.part"
+    part.write_text(str(os.getpid()))
+    os.replace(part, out_dir / f"{src.name}.pid")
     start = time.process_time()
     while time.process_time() - start < options["cpu_seconds"] and not ctx.cancelled:
         pass
