@@ -86,6 +86,96 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = commands.add_parser("run", help="run an operation over files and folders")
+    add_run_arguments(run)
+    watch = commands.add_parser(
+        "watch", help="process files as they arrive in folders, until stopped (Ctrl-C)"
+    )
+    add_run_arguments(watch)
+    add_watch_arguments(watch)
+
+    preview = commands.add_parser(
+        "preview", help="show which files would be processed, and why others would not"
+    )
+    preview.add_argument("paths", nargs="+", metavar="PATH")
+    preview.add_argument("--json", action="store_true", help="machine-readable output")
+    preview.add_argument("--no-dedupe", action="store_true", help="do not look for duplicates")
+    preview.add_argument(
+        "--op", metavar="NAME", help="also show what this operation's outputs would meet"
+    )
+    add_set_argument(preview)
+    preview.add_argument(
+        "--out", metavar="DIR", help="output folder (with --op; default ./batchgui-output)"
+    )
+    preview.add_argument("--on-exists", choices=ON_EXISTS, default=DEFAULT_ON_EXISTS)
+    add_filter_arguments(preview)
+
+    resume = commands.add_parser(
+        "resume", help="resume an unfinished batch (the latest if no id is given)"
+    )
+    resume.add_argument("batch_id", nargs="?", metavar="BATCH_ID")
+    resume.add_argument("--report", metavar="FILE", help="write a JSON report ('-': stdout)")
+    resume.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_control_arguments(resume)
+
+    history = commands.add_parser("history", help="list batches")
+    history.add_argument("--json", action="store_true")
+    history.add_argument(
+        "--prune",
+        metavar="AGE",
+        help="first forget finished and cancelled batches that ended more than AGE ago "
+        "(30d, 12h, 2w; a bare number is days); unfinished batches are kept",
+    )
+
+    recipe = commands.add_parser("recipe", help="saved setups: save, list, show, delete")
+    recipe_actions = recipe.add_subparsers(dest="recipe_action", required=True)
+    save = recipe_actions.add_parser(
+        "save", help="save a setup: the latest batch's (or --from-batch ID), or --file FILE"
+    )
+    save.add_argument("name", metavar="NAME")
+    source = save.add_mutually_exclusive_group()
+    source.add_argument("--from-batch", metavar="BATCH_ID", help="a stored batch's setup")
+    source.add_argument("--file", metavar="FILE", help="a recipe file to check and keep")
+    recipe_actions.add_parser("list", help="the saved recipes")
+    show = recipe_actions.add_parser("show", help="print a recipe (TOML)")
+    show.add_argument("name", metavar="NAME|FILE")
+    delete = recipe_actions.add_parser("delete", help="delete a saved recipe")
+    delete.add_argument("name", metavar="NAME")
+
+    export = commands.add_parser(
+        "export", help="a stored batch as one file: its recipe, files and outcomes"
+    )
+    export.add_argument("batch_id", metavar="BATCH_ID")
+    export.add_argument("file", metavar="FILE", help="where to write it ('-': stdout)")
+    imported = commands.add_parser("import", help="a batch exported elsewhere, stored here")
+    imported.add_argument("file", metavar="FILE")
+
+    forget = commands.add_parser("forget", help="delete stored batches from the history")
+    forget.add_argument("batch_ids", metavar="BATCH_ID", nargs="+")
+
+    report = commands.add_parser("report", help="export the results of a stored batch")
+    report.add_argument("batch_id", metavar="BATCH_ID")
+    form = report.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="JSON, schema 1 (the default)")
+    form.add_argument("--csv", action="store_true", help="CSV, for a spreadsheet")
+
+    doctor = commands.add_parser("doctor", help="check the database; --repair saves what it can")
+    doctor.add_argument(
+        "--repair",
+        action="store_true",
+        help="move a damaged database aside and copy what can be read into a new one",
+    )
+
+    gui = commands.add_parser("gui", help="open the window with these files and folders")
+    gui.add_argument("paths", nargs="*", metavar="PATH")
+    gui.add_argument("--smoke-test", action="store_true", help=argparse.SUPPRESS)
+
+    ops = commands.add_parser("ops", help="list operations and their options")
+    ops.add_argument("--json", action="store_true")
+    return parser
+
+
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    """What to run and how: shared by `run` and `watch`."""
     run.add_argument("paths", nargs="*", metavar="PATH", help="files and folders (recursive)")
     what = run.add_mutually_exclusive_group()
     what.add_argument("--op", metavar="NAME", help="operation (see 'batchgui ops')")
@@ -180,85 +270,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_filter_arguments(run)
 
-    preview = commands.add_parser(
-        "preview", help="show which files would be processed, and why others would not"
+
+def add_watch_arguments(watch: argparse.ArgumentParser) -> None:
+    watch.add_argument(
+        "--settle",
+        type=_positive_float,
+        default=2.0,
+        metavar="SECONDS",
+        help="a file is taken once its size and time have not changed for this long "
+        "(default 2: half-copied files wait)",
     )
-    preview.add_argument("paths", nargs="+", metavar="PATH")
-    preview.add_argument("--json", action="store_true", help="machine-readable output")
-    preview.add_argument("--no-dedupe", action="store_true", help="do not look for duplicates")
-    preview.add_argument(
-        "--op", metavar="NAME", help="also show what this operation's outputs would meet"
+    watch.add_argument(
+        "--interval",
+        type=_positive_float,
+        default=1.0,
+        metavar="SECONDS",
+        help="look at the folders at least this often (default 1; events come sooner)",
     )
-    add_set_argument(preview)
-    preview.add_argument(
-        "--out", metavar="DIR", help="output folder (with --op; default ./batchgui-output)"
+    watch.add_argument(
+        "--on-done",
+        metavar="COMMAND",
+        help="run after each round of new files: {batch} {report} {completed} {failed}",
     )
-    preview.add_argument("--on-exists", choices=ON_EXISTS, default=DEFAULT_ON_EXISTS)
-    add_filter_arguments(preview)
-
-    resume = commands.add_parser(
-        "resume", help="resume an unfinished batch (the latest if no id is given)"
-    )
-    resume.add_argument("batch_id", nargs="?", metavar="BATCH_ID")
-    resume.add_argument("--report", metavar="FILE", help="write a JSON report ('-': stdout)")
-    resume.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    add_control_arguments(resume)
-
-    history = commands.add_parser("history", help="list batches")
-    history.add_argument("--json", action="store_true")
-    history.add_argument(
-        "--prune",
-        metavar="AGE",
-        help="first forget finished and cancelled batches that ended more than AGE ago "
-        "(30d, 12h, 2w; a bare number is days); unfinished batches are kept",
-    )
-
-    recipe = commands.add_parser("recipe", help="saved setups: save, list, show, delete")
-    recipe_actions = recipe.add_subparsers(dest="recipe_action", required=True)
-    save = recipe_actions.add_parser(
-        "save", help="save a setup: the latest batch's (or --from-batch ID), or --file FILE"
-    )
-    save.add_argument("name", metavar="NAME")
-    source = save.add_mutually_exclusive_group()
-    source.add_argument("--from-batch", metavar="BATCH_ID", help="a stored batch's setup")
-    source.add_argument("--file", metavar="FILE", help="a recipe file to check and keep")
-    recipe_actions.add_parser("list", help="the saved recipes")
-    show = recipe_actions.add_parser("show", help="print a recipe (TOML)")
-    show.add_argument("name", metavar="NAME|FILE")
-    delete = recipe_actions.add_parser("delete", help="delete a saved recipe")
-    delete.add_argument("name", metavar="NAME")
-
-    export = commands.add_parser(
-        "export", help="a stored batch as one file: its recipe, files and outcomes"
-    )
-    export.add_argument("batch_id", metavar="BATCH_ID")
-    export.add_argument("file", metavar="FILE", help="where to write it ('-': stdout)")
-    imported = commands.add_parser("import", help="a batch exported elsewhere, stored here")
-    imported.add_argument("file", metavar="FILE")
-
-    forget = commands.add_parser("forget", help="delete stored batches from the history")
-    forget.add_argument("batch_ids", metavar="BATCH_ID", nargs="+")
-
-    report = commands.add_parser("report", help="export the results of a stored batch")
-    report.add_argument("batch_id", metavar="BATCH_ID")
-    form = report.add_mutually_exclusive_group()
-    form.add_argument("--json", action="store_true", help="JSON, schema 1 (the default)")
-    form.add_argument("--csv", action="store_true", help="CSV, for a spreadsheet")
-
-    doctor = commands.add_parser("doctor", help="check the database; --repair saves what it can")
-    doctor.add_argument(
-        "--repair",
-        action="store_true",
-        help="move a damaged database aside and copy what can be read into a new one",
-    )
-
-    gui = commands.add_parser("gui", help="open the window with these files and folders")
-    gui.add_argument("paths", nargs="*", metavar="PATH")
-    gui.add_argument("--smoke-test", action="store_true", help=argparse.SUPPRESS)
-
-    ops = commands.add_parser("ops", help="list operations and their options")
-    ops.add_argument("--json", action="store_true")
-    return parser
 
 
 def add_set_argument(parser: argparse.ArgumentParser) -> None:
@@ -316,6 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from batchgui.cli.run import run_command
 
             return run_command(args)
+        if args.command == "watch":
+            from batchgui.cli.watch import watch_command
+
+            return watch_command(args)
         if args.command == "preview":
             from batchgui.cli.preview import preview_command
 

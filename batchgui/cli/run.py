@@ -53,7 +53,7 @@ def run_command(args: argparse.Namespace) -> int:
             return EXIT_OK
     if not args.paths:
         raise UsageError("give the files and folders to process")
-    spec, settings = _settings(args, report_op)
+    spec, settings = operation_and_settings(args, report_op)
     if args.save_recipe:
         try:
             save_recipe(recipe_path(data_dir(args.data_dir), args.save_recipe), settings)
@@ -87,7 +87,9 @@ def run_command(args: argparse.Namespace) -> int:
     )
 
 
-def _settings(args: argparse.Namespace, report_op: str | None) -> tuple[OperationSpec, RunSettings]:
+def operation_and_settings(
+    args: argparse.Namespace, report_op: str | None
+) -> tuple[OperationSpec, RunSettings]:
     """The operation and the run's settings: from --op/--exec and the options given,
     or from a recipe that the options given here override."""
     recipe = None

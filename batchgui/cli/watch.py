@@ -1,0 +1,138 @@
+"""`batchgui watch`: process files as they arrive in folders, until stopped.
+
+    the same options as `run` (an operation, a recipe or steps; filters; the
+    output folder, which is never read back)
+    ─► loop: scan the folders ─► session/watch.Settler: files new or changed
+       and settled ─► a round: one stored batch over exactly those files (the
+       folder tree mirrored as `run` does, duplicates and unchanged content
+       skipped) ─► execute_batch ─► --on-done COMMAND
+    ─► wait for a change event or the interval, and look again
+
+Ctrl-C between rounds stops watching (exit 0); during a round it stops the
+round the usual way (--on-interrupt) and the watch with it (exit 130).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from batchgui.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
+from batchgui.cli.execute import execute_batch, open_store, report_target
+from batchgui.cli.run import operation_and_settings
+from batchgui.core.operation import OperationSpec
+from batchgui.core.platform.commands import split as split_words
+from batchgui.logs import setup_logging
+from batchgui.paths import data_dir, log_dir
+from batchgui.scan.duplicates import Duplicates, find_duplicates
+from batchgui.scan.walk import Entry, InputError, absolute, scan
+from batchgui.session import RunSettings
+from batchgui.session.batch_session import prepare_batch
+from batchgui.session.units import plural
+from batchgui.session.watch import ChangeAlarm, Settler
+from batchgui.store import StoreError
+
+
+def watch_command(args: argparse.Namespace) -> int:
+    setup_logging(log_dir(args.data_dir), quiet=args.quiet)
+    if not args.paths:
+        raise UsageError("give the folders to watch")
+    spec, settings = operation_and_settings(args, None)
+    folders = [absolute(p) for p in args.paths]
+    missing = [f for f in folders if not f.is_dir()]
+    if missing:
+        raise UsageError(f"{missing[0]}: not a folder (watch takes folders)")
+    try:
+        filters = settings.filters.build()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    out = absolute(settings.out)
+    settler = Settler(args.settle)
+    alarm = ChangeAlarm(folders)
+    print(
+        f"batchgui: watching {', '.join(map(str, folders))} ({spec.name} → {out}); Ctrl-C stops",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        while True:
+            try:
+                entries = list(scan(folders, filters, skip=[out]))
+            except InputError as exc:  # a watched folder went away
+                raise UsageError(str(exc)) from None
+            ready = settler.settled(entries, time.monotonic())
+            if ready:
+                code = _round(args, spec, settings, ready)
+                if code == EXIT_INTERRUPTED:
+                    return code
+                continue  # look again at once: files may have come meanwhile
+            wait = min(args.interval, args.settle / 2) if settler.waiting else args.interval
+            if alarm.changed.wait(timeout=wait):
+                alarm.changed.clear()
+    except KeyboardInterrupt:
+        print("batchgui: stopped watching", file=sys.stderr)
+        return EXIT_OK
+    finally:
+        alarm.close()
+
+
+def _round(
+    args: argparse.Namespace, spec: OperationSpec, settings: RunSettings, ready: list[Entry]
+) -> int:
+    """One batch over the settled files; its exit code."""
+    duplicates = find_duplicates(ready) if spec.incremental else Duplicates()
+    store = open_store(args.data_dir)
+    try:
+        batch = prepare_batch(settings, spec, store, scanned=(ready, duplicates))
+        store.create_batch(batch)
+    except (ValueError, StoreError, OSError) as exc:  # InputError is a ValueError
+        store.close()
+        raise UsageError(str(exc)) from None
+    report_path = report_target(args.report)
+    if args.on_done and report_path is None:
+        report_path = data_dir(args.data_dir) / "reports" / f"{batch.id}.json"
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+    if not args.quiet:
+        print(f"batchgui: {plural(len(ready), 'new file')}: batch {batch.id}", file=sys.stderr)
+    code = execute_batch(
+        batch,
+        spec,
+        store,
+        args.data_dir,
+        quiet=args.quiet,
+        report_path=report_path,
+        on_interrupt=args.on_interrupt,
+    )
+    if args.on_done and code != EXIT_INTERRUPTED:
+        _on_done(args.on_done, batch.id, report_path, batch.counts)
+    return code
+
+
+def _on_done(template: str, batch_id: str, report: Path | None, counts: dict) -> None:
+    """Run the --on-done command: its words filled in, no shell (names are data)."""
+    values = {
+        "batch": batch_id,
+        "report": os.fspath(report) if report else "",
+        "completed": str(_count(counts, "completed")),
+        "failed": str(_count(counts, "failed")),
+    }
+    try:
+        argv = [word.format_map(values) for word in split_words(template)]
+    except (ValueError, KeyError) as exc:
+        print(f"batchgui: --on-done not run: {exc}", file=sys.stderr)
+        return
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, timeout=600, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"batchgui: --on-done failed: {exc}", file=sys.stderr)
+        return
+    if done.returncode:
+        print(f"batchgui: --on-done exited with status {done.returncode}", file=sys.stderr)
+
+
+def _count(counts: dict, status: str) -> int:
+    return next((n for key, n in counts.items() if getattr(key, "value", key) == status), 0)

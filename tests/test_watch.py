@@ -1,0 +1,124 @@
+"""`batchgui watch`: files that arrive are processed once they settle, once each;
+changed files again, touched ones not; filters apply; Ctrl-C stops it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from batchgui.scan.walk import Entry
+from batchgui.session.watch import Settler
+
+
+def until(condition, timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.05)
+
+
+def test_a_file_is_handed_on_once_it_has_stopped_changing():
+    settler = Settler(settle_s=1.0)
+    path = Path("/x/a.txt")
+
+    def seen(size: int, mtime: int, now: float) -> list[str]:
+        entry = Entry(path, path.parent, size=size, mtime_ns=mtime)
+        return [e.path.name for e in settler.settled([entry], now)]
+
+    assert seen(10, 1, now=0.0) == []  # new
+    assert seen(20, 2, now=0.5) == []  # still growing
+    assert seen(20, 2, now=1.0) == []  # the same for 0.5 s only
+    assert seen(20, 2, now=1.6) == ["a.txt"]  # the same for 1.1 s: ready
+    assert seen(20, 2, now=5.0) == []  # handed on already
+    assert seen(20, 3, now=6.0) == []  # touched or changed: settles again
+    assert seen(20, 3, now=7.5) == ["a.txt"]
+    assert settler.settled([], now=8.0) == [] and settler.waiting == 0
+
+
+def test_watching_a_folder(tmp_path):
+    inbox, out, data = tmp_path / "in", tmp_path / "out", tmp_path / "data"
+    inbox.mkdir()
+    done_log = tmp_path / "done.log"
+    on_done = f"sh -c 'echo \"$1 $2\" >> {done_log}' x {{batch}} {{report}}"
+    watch = subprocess.Popen(
+        [
+            sys.executable, "-m", "batchgui", "--data-dir", str(data), "watch", str(inbox),
+            "--op", "text", "--out", str(out), "--settle", "1", "--interval", "0.2",
+            "--exclude", "*.tmp", "--on-done", on_done, "--quiet",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        # a file written in pieces over 2.4 s: taken once, whole
+        slow = inbox / "slow.txt"
+        with slow.open("w") as handle:
+            for piece in range(6):
+                handle.write(f"piece {piece}\n")
+                handle.flush()
+                time.sleep(0.4)
+        until(lambda: (out / "slow.txt.md").exists(), what="the slow file's output")
+        assert "piece 5" in (out / "slow.txt.md").read_text()
+
+        # a burst of 200, and a file the filters leave out
+        for i in range(200):
+            (inbox / f"b{i:03d}.txt").write_text(f"burst file {i}\n")
+        (inbox / "partial.tmp").write_text("excluded")
+        until(lambda: len(list(out.glob("b*.txt.md"))) == 200, what="the burst")
+
+        # changed: redone; touched with the same content: not redone
+        (inbox / "b007.txt").write_text("burst file 7, edited\n")
+        later = time.time() + 5
+        os.utime(inbox / "b008.txt", (later, later))
+        until(lambda: "edited" in (out / "b007.txt.md").read_text(), what="the edit")
+        until(lambda: _tasks(data).count(("b008.txt", "skipped")) == 1, what="the touch")
+        # every round over (--on-done comes last): Ctrl-C now stops an idle watch
+        until(
+            lambda: (
+                done_log.exists() and len(done_log.read_text().splitlines()) == len(_batches(data))
+            ),
+            what="the last round's end",
+        )
+    finally:
+        watch.send_signal(signal.SIGINT)
+        _, err = watch.communicate(timeout=60)
+    assert watch.returncode == 0, err
+    assert "stopped watching" in err
+
+    tasks = _tasks(data)
+    names = [name for name, _ in tasks]
+    assert names.count("slow.txt") == 1  # never taken half-written
+    assert all(names.count(f"b{i:03d}.txt") == 1 for i in range(200) if i not in (7, 8))
+    assert names.count("b007.txt") == 2 and names.count("b008.txt") == 2
+    assert "partial.tmp" not in names and not (out / "partial.tmp.md").exists()
+    rounds = done_log.read_text().splitlines()
+    assert len(rounds) == len(_batches(data))  # --on-done once per round
+    for line in rounds:
+        batch_id, report = line.split(" ", 1)
+        assert json.loads(Path(report).read_text())["batch_id"] == batch_id
+
+
+def _batches(data: Path) -> list[dict]:
+    result = subprocess.run(
+        [sys.executable, "-m", "batchgui", "--data-dir", str(data), "history", "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    return json.loads(result.stdout)["batches"]
+
+
+def _tasks(data: Path) -> list[tuple[str, str]]:
+    import sqlite3
+
+    conn = sqlite3.connect(data / "batchgui.db")
+    try:
+        return [
+            (Path(os.fsdecode(path)).name, status)
+            for path, status in conn.execute("SELECT path, status FROM tasks")
+        ]
+    finally:
+        conn.close()
