@@ -122,3 +122,44 @@ def _tasks(data: Path) -> list[tuple[str, str]]:
         ]
     finally:
         conn.close()
+
+
+def test_a_killed_watch_resumes_and_catches_up_on_what_arrived_meanwhile(tmp_path):
+    inbox, out, data = tmp_path / "in", tmp_path / "out", tmp_path / "data"
+    inbox.mkdir()
+    for i in range(3):
+        (inbox / f"early{i}.txt").write_text(f"early {i}\n")
+    base = [sys.executable, "-m", "batchgui", "--data-dir", str(data), "watch"]
+    first = subprocess.Popen(
+        [*base, str(inbox), "--op", "text", "--out", str(out), "--settle", "0.5",
+         "--interval", "0.2", "--quiet"],
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        until(lambda: len(list(out.glob("*.md"))) == 3, what="the early files")
+        # saved as done (the journal writes 4 times a second): what a resume relies on
+        until(lambda: [s for _, s in _tasks(data)].count("completed") == 3, what="saved")
+    finally:
+        first.kill()  # as a power cut would
+        first.wait(timeout=30)
+    early_outputs = {p.name: p.stat().st_mtime_ns for p in out.glob("early*.md")}
+    for i in range(2):
+        (inbox / f"late{i}.txt").write_text(f"late {i}\n")  # while nobody watches
+    nothing = subprocess.run([*base, "--resume", str(inbox)], capture_output=True, text=True)
+    assert nothing.returncode == 2 and "give nothing else" in nothing.stderr
+    second = subprocess.Popen([*base, "--resume", "--quiet"], stderr=subprocess.PIPE, text=True)
+    try:
+        until(lambda: len(list(out.glob("*.md"))) == 5, what="the late files")
+        until(lambda: len(_tasks(data)) == 8, what="every file looked at")
+    finally:
+        second.send_signal(signal.SIGINT)
+        _, err = second.communicate(timeout=60)
+    assert f"watching {inbox}" in err
+    tasks = _tasks(data)
+    # the early files were looked at again and skipped as done: not redone
+    assert [s for n, s in tasks if n.startswith("early")].count("skipped") == 3
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("early*.md")} == early_outputs
+    assert sorted(status for name, status in tasks if name.startswith("late")) == [
+        "completed",
+        "completed",
+    ]

@@ -273,6 +273,12 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
 
 def add_watch_arguments(watch: argparse.ArgumentParser) -> None:
     watch.add_argument(
+        "--resume",
+        action="store_true",
+        help="watch again as the last watch did (its folders and setup), catching up on "
+        "what arrived meanwhile",
+    )
+    watch.add_argument(
         "--settle",
         type=_positive_float,
         default=2.0,

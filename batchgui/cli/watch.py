@@ -9,12 +9,16 @@
     ─► wait for a change event or the interval, and look again
 
 Ctrl-C between rounds stops watching (exit 0); during a round it stops the
-round the usual way (--on-interrupt) and the watch with it (exit 130).
+round the usual way (--on-interrupt) and the watch with it (exit 130). The
+watch's setup is kept in <data>/watches/last.json: `watch --resume` takes it
+up again, and its first look catches up on what arrived meanwhile (files
+already done are skipped as unchanged).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -24,14 +28,16 @@ from pathlib import Path
 from batchgui.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
 from batchgui.cli.execute import execute_batch, open_store, report_target
 from batchgui.cli.run import operation_and_settings
-from batchgui.core.operation import OperationSpec
+from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.platform.commands import split as split_words
 from batchgui.logs import setup_logging
+from batchgui.operations.registry import load_operations
 from batchgui.paths import data_dir, log_dir
 from batchgui.scan.duplicates import Duplicates, find_duplicates
 from batchgui.scan.walk import Entry, InputError, absolute, scan
 from batchgui.session import RunSettings
 from batchgui.session.batch_session import prepare_batch
+from batchgui.session.recipes import parse_recipe, recipe_text
 from batchgui.session.units import plural
 from batchgui.session.watch import ChangeAlarm, Settler
 from batchgui.store import StoreError
@@ -39,10 +45,17 @@ from batchgui.store import StoreError
 
 def watch_command(args: argparse.Namespace) -> int:
     setup_logging(log_dir(args.data_dir), quiet=args.quiet)
-    if not args.paths:
-        raise UsageError("give the folders to watch")
-    spec, settings = operation_and_settings(args, None)
-    folders = [absolute(p) for p in args.paths]
+    record = data_dir(args.data_dir) / "watches" / "last.json"
+    if args.resume:
+        if args.paths or args.op or args.exec_template or args.recipe or args.steps:
+            raise UsageError("--resume watches as the last watch did: give nothing else")
+        spec, settings, folders = _last_watch(record, args)
+    else:
+        if not args.paths:
+            raise UsageError("give the folders to watch")
+        spec, settings = operation_and_settings(args, None)
+        folders = [absolute(p) for p in args.paths]
+        _remember_watch(record, settings, folders, args)
     missing = [f for f in folders if not f.is_dir()]
     if missing:
         raise UsageError(f"{missing[0]}: not a folder (watch takes folders)")
@@ -78,6 +91,49 @@ def watch_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         alarm.close()
+
+
+def _remember_watch(
+    record: Path, settings: RunSettings, folders: list[Path], args: argparse.Namespace
+) -> None:
+    """What `watch --resume` takes up again: the setup, folders and timings."""
+    document = {
+        "batchgui_watch": 1,
+        "recipe": recipe_text(settings),
+        "folders": [os.fspath(f) for f in folders],
+        "settle": args.settle,
+        "interval": args.interval,
+        "on_done": args.on_done,
+    }
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(record) as handle:
+            handle.write(json.dumps(document, indent=2).encode("utf-8"))
+    except OSError as exc:
+        print(f"batchgui: warning: this watch cannot be resumed later: {exc}", file=sys.stderr)
+
+
+def _last_watch(
+    record: Path, args: argparse.Namespace
+) -> tuple[OperationSpec, RunSettings, list[Path]]:
+    try:
+        document = json.loads(record.read_text(encoding="utf-8"))
+        settings = parse_recipe(
+            document["recipe"], f"{record} (its recipe)", load_operations().operations
+        )
+        folders = [Path(f) for f in document["folders"]]
+    except FileNotFoundError:
+        raise UsageError(
+            "no watch to resume (start one with 'batchgui watch FOLDER ...')"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # RecipeError is a ValueError
+        raise UsageError(f"{record}: cannot resume the watch: {exc}") from None
+    args.settle = float(document.get("settle") or args.settle)
+    args.interval = float(document.get("interval") or args.interval)
+    args.on_done = args.on_done or document.get("on_done")
+    spec = load_operations().get(settings.operation).for_options(settings.options)
+    settings = RunSettings.from_json({**settings.to_json(), "sources": [str(f) for f in folders]})
+    return spec, settings, folders
 
 
 def _round(
