@@ -131,6 +131,13 @@ class ControlPanel(QGroupBox):
         output_label.setBuddy(self.output_edit)
         form.addRow(output_label, out_row)
         form.addRow("If a file e&xists", self.on_exists_combo)
+        self.keep_watching = QCheckBox("&Keep watching the folders", self)
+        self.keep_watching.setObjectName("keepWatchingCheck")
+        self.keep_watching.setToolTip(
+            "After the batch, files that arrive or change in its folders run as further "
+            "batches, once they have stopped changing for 2 s; untick to stop"
+        )
+        form.addRow("", self.keep_watching)
         # two rows of three, so the panel stays narrow (a 1024 px window)
         buttons = QGridLayout()
         for place, button in enumerate(self._buttons()):

@@ -56,7 +56,7 @@ from PySide6.QtWidgets import (
 from batchgui._version import __version__
 from batchgui.core import Batch, BatchProcessor, BatchStatus, Priority, TaskStatus
 from batchgui.core.collector import heap
-from batchgui.core.operation import atomic_write
+from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.processor import default_workers
 from batchgui.core.report import build_report
 from batchgui.gui.bridge import EngineBridge
@@ -77,11 +77,12 @@ from batchgui.gui.stored_batches import StoredBatches
 from batchgui.gui.task_history import TaskHistory
 from batchgui.gui.task_view import TaskPanel
 from batchgui.gui.theme import apply_theme
+from batchgui.gui.window_watch import WindowWatch
 from batchgui.gui.wording import WindowStatusBar
 from batchgui.operations.registry import load_operations
 from batchgui.scan.duplicates import Duplicates, find_duplicates
 from batchgui.scan.safety import leave_out_unsupported, output_reasons
-from batchgui.scan.walk import InputError, absolute, stream_scan
+from batchgui.scan.walk import Entry, InputError, absolute, stream_scan
 from batchgui.session import RunSettings, StopMode
 from batchgui.session.batch_session import BatchSession, prepare_batch
 from batchgui.session.units import plural
@@ -122,6 +123,8 @@ class MainWindow(QMainWindow):
         self._stop_draining: asyncio.Event | None = None  # while closing waits for running tasks
         self._stop_point = ""  # what the status bar says once a promised pause happens
         self.stored = StoredBatches(self)
+        self.watch = WindowWatch(self)
+        self._last_spec: OperationSpec | None = None  # what the latest batch ran
 
         registry = load_operations()
         workers = max(1, self.remembered.integer("workers", default_workers()))
@@ -231,6 +234,7 @@ class MainWindow(QMainWindow):
         self.details.message.connect(self.statusBar().showMessage)
         self.presets.message.connect(self.statusBar().showMessage)
         self.presets.applied.connect(self.apply_settings)
+        self.control.keep_watching.toggled.connect(self._keep_watching_toggled)
         self.bridge.tasks_changed.connect(self._refresh_details)
         self.bridge.tasks_changed.connect(self.tasks.model.tasks_changed)
         self.bridge.stats_changed.connect(self.stats.refresh)
@@ -369,6 +373,7 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         if self.batch is not None and not self.batch.is_done:
             return
+        self.watch.stop()  # a new batch: the old one's folders are watched no more
         if not self.sources:
             self.statusBar().showMessage("Add files or folders first")
             return
@@ -446,6 +451,7 @@ class MainWindow(QMainWindow):
             heap.release()
 
     async def _start_session(self, batch: Batch, spec, *, save: bool) -> None:
+        self._last_spec = spec
         session = BatchSession(self.store, self.data_dir, batch, on_store_error=self._store_failed)
         try:
             await session.start(self.processor, spec, save=save)
@@ -592,7 +598,9 @@ class MainWindow(QMainWindow):
         else:
             done = batch.total - batch.unfinished
             percent = f"{100 * done // batch.total}%"
-            if batch.is_done:
+            if batch.is_done and self.watch.active:
+                state = "Watching"
+            elif batch.is_done:
                 state = "Done"
             elif batch.status is BatchStatus.PAUSED:
                 state = f"Paused {percent}"
@@ -623,7 +631,50 @@ class MainWindow(QMainWindow):
             hint = "Click to see the failures." if failed else "Click to open the output folder."
             self.tray.showMessage("batchgui: batch finished", f"{text}\n{hint}", app_icon(), 8000)
         self.stats.refresh()
+        if batch.status is BatchStatus.CANCELLED and self.watch.active:
+            self.watch.stop()  # Cancel all ends the watch too
+            self.statusBar().showMessage(f"{text}; stopped watching")
         self._refresh_buttons()
+        self._maybe_keep_watching(batch)
+
+    def _maybe_keep_watching(self, batch: Batch) -> None:
+        """Watch the batch's folders from now on, if asked (gui/window_watch.py)."""
+        wanted = self.control.keep_watching.isChecked() and not self._closing
+        if not wanted or self.watch.active or self._last_spec is None:
+            return
+        if batch.status is BatchStatus.CANCELLED:
+            return  # cancelled on purpose: no more (and see _batch_finished)
+        handed = [
+            Entry(t.path, t.root or t.path, size=t.size, mtime_ns=t.fingerprint[1])
+            for t in batch.tasks
+            if t.fingerprint is not None
+        ]
+        self.watch.start(RunSettings.of_batch(batch), self._last_spec, handed)
+        self._refresh_buttons()
+
+    def _keep_watching_toggled(self, on: bool) -> None:
+        if not on and self.watch.active:
+            self.watch.stop()
+            self.statusBar().showMessage("Stopped watching")
+            self._refresh_buttons()
+        elif on and self.batch is not None and self.batch.is_done:
+            self._maybe_keep_watching(self.batch)
+
+    async def run_round(self, settings: RunSettings, spec: OperationSpec, ready: list) -> None:
+        """One more batch over files the watch found settled."""
+        store = self.store
+
+        def prepare() -> Batch:
+            duplicates = find_duplicates(ready) if spec.incremental else Duplicates()
+            return prepare_batch(settings, spec, store, scanned=(ready, duplicates))
+
+        try:
+            batch = await asyncio.to_thread(prepare)
+        except (ValueError, OSError, StoreError) as exc:
+            log.info("watch round not started: %s", exc)
+            self.statusBar().showMessage(f"Not started: {exc}")
+            return
+        await self._run(batch, spec, save=True)
 
     def _notification_clicked(self) -> None:
         self.showNormal()
@@ -739,6 +790,7 @@ class MainWindow(QMainWindow):
     async def _shut_down(self, choice: StopMode = StopMode.SAVE) -> None:
         """Stop or finish the running work as chosen, save, and close. No child
         process outlives the window: whatever still runs at the end is killed."""
+        self.watch.stop()
         batch = self.batch
         if batch is not None and not batch.is_done:
             if choice is StopMode.DRAIN:

@@ -58,6 +58,11 @@ class Settler:
             del self._changing[gone]
         return ready
 
+    def mark_handed(self, entries: Iterable[Entry]) -> None:
+        """Files already dealt with in this state (a batch that just ran)."""
+        for entry in entries:
+            self._handed[str(entry.path)] = (entry.size, entry.mtime_ns)
+
     @property
     def waiting(self) -> int:
         """Files seen but not settled yet."""

@@ -147,3 +147,39 @@ def test_the_step_list_builds_checks_and_runs_a_chain(make_window, run, tmp_path
         await close(again)
 
     run(scenario)
+
+
+def test_keep_watching_runs_files_that_arrive_after_the_batch(make_window, run, tmp_path, qtbot):
+    from batchgui.core import TaskStatus
+    from tests.gui.test_window import click, scanned
+
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    (inbox / "first.txt").write_text("first\n")
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.watch.settle_s = 0.5  # (2 s for people)
+        window.control.select_operation("text")
+        window.control.output_edit.setText(str(out))
+        window.control.keep_watching.setChecked(True)
+        window.add_paths([str(inbox)])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        await until(lambda: window.batch is not None and window.batch.is_done)
+        first = window.batch
+        await until(lambda: window.watch.active)
+        await until(lambda: window.windowTitle().startswith("Watching"))
+        assert "Watching 1 folder" in window.statusBar().currentMessage()
+        (inbox / "second.txt").write_text("second\n")
+        await until(lambda: window.batch is not first and window.batch.is_done, timeout=30)
+        assert [t.path.name for t in window.batch.tasks] == ["second.txt"]
+        assert window.batch.counts[TaskStatus.COMPLETED] == 1
+        assert (out / "second.txt.md").exists()
+        window.control.keep_watching.setChecked(False)
+        assert not window.watch.active
+        assert window.statusBar().currentMessage() == "Stopped watching"
+        await close(window)
+
+    run(scenario)
