@@ -43,7 +43,13 @@ def resume_command(args: argparse.Namespace) -> int:
         else:
             unfinished = store.batch_ids(unfinished_only=True)
             if not unfinished:
-                print("batchgui: nothing to resume: every batch has finished", file=sys.stderr)
+                hint = ""
+                if (data_dir(args.data_dir) / "watches" / "last.json").exists():
+                    hint = "; 'batchgui watch --resume' takes up the last watch"
+                print(
+                    f"batchgui: nothing to resume: every batch has finished{hint}",
+                    file=sys.stderr,
+                )
                 store.close()
                 return EXIT_OK
             batch_id = unfinished[0]

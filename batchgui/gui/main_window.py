@@ -649,7 +649,7 @@ class MainWindow(QMainWindow):
             for t in batch.tasks
             if t.fingerprint is not None
         ]
-        self.watch.start(RunSettings.of_batch(batch), self._last_spec, handed)
+        self.watch.start(RunSettings.of_batch(batch), self._last_spec, handed, batch.id)
         self._refresh_buttons()
 
     def _keep_watching_toggled(self, on: bool) -> None:
@@ -790,6 +790,8 @@ class MainWindow(QMainWindow):
     async def _shut_down(self, choice: StopMode = StopMode.SAVE) -> None:
         """Stop or finish the running work as chosen, save, and close. No child
         process outlives the window: whatever still runs at the end is killed."""
+        # a watch goes on at the next start (offered then), a stopped one does not
+        self.remembered.watching = self.watch.origin if self.watch.active else ""
         self.watch.stop()
         batch = self.batch
         if batch is not None and not batch.is_done:

@@ -77,6 +77,15 @@ class Remembered:
         self.qsettings.setValue("forget_after_days", int(days))
 
     @property
+    def watching(self) -> str:
+        """The batch whose folders the window was watching when it closed ("": none)."""
+        return str(self.value("watching", "") or "")
+
+    @watching.setter
+    def watching(self, batch_id: str) -> None:
+        self.qsettings.setValue("watching", batch_id)
+
+    @property
     def theme(self) -> str:
         return str(self.value("theme", "system"))
 

@@ -17,6 +17,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QMessageBox
 
 from batchgui.core import Batch
@@ -24,6 +25,7 @@ from batchgui.gui.history_window import UNFINISHED, HistoryWindow, describe_sour
 from batchgui.gui.resume_offer import resume_question
 from batchgui.operations.registry import load_operations
 from batchgui.scan.safety import ready_to_resume
+from batchgui.scan.walk import Entry
 from batchgui.session import RunSettings
 from batchgui.store import BatchLock, StoreError
 
@@ -47,9 +49,56 @@ class StoredBatches:
             days = self.window.remembered.forget_after_days
             if days and self.window.store is not None:
                 await prune_old(self.window.store, self.window.data_dir, days)
-            await self._offer_resume()
+            if await self._offer_resume() is None:
+                await self.offer_watch()
 
         return self.window._spawn(go())
+
+    async def offer_watch(self) -> QMessageBox | None:
+        """The window was watching folders when it closed: offer to go on (files
+        that came meanwhile are caught up on)."""
+        window = self.window
+        batch_id = window.remembered.watching
+        if not batch_id or window.store is None:
+            return None
+        store = window.store
+        try:
+            batch = await asyncio.to_thread(store.load_batch, batch_id, recover=False)
+            spec = load_operations().get(batch.op_name).for_options(batch.options)
+        except (StoreError, KeyError, ValueError) as exc:
+            log.info("the watch of batch %s cannot go on: %s", batch_id, exc)
+            window.remembered.watching = ""
+            return None
+        settings = RunSettings.of_batch(batch)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Keep watching?",
+            f"batchgui was watching {describe_sources(list(settings.sources))} for new files "
+            f"({batch.op_name}). Go on watching, and process what arrived meanwhile?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            window,
+        )
+        box.setObjectName("watchOffer")
+
+        def answered(result: int) -> None:
+            if result != QMessageBox.StandardButton.Yes:
+                window.remembered.watching = ""
+                return
+            handed = [
+                Entry(t.path, t.root or t.path, size=t.size, mtime_ns=t.fingerprint[1])
+                for t in batch.tasks
+                if t.fingerprint is not None
+            ]
+            window.sources = list(settings.sources)
+            window.control.show_settings(settings)
+            with QSignalBlocker(window.control.keep_watching):
+                window.control.keep_watching.setChecked(True)
+            window._last_spec = spec
+            window.watch.start(settings, spec, handed, batch.id)
+
+        box.finished.connect(answered)
+        box.open()
+        return box
 
     def offer_resume(self) -> asyncio.Task:
         """Ask (without blocking) whether to resume the latest unfinished batch that

@@ -41,13 +41,17 @@ class WindowWatch:
         self.task: asyncio.Task | None = None
         self.alarm: ChangeAlarm | None = None
         self.settle_s = SETTLE_S
+        self.origin = ""  # the batch whose folders are watched (kept across restarts)
 
     @property
     def active(self) -> bool:
         return self.task is not None and not self.task.done()
 
-    def start(self, settings: RunSettings, spec: OperationSpec, handed: list[Entry]) -> None:
+    def start(
+        self, settings: RunSettings, spec: OperationSpec, handed: list[Entry], origin: str
+    ) -> None:
         self.stop()
+        self.origin = origin
         folders = [absolute(s) for s in settings.sources]
         settler = Settler(self.settle_s)
         settler.mark_handed(handed)  # what the batch just did is not new
@@ -58,6 +62,7 @@ class WindowWatch:
         )
 
     def stop(self) -> None:
+        self.origin = ""
         if self.task is not None and not self.task.done():
             self.task.cancel()
         self.task = None

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from PIL import Image
+from PySide6.QtWidgets import QMessageBox
 
 from tests.gui.conftest import close, until
 
@@ -177,9 +178,30 @@ def test_keep_watching_runs_files_that_arrive_after_the_batch(make_window, run, 
         assert [t.path.name for t in window.batch.tasks] == ["second.txt"]
         assert window.batch.counts[TaskStatus.COMPLETED] == 1
         assert (out / "second.txt.md").exists()
-        window.control.keep_watching.setChecked(False)
-        assert not window.watch.active
-        assert window.statusBar().currentMessage() == "Stopped watching"
-        await close(window)
+        await close(window)  # while watching: offered again at the next start
+
+        (inbox / "third.txt").write_text("came while closed\n")
+        again = make_window()
+        again.show()
+        again.watch.settle_s = 0.5
+        await again.start_up()
+        box = again.findChild(QMessageBox, "watchOffer")
+        assert box is not None and box.isVisible()
+        assert str(inbox) in box.text()
+        box.button(QMessageBox.StandardButton.Yes).click()
+        await until(lambda: again.watch.active)
+        await until(lambda: (out / "third.txt.md").exists(), timeout=30)
+        assert [t.path.name for t in again.batch.tasks] != ["first.txt"]
+        again.control.keep_watching.setChecked(False)
+        assert not again.watch.active
+        assert again.statusBar().currentMessage() == "Stopped watching"
+        await until(lambda: again.batch.is_done)
+        await close(again)
+
+        third = make_window()  # stopped on purpose: not offered any more
+        third.show()
+        await third.start_up()
+        assert third.findChild(QMessageBox, "watchOffer") is None
+        await close(third)
 
     run(scenario)
