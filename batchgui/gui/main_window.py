@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
     cancel_action: QAction
     retry_action: QAction
     retry_cancelled_action: QAction
+    quit_when_done_action: QAction
     theme_actions: dict[str, QAction]
 
     def __init__(self, data_dir: Path) -> None:
@@ -636,6 +637,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{text}; stopped watching")
         self._refresh_buttons()
         self._maybe_keep_watching(batch)
+        self.stats.set_watching(self.watch.active)
+        if self.quit_when_done_action.isChecked() and not self.watch.active:
+            self.statusBar().showMessage(f"{text}; closing as asked")
+            self.close_with(StopMode.SAVE)  # nothing runs: a plain close
 
     def _maybe_keep_watching(self, batch: Batch) -> None:
         """Watch the batch's folders from now on, if asked (gui/window_watch.py)."""
@@ -655,6 +660,7 @@ class MainWindow(QMainWindow):
     def _keep_watching_toggled(self, on: bool) -> None:
         if not on and self.watch.active:
             self.watch.stop()
+            self.stats.set_watching(False)
             self.statusBar().showMessage("Stopped watching")
             self._refresh_buttons()
         elif on and self.batch is not None and self.batch.is_done:

@@ -54,6 +54,11 @@ def build_menus(window: MainWindow) -> None:
     window.retry_cancelled_action = _action(
         window, batch_menu, "Retry ca&ncelled", window.retry_cancelled, name="retryCancelledAction"
     )
+    batch_menu.addSeparator()
+    window.quit_when_done_action = QAction("&Quit when done", window, checkable=True)
+    window.quit_when_done_action.setObjectName("quitWhenDoneAction")
+    window.quit_when_done_action.setToolTip("Close batchgui once the running batch has ended")
+    batch_menu.addAction(window.quit_when_done_action)
     view_menu = bar.addMenu("&View")
     details = window.details_dock.toggleViewAction()
     details.setText("Task &details")

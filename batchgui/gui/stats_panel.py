@@ -118,6 +118,7 @@ class StatisticsPanel(QGroupBox):
         self.setObjectName("statisticsPanel")
         self._processor = processor
         self._batch: Batch | None = None
+        self._watching = False
         self._bytes = 0
         self.progress = OutcomeBar(self)
         self.values: dict[str, QLabel] = {}
@@ -144,6 +145,7 @@ class StatisticsPanel(QGroupBox):
 
     def show_batch(self, batch: Batch | None) -> None:
         self._batch = batch
+        self._watching = False
         self._bytes = sum(t.size for t in batch.tasks) if batch is not None else 0
         self.chart.clear()
         if batch is None:
@@ -153,6 +155,15 @@ class StatisticsPanel(QGroupBox):
             self._timer.start()
             self._sample.start()
         self.refresh()
+
+    def set_watching(self, watching: bool) -> None:
+        """Idle between rounds of a watch: the rate and ETA say so instead of a last value."""
+        self._watching = watching
+        if watching:
+            for name in ("Files/s", "MiB/s", "ETA"):
+                self.values[name].setText("watching")
+        else:
+            self.refresh()
 
     def _paused(self) -> bool:
         batch = self._batch
@@ -183,9 +194,9 @@ class StatisticsPanel(QGroupBox):
         v["Success rate"].setText(
             "–" if stats.success_rate is None else f"{stats.success_rate:.0%}"
         )
-        if self._paused():  # nothing is moving: no stale rate or ETA
+        if self._paused() or self._watching:  # nothing is moving: no stale rate or ETA
             for name in ("Files/s", "MiB/s", "ETA"):
-                v[name].setText("paused")
+                v[name].setText("paused" if self._paused() else "watching")
         else:
             v["Files/s"].setText(f"{stats.files_per_s:.1f}")
             # MiB: as sizes are written everywhere (session/units.py)

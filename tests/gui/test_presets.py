@@ -173,6 +173,7 @@ def test_keep_watching_runs_files_that_arrive_after_the_batch(make_window, run, 
         await until(lambda: window.watch.active)
         await until(lambda: window.windowTitle().startswith("Watching"))
         assert "Watching 1 folder" in window.statusBar().currentMessage()
+        assert window.stats.values["ETA"].text() == "watching"  # idle, not a stale value
         (inbox / "second.txt").write_text("second\n")
         await until(lambda: window.batch is not first and window.batch.is_done, timeout=30)
         assert [t.path.name for t in window.batch.tasks] == ["second.txt"]
@@ -203,5 +204,26 @@ def test_keep_watching_runs_files_that_arrive_after_the_batch(make_window, run, 
         await third.start_up()
         assert third.findChild(QMessageBox, "watchOffer") is None
         await close(third)
+
+    run(scenario)
+
+
+def test_quit_when_done_closes_the_window_after_the_batch(make_window, run, tmp_path, qtbot):
+    from tests.gui.test_window import click, scanned
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("a\n")
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.control.select_operation("text")
+        window.control.output_edit.setText(str(tmp_path / "out"))
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        window.quit_when_done_action.setChecked(True)
+        click(window, "startButton", qtbot)
+        await until(lambda: window.isHidden() and not window._background, timeout=30)
+        assert window.batch.is_done and (tmp_path / "out" / "a.txt.md").exists()
 
     run(scenario)
