@@ -333,6 +333,11 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_control_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--allow-sleep",
+        action="store_true",
+        help="let the computer sleep while the batch works (by default it is kept awake)",
+    )
+    parser.add_argument(
         "--stop-after",
         type=int,
         metavar="N",

@@ -92,6 +92,7 @@ def resume_command(args: argparse.Namespace) -> int:
         report_path=report_target(args.report),
         stop_after=args.stop_after,
         on_interrupt=args.on_interrupt,
+        allow_sleep=args.allow_sleep,
     )
 
 

@@ -36,6 +36,7 @@ from batchgui.core.stats import Stats
 from batchgui.paths import data_dir
 from batchgui.scan.walk import absolute
 from batchgui.session import Ending, RunSettings, StopMode, units
+from batchgui.session.awake import KeepAwake
 from batchgui.session.batch_session import BatchSession
 from batchgui.store import Store, StoreError
 
@@ -71,6 +72,7 @@ def execute_batch(
     report_path: Path | None,
     stop_after: int | None = None,
     on_interrupt: str | StopMode = StopMode.SAVE,
+    allow_sleep: bool = False,
 ) -> int:
     if stop_after is not None and stop_after < 1:
         raise UsageError(f"--stop-after must be at least 1, not {stop_after}")
@@ -86,12 +88,16 @@ def execute_batch(
         session.lock()
     except StoreError as exc:
         raise UsageError(str(exc)) from None
+    awake = KeepAwake()
     try:
+        if not allow_sleep:
+            awake.hold()  # the machine does not sleep in the middle (session/awake.py)
         show_bar = not quiet and sys.stderr.isatty()
         stopped = asyncio.run(
             _execute(session, spec, workers, retry, settings.memory_limit, show_bar, control)
         )
     finally:
+        awake.release()
         session.release()
         store.close()
     if not quiet:

@@ -84,6 +84,7 @@ def run_command(args: argparse.Namespace) -> int:
         report_path=report_path,
         stop_after=args.stop_after,
         on_interrupt=args.on_interrupt,
+        allow_sleep=args.allow_sleep,
     )
 
 

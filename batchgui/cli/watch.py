@@ -162,6 +162,7 @@ def _round(
         quiet=args.quiet,
         report_path=report_path,
         on_interrupt=args.on_interrupt,
+        allow_sleep=args.allow_sleep,
     )
     if args.on_done and code != EXIT_INTERRUPTED:
         _on_done(args.on_done, batch.id, report_path, batch.counts)

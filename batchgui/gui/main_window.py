@@ -30,6 +30,7 @@ import asyncio
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -84,6 +85,7 @@ from batchgui.scan.duplicates import Duplicates, find_duplicates
 from batchgui.scan.safety import leave_out_unsupported, output_reasons
 from batchgui.scan.walk import Entry, InputError, absolute, stream_scan
 from batchgui.session import RunSettings, StopMode
+from batchgui.session.awake import KeepAwake
 from batchgui.session.batch_session import BatchSession, prepare_batch
 from batchgui.session.units import plural
 from batchgui.store import Store, StoreError
@@ -101,6 +103,7 @@ class MainWindow(QMainWindow):
     retry_action: QAction
     retry_cancelled_action: QAction
     quit_when_done_action: QAction
+    keep_awake_action: QAction
     theme_actions: dict[str, QAction]
 
     def __init__(self, data_dir: Path) -> None:
@@ -125,6 +128,10 @@ class MainWindow(QMainWindow):
         self._stop_point = ""  # what the status bar says once a promised pause happens
         self.stored = StoredBatches(self)
         self.watch = WindowWatch(self)
+        self.awake = KeepAwake()  # held while a batch works (session/awake.py)
+        # one thread for it: a hold and the release after it never swap places
+        self._awake_thread = ThreadPoolExecutor(1, thread_name_prefix="batchgui-awake")
+        self._awake_closed = False
         self._last_spec: OperationSpec | None = None  # what the latest batch ran
 
         registry = load_operations()
@@ -464,6 +471,8 @@ class MainWindow(QMainWindow):
             return
         self.sessions.append(session)
         self.batch = batch
+        if self.keep_awake_action.isChecked():
+            self._awake(self.awake.hold)
         self.tasks.model.set_tasks(batch.tasks)
         self.details.show_task(None, batch)
         self.show_failures_button.hide()
@@ -617,6 +626,7 @@ class MainWindow(QMainWindow):
         for session in self.sessions:
             if session.batch is batch:
                 session.release()  # it may be resumed or reported elsewhere now
+        self._awake(self.awake.release)  # it may sleep again
         c = batch.counts
         text = (
             f"{batch.op_name}: {c[TaskStatus.COMPLETED]} completed, "
@@ -810,17 +820,33 @@ class MainWindow(QMainWindow):
             await self.processor.interrupt()
         for session in self.sessions:  # the last results, each journal's last flush
             await session.close()
+
         await self.processor.aclose(kill=True)
         if self._preview_holds_heap:
             self._preview_holds_heap = False
             heap.release()
-        self.bridge.stop()
+        self.bridge.stop()  # no more engine events from here on
+        await self._awake(self.awake.release)
+        self._awake_closed = True
+        self._awake_thread.shutdown(wait=False)
         if self.store is not None:
             await asyncio.to_thread(self.store.close)
         if self.tray is not None:
             self.tray.hide()
         self._shut_down_done = True
         QTimer.singleShot(0, self.close)
+
+    def _awake(self, call) -> asyncio.Future:
+        """Keep-awake calls (D-Bus: blocking) on their own thread, in order."""
+        loop = asyncio.get_running_loop()
+        if self._awake_closed:  # shut down: nothing is held any more
+            done = loop.create_future()
+            done.set_result(None)
+            return done
+        future = loop.run_in_executor(self._awake_thread, call)
+        self._background.add(future)
+        future.add_done_callback(self._finished_background)
+        return future
 
     def _spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.ensure_future(coroutine)

@@ -59,6 +59,12 @@ def build_menus(window: MainWindow) -> None:
     window.quit_when_done_action.setObjectName("quitWhenDoneAction")
     window.quit_when_done_action.setToolTip("Close batchgui once the running batch has ended")
     batch_menu.addAction(window.quit_when_done_action)
+    window.keep_awake_action = QAction(
+        "&Keep the computer awake while working", window, checkable=True
+    )
+    window.keep_awake_action.setObjectName("keepAwakeAction")
+    window.keep_awake_action.setChecked(True)
+    batch_menu.addAction(window.keep_awake_action)
     view_menu = bar.addMenu("&View")
     details = window.details_dock.toggleViewAction()
     details.setText("Task &details")

@@ -113,6 +113,7 @@ class Remembered:
         control.output_edit.setText(str(self.value("output", "")))
         control.select_on_exists(str(self.value("on_exists", DEFAULT_ON_EXISTS)))
         window.preview.set_filter_texts(self.json("filters"))
+        window.keep_awake_action.setChecked(str(self.value("keep_awake", "true")) == "true")
         if self.theme != "system":
             window.set_theme(self.theme)
         else:
@@ -131,6 +132,7 @@ class Remembered:
         s.setValue("output", control.output_edit.text())
         s.setValue("on_exists", control.on_exists())
         s.setValue("filters", json.dumps(window.preview.filter_texts()))
+        s.setValue("keep_awake", "true" if window.keep_awake_action.isChecked() else "false")
         s.sync()
 
 

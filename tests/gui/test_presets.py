@@ -227,3 +227,39 @@ def test_quit_when_done_closes_the_window_after_the_batch(make_window, run, tmp_
         assert window.batch.is_done and (tmp_path / "out" / "a.txt.md").exists()
 
     run(scenario)
+
+
+def test_the_window_keeps_the_computer_awake_only_while_a_batch_works(
+    make_window, run, tmp_path, qtbot
+):
+    from tests.gui.test_window import click, scanned
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("a\n")
+    calls: list[str] = []
+
+    class Recorder:
+        def hold(self) -> str:
+            calls.append("hold")
+            return "kept awake (test)"
+
+        def release(self) -> None:
+            calls.append("release")
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.awake = Recorder()
+        assert window.keep_awake_action.isChecked()  # on unless turned off
+        window.control.select_operation("text")
+        window.control.output_edit.setText(str(tmp_path / "out"))
+        window.add_paths([str(tmp_path / "in")])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        await until(lambda: window.batch is not None and window.batch.status.value == "finished")
+        await until(lambda: calls == ["hold", "release"])
+        window.keep_awake_action.setChecked(False)
+        await close(window)
+        assert calls[:2] == ["hold", "release"] and "hold" not in calls[2:]
+
+    run(scenario)
