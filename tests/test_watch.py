@@ -139,6 +139,8 @@ def test_a_killed_watch_resumes_and_catches_up_on_what_arrived_meanwhile(tmp_pat
         until(lambda: len(list(out.glob("*.md"))) == 3, what="the early files")
         # saved as done (the journal writes 4 times a second): what a resume relies on
         until(lambda: [s for _, s in _tasks(data)].count("completed") == 3, what="saved")
+        # and remembered for incremental runs (what tells a later round "done")
+        until(lambda: _results(data) >= 3, what="the results remembered")
     finally:
         first.kill()  # as a power cut would
         first.wait(timeout=30)
@@ -147,14 +149,19 @@ def test_a_killed_watch_resumes_and_catches_up_on_what_arrived_meanwhile(tmp_pat
         (inbox / f"late{i}.txt").write_text(f"late {i}\n")  # while nobody watches
     nothing = subprocess.run([*base, "--resume", str(inbox)], capture_output=True, text=True)
     assert nothing.returncode == 2 and "give nothing else" in nothing.stderr
-    second = subprocess.Popen([*base, "--resume", "--quiet"], stderr=subprocess.PIPE, text=True)
+    # killed, not stopped: `batchgui resume` (no batch is left unfinished) goes on watching
+    second = subprocess.Popen(
+        [sys.executable, "-m", "batchgui", "--data-dir", str(data), "resume", "--quiet"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         until(lambda: len(list(out.glob("*.md"))) == 5, what="the late files")
         until(lambda: len(_tasks(data)) == 8, what="every file looked at")
     finally:
         second.send_signal(signal.SIGINT)
         _, err = second.communicate(timeout=60)
-    assert f"watching {inbox}" in err
+    assert "resuming the last watch" in err and f"watching {inbox}" in err
     tasks = _tasks(data)
     # the early files were looked at again and skipped as done: not redone
     assert [s for n, s in tasks if n.startswith("early")].count("skipped") == 3
@@ -163,3 +170,31 @@ def test_a_killed_watch_resumes_and_catches_up_on_what_arrived_meanwhile(tmp_pat
         "completed",
         "completed",
     ]
+
+
+def test_a_watch_stopped_on_purpose_is_not_resumed_by_resume(tmp_path):
+    inbox, data = tmp_path / "in", tmp_path / "data"
+    inbox.mkdir()
+    base = [sys.executable, "-m", "batchgui", "--data-dir", str(data)]
+    watch = subprocess.Popen(
+        [*base, "watch", str(inbox), "--op", "checksum", "--out", str(tmp_path / "out")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert "watching" in watch.stderr.readline()  # said as it starts to look
+    watch.send_signal(signal.SIGINT)
+    _, err = watch.communicate(timeout=60)
+    assert watch.returncode == 0 and "stopped watching" in err
+    resumed = subprocess.run([*base, "resume"], capture_output=True, text=True, timeout=60)
+    assert resumed.returncode == 0
+    assert "nothing to resume" in resumed.stderr and "watch --resume" in resumed.stderr
+
+
+def _results(data: Path) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(data / "batchgui.db")
+    try:
+        return int(conn.execute("SELECT count(*) FROM results").fetchone()[0])
+    finally:
+        conn.close()

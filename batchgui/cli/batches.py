@@ -43,14 +43,17 @@ def resume_command(args: argparse.Namespace) -> int:
         else:
             unfinished = store.batch_ids(unfinished_only=True)
             if not unfinished:
-                hint = ""
-                if (data_dir(args.data_dir) / "watches" / "last.json").exists():
-                    hint = "; 'batchgui watch --resume' takes up the last watch"
+                store.close()
+                from batchgui.cli.watch import resume_watch, watch_state
+
+                state = watch_state(data_dir(args.data_dir))
+                if state == "cut off":  # killed, or a round stopped: it goes on
+                    return resume_watch(args)
+                hint = "; 'batchgui watch --resume' takes up the last watch" if state else ""
                 print(
                     f"batchgui: nothing to resume: every batch has finished{hint}",
                     file=sys.stderr,
                 )
-                store.close()
                 return EXIT_OK
             batch_id = unfinished[0]
         # hold the lock while loading: a live process may still be running it

@@ -50,6 +50,7 @@ def watch_command(args: argparse.Namespace) -> int:
         if args.paths or args.op or args.exec_template or args.recipe or args.steps:
             raise UsageError("--resume watches as the last watch did: give nothing else")
         spec, settings, folders = _last_watch(record, args)
+        _remember_watch(record, settings, folders, args)  # watching again: not stopped
     else:
         if not args.paths:
             raise UsageError("give the folders to watch")
@@ -87,10 +88,51 @@ def watch_command(args: argparse.Namespace) -> int:
             if alarm.changed.wait(timeout=wait):
                 alarm.changed.clear()
     except KeyboardInterrupt:
+        _mark_stopped(record)  # on purpose: `batchgui resume` leaves it stopped
         print("batchgui: stopped watching", file=sys.stderr)
         return EXIT_OK
     finally:
         alarm.close()
+
+
+def watch_state(data: Path) -> str:
+    """ "cut off" (killed, or stopped mid-round: `batchgui resume` goes on with it),
+    "stopped" (Ctrl-C while idle) or "" (no watch yet)."""
+    try:
+        document = json.loads((data / "watches" / "last.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return "stopped" if document.get("stopped") else "cut off"
+
+
+def resume_watch(args: argparse.Namespace) -> int:
+    """`batchgui resume` with no batch left but a watch that was cut off."""
+    watch_args = argparse.Namespace(
+        **vars(args),
+        **{
+            "resume": True,
+            "paths": [],
+            "op": None,
+            "exec_template": None,
+            "recipe": None,
+            "steps": [],
+            "settle": 2.0,
+            "interval": 1.0,
+            "on_done": None,
+        },
+    )
+    print("batchgui: resuming the last watch", file=sys.stderr)
+    return watch_command(watch_args)
+
+
+def _mark_stopped(record: Path) -> None:
+    try:
+        document = json.loads(record.read_text(encoding="utf-8"))
+        document["stopped"] = True
+        with atomic_write(record) as handle:
+            handle.write(json.dumps(document, indent=2).encode("utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"batchgui: warning: {record}: {exc}", file=sys.stderr)
 
 
 def _remember_watch(
