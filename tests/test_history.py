@@ -104,3 +104,34 @@ def test_ages_and_what_is_old_enough():
         {"batch_id": "paused", "status": "paused", "finished_at": None, "created_at": 1.0},
     ]
     assert prunable(entries, age_s=50, now=1000.0) == ["old", "cancelled"]
+
+
+def test_results_remembered_after_the_last_change_are_still_written(tmp_path):
+    """The recorder hashes on a thread: its last results come after the last task's
+    change, when the journal has nothing else to write. Its closing flush writes them."""
+    import asyncio
+    import sqlite3
+
+    from batchgui.core import BatchProcessor
+    from batchgui.store import BatchJournal
+
+    data = tmp_path / "data"
+
+    async def scenario() -> None:
+        store = Store(data)
+        engine = BatchProcessor(1)
+        batch = Batch("checksum", [Task(tmp_path / "x.txt", 1)])
+        store.create_batch(batch)
+        journal = BatchJournal(store, engine, batch=batch)
+        await asyncio.sleep(0)  # (the journal's flusher starts)
+        store.results.remember_result("d" * 64, "checksum:{}", [], {"digest": "d" * 64})
+        await journal.aclose()  # nothing else changed: the result alone must be written
+        await engine.aclose()
+        store.close()
+
+    asyncio.run(scenario())
+    conn = sqlite3.connect(data / "batchgui.db")
+    try:
+        assert conn.execute("SELECT count(*) FROM results").fetchone()[0] == 1
+    finally:
+        conn.close()

@@ -83,6 +83,11 @@ class StoredResultCache:
             self._new_results.append((digest, op_key, *value))
 
     # --- for the store's flush -------------------------------------------------------
+    def pending(self) -> bool:
+        """Whether entries wait to be written."""
+        with self._lock:
+            return bool(self._new_hashes or self._new_results)
+
     def take_rows(self) -> tuple[list[HashRow], list[ResultRow]]:
         """The rows remembered since the last flush (handed over: give them back
         with `put_back` if writing them fails)."""

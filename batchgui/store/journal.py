@@ -90,7 +90,9 @@ class BatchJournal:
             await self.flush()
 
     async def flush(self) -> None:
-        if not self._dirty_tasks and not self._dirty_batches:
+        # results remembered for incremental runs count too: the last ones come
+        # after the last task's change (a run's final flush once dropped them)
+        if not self._dirty_tasks and not self._dirty_batches and not self._store.results.pending():
             return
         tasks, self._dirty_tasks = self._dirty_tasks, {}
         batches, self._dirty_batches = self._dirty_batches, {}
