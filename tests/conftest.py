@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,16 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("BATCHGUI_DATA_DIR", str(home / "batchgui-data"))
     return home
+
+
+def batchgui_in(data: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python -m batchgui --data-dir DATA ARGS...`, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "batchgui", "--data-dir", str(data), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def make_files(folder: Path, count: int, *, prefix: str = "f", size: int = 16) -> list[Path]:

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from PIL import Image
 
 from batchgui.core.outputs import TEMP_MARK
-
-
-def batchgui(data: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "batchgui", "--data-dir", str(data), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.conftest import batchgui_in
 
 
 def _photos(folder: Path, count: int = 3) -> Path:
@@ -42,7 +32,7 @@ def test_a_three_step_chain_keeps_only_the_last_files_and_reruns_nothing_unchang
         "--step", "image format=webp",
         "--step", "checksum",
     )  # fmt: skip
-    first = batchgui(data, "run", str(photos), *steps, "--out", str(out),
+    first = batchgui_in(data, "run", str(photos), *steps, "--out", str(out),
                      "--report", str(tmp_path / "r1.json"), "--quiet")  # fmt: skip
     assert first.returncode == 0, first.stderr
     made = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
@@ -61,12 +51,12 @@ def test_a_three_step_chain_keeps_only_the_last_files_and_reruns_nothing_unchang
     made_by = tasks["p1.png"]["steps"][""]
     assert len(made_by) == 3 and made_by[1] == [str(out / "p1.webp")] and made_by[2] == []
     # the same chain again: nothing changed, nothing is redone
-    again = batchgui(data, "run", str(photos), *steps, "--out", str(out),
+    again = batchgui_in(data, "run", str(photos), *steps, "--out", str(out),
                      "--report", str(tmp_path / "r2.json"), "--quiet")  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert {t["reason"] for t in _report(tmp_path / "r2.json").values()} == {"unchanged"}
     # another chain (the key is the whole chain and its options): everything runs
-    other = batchgui(data, "run", str(photos), "--step", "image max_width=20",
+    other = batchgui_in(data, "run", str(photos), "--step", "image max_width=20",
                      "--step", "image format=webp", "--out", str(out), "--on-exists",
                      "overwrite", "--report", str(tmp_path / "r3.json"), "--quiet")  # fmt: skip
     assert other.returncode == 0, other.stderr
@@ -75,7 +65,7 @@ def test_a_three_step_chain_keeps_only_the_last_files_and_reruns_nothing_unchang
 
 def test_fan_out_makes_three_sizes_of_each_file(tmp_path):
     data, photos, out = tmp_path / "data", _photos(tmp_path / "photos", 2), tmp_path / "out"
-    done = batchgui(
+    done = batchgui_in(
         data, "run", str(photos),
         "--step", "small: image max_width=32 format=webp name={stem}-small.{newext}",
         "--step", "medium: image max_width=100 format=webp name={stem}-medium.{newext}",
@@ -93,7 +83,7 @@ def test_fan_out_makes_three_sizes_of_each_file(tmp_path):
     }  # fmt: skip
     assert set(_report(tmp_path / "r.json")["p1.png"]["steps"]) == {"small", "medium", "large"}
     # two variants that would write the same file are a clash before anything runs
-    clash = batchgui(
+    clash = batchgui_in(
         data, "preview", str(photos), "--step", "a: image format=webp",
         "--step", "b: image format=webp max_width=10", "--out", str(tmp_path / "o2"), "--json",
     )  # fmt: skip
@@ -114,7 +104,7 @@ def test_bad_chains_are_one_line_before_anything_runs(tmp_path):
     ]
     for args, expected in cases:
         out = tmp_path / "out"
-        result = batchgui(data, "run", str(photos), *args, "--out", str(out))
+        result = batchgui_in(data, "run", str(photos), *args, "--out", str(out))
         assert result.returncode == 2, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr, args
         assert not out.exists()
@@ -124,7 +114,7 @@ def test_a_failing_step_fails_the_file_with_the_step_named(tmp_path):
     data, photos = tmp_path / "data", _photos(tmp_path / "photos", 1)
     (photos / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     report = tmp_path / "r.json"
-    result = batchgui(data, "run", str(photos), "--step", "image max_width=10",
+    result = batchgui_in(data, "run", str(photos), "--step", "image max_width=10",
                       "--step", "image format=webp", "--out", str(tmp_path / "out"),
                       "--report", str(report), "--quiet")  # fmt: skip
     assert result.returncode == 1
@@ -145,15 +135,15 @@ def test_a_hand_written_chain_recipe_runs_and_survives_a_round_trip(tmp_path):
         '[[steps]]\nop = "image"\nkeep = true\n[steps.options]\nformat = "webp"\n\n'
         '[[steps]]\nop = "checksum"\n'.replace("{{", "{").replace("}}", "}")
     )
-    done = batchgui(data, "run", str(photos), "--recipe", str(recipe), "--quiet",
+    done = batchgui_in(data, "run", str(photos), "--recipe", str(recipe), "--quiet",
                     "--save-recipe", "web")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (out / "p1.webp").exists() and (out / "SHA256SUMS").exists()
-    shown = batchgui(data, "recipe", "show", "web").stdout
+    shown = batchgui_in(data, "recipe", "show", "web").stdout
     assert 'operation = "chain"' in shown and 'op = "checksum"' in shown
     copy = tmp_path / "copy.toml"
     copy.write_text(shown.replace(str(out), str(tmp_path / "out2")))
-    again = batchgui(data, "run", str(photos), "--recipe", str(copy), "--quiet")
+    again = batchgui_in(data, "run", str(photos), "--recipe", str(copy), "--quiet")
     assert again.returncode == 0, again.stderr
     assert sorted(p.name for p in (tmp_path / "out2").rglob("*") if p.is_file()) == [
         "SHA256SUMS", "p0.webp", "p1.webp",

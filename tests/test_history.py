@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,20 +10,11 @@ import pytest
 from batchgui.core import Batch, Task
 from batchgui.session.history import parse_age, prunable
 from batchgui.store import BatchLock, Store
-from tests.conftest import make_files
-
-
-def batchgui(data: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "batchgui", "--data-dir", str(data), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.conftest import batchgui_in, make_files
 
 
 def history(data: Path) -> list[dict]:
-    result = batchgui(data, "history", "--json")
+    result = batchgui_in(data, "history", "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["batches"]
 
@@ -36,7 +25,7 @@ def three_batches(tmp_path):
     data = tmp_path / "data"
     for name in ("a", "b"):
         make_files(tmp_path / name, 3)
-        done = batchgui(
+        done = batchgui_in(
             data,
             "run",
             str(tmp_path / name),
@@ -58,10 +47,10 @@ def test_prune_forgets_finished_batches_older_than_the_age_and_keeps_unfinished(
     data, unfinished = three_batches
     before = history(data)
     assert len(before) == 3 and all(e["sources"] for e in before if e["batch_id"] != unfinished)
-    kept = batchgui(data, "history", "--prune", "30d")
+    kept = batchgui_in(data, "history", "--prune", "30d")
     assert kept.returncode == 0 and "forgot 0 finished batches older than 30d" in kept.stderr
     assert len(history(data)) == 3
-    pruned = batchgui(data, "history", "--prune", "0")
+    pruned = batchgui_in(data, "history", "--prune", "0")
     assert pruned.returncode == 0, pruned.stderr
     assert "forgot 2 finished batches older than 0" in pruned.stderr
     assert [e["batch_id"] for e in history(data)] == [unfinished]
@@ -77,18 +66,18 @@ def test_prune_forgets_finished_batches_older_than_the_age_and_keeps_unfinished(
 def test_forget_deletes_named_batches_and_refuses_what_it_cannot(three_batches):
     data, unfinished = three_batches
     finished = [e["batch_id"] for e in history(data) if e["batch_id"] != unfinished]
-    gone = batchgui(data, "forget", finished[0])
+    gone = batchgui_in(data, "forget", finished[0])
     assert gone.returncode == 0 and "forgot 1 batch" in gone.stderr
     assert finished[0] not in {e["batch_id"] for e in history(data)}
-    missing = batchgui(data, "forget", "nope")
+    missing = batchgui_in(data, "forget", "nope")
     assert missing.returncode == 2
     assert missing.stderr.strip() == "batchgui: error: no batch 'nope' (see 'batchgui history')"
     with BatchLock(data, finished[1]):  # as a batchgui running it would hold it
-        busy = batchgui(data, "forget", finished[1])
+        busy = batchgui_in(data, "forget", finished[1])
     assert busy.returncode == 2 and "already running in another batchgui" in busy.stderr
     assert len(busy.stderr.strip().splitlines()) == 1
     assert finished[1] in {e["batch_id"] for e in history(data)}
-    bad = batchgui(data, "history", "--prune", "soon")
+    bad = batchgui_in(data, "history", "--prune", "soon")
     assert bad.returncode == 2 and "bad age 'soon'" in bad.stderr
 
 

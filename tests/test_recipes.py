@@ -5,22 +5,11 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 from PIL import Image
 
-from tests.conftest import make_files
-
-
-def batchgui(data: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "batchgui", "--data-dir", str(data), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.conftest import batchgui_in, make_files
 
 
 def _photos(folder: Path) -> Path:
@@ -33,15 +22,15 @@ def _photos(folder: Path) -> Path:
 def test_a_saved_recipe_runs_again_anywhere_and_options_given_override_it(tmp_path):
     data = tmp_path / "data"
     photos = _photos(tmp_path / "photos")
-    first = batchgui(
+    first = batchgui_in(
         data, "run", str(photos), "--op", "image", "--set", "format=webp",
         "--set", "max_width=32", "--output-name", "{stem}-small.{newext}",
         "--out", str(tmp_path / "a"), "--save-recipe", "small web", "--quiet",
     )  # fmt: skip
     assert first.returncode == 0, first.stderr
-    listed = batchgui(data, "recipe", "list")
+    listed = batchgui_in(data, "recipe", "list")
     assert listed.stdout.splitlines() == ["small web\timage"]
-    shown = batchgui(data, "recipe", "show", "small web")
+    shown = batchgui_in(data, "recipe", "show", "small web")
     assert (
         'name = "{stem}-small.{newext}"' in shown.stdout and "batchgui_recipe = 1" in shown.stdout
     )
@@ -50,7 +39,7 @@ def test_a_saved_recipe_runs_again_anywhere_and_options_given_override_it(tmp_pa
 
     # by file, on other photos, with --out and max_width given here
     other = _photos(tmp_path / "other")
-    again = batchgui(
+    again = batchgui_in(
         data, "run", str(other), "--recipe", str(shared), "--set", "max_width=16",
         "--out", str(tmp_path / "b"), "--quiet",
     )  # fmt: skip
@@ -62,11 +51,11 @@ def test_a_saved_recipe_runs_again_anywhere_and_options_given_override_it(tmp_pa
     assert not (tmp_path / "a" / "other").exists()
 
     # by name, taking the recipe's own output folder
-    by_name = batchgui(data, "run", str(other), "--recipe", "small web", "--quiet")
+    by_name = batchgui_in(data, "run", str(other), "--recipe", "small web", "--quiet")
     assert by_name.returncode == 0, by_name.stderr
     assert (tmp_path / "a" / "beach-small.webp").exists()
-    deleted = batchgui(data, "recipe", "delete", "small web")
-    assert deleted.returncode == 0 and batchgui(data, "recipe", "list").stdout == ""
+    deleted = batchgui_in(data, "recipe", "delete", "small web")
+    assert deleted.returncode == 0 and batchgui_in(data, "recipe", "list").stdout == ""
 
 
 def test_bad_recipes_name_the_file_and_line_and_change_nothing(tmp_path):
@@ -84,12 +73,12 @@ def test_bad_recipes_name_the_file_and_line_and_change_nothing(tmp_path):
         recipe = tmp_path / f"bad{number}.toml"
         recipe.write_text(text)
         out = tmp_path / f"out{number}"
-        result = batchgui(data, "run", str(photos), "--recipe", str(recipe), "--out", str(out))
+        result = batchgui_in(data, "run", str(photos), "--recipe", str(recipe), "--out", str(out))
         assert result.returncode == 2, (text, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and str(recipe) in lines[0] and expected in lines[0], lines
         assert not out.exists()
-    missing = batchgui(data, "run", str(photos), "--recipe", "nothing-saved")
+    missing = batchgui_in(data, "run", str(photos), "--recipe", "nothing-saved")
     assert missing.returncode == 2 and "no such recipe" in missing.stderr
 
 
@@ -98,12 +87,12 @@ def test_a_hand_written_recipe_without_a_version_loads(tmp_path):
     photos = _photos(tmp_path / "photos")
     recipe = tmp_path / "mine.toml"
     recipe.write_text(f'operation = "checksum"\nout = "{tmp_path / "sums"}"\n')
-    done = batchgui(data, "run", str(photos), "--recipe", str(recipe), "--quiet")
+    done = batchgui_in(data, "run", str(photos), "--recipe", str(recipe), "--quiet")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "sums" / "SHA256SUMS").read_text().count("\n") == 2
-    saved = batchgui(data, "recipe", "save", "sums")  # the latest batch's setup
+    saved = batchgui_in(data, "recipe", "save", "sums")  # the latest batch's setup
     assert saved.returncode == 0, saved.stderr
-    assert 'operation = "checksum"' in batchgui(data, "recipe", "show", "sums").stdout
+    assert 'operation = "checksum"' in batchgui_in(data, "recipe", "show", "sums").stdout
 
 
 def test_retry_failed_from_a_report_runs_exactly_the_failures(tmp_path):
@@ -116,7 +105,7 @@ def test_retry_failed_from_a_report_runs_exactly_the_failures(tmp_path):
     script = f'test -e "{ok}/$(basename "$0")"'
     command = f"sh -c {shlex.quote(script)} {{path}}"
     first = tmp_path / "first.json"
-    ran = batchgui(
+    ran = batchgui_in(
         data, "run", str(tmp_path / "in"), "--exec", command, "--retries", "0",
         "--report", str(first), "--quiet",
     )  # fmt: skip
@@ -126,7 +115,7 @@ def test_retry_failed_from_a_report_runs_exactly_the_failures(tmp_path):
     for path in files[4:]:
         (ok / path.name).write_text("")
     second = tmp_path / "second.json"
-    again = batchgui(
+    again = batchgui_in(
         data, "run", "--retry-failed-from", str(first), "--exec", command,
         "--report", str(second), "--quiet",
     )  # fmt: skip
@@ -134,7 +123,7 @@ def test_retry_failed_from_a_report_runs_exactly_the_failures(tmp_path):
     tasks = json.loads(second.read_text())["tasks"]
     assert {t["path"] for t in tasks} == failed
     assert all(t["status"] == "completed" for t in tasks)
-    nothing = batchgui(data, "run", "--retry-failed-from", str(second), "--exec", command)
+    nothing = batchgui_in(data, "run", "--retry-failed-from", str(second), "--exec", command)
     assert nothing.returncode == 0 and "nothing failed" in nothing.stderr
 
 
@@ -146,24 +135,24 @@ def test_a_batch_exported_here_is_imported_elsewhere_with_its_outcomes(tmp_path)
     for path in files[:3]:
         (ok / path.name).write_text("")
     command = f"sh -c {shlex.quote(f'test -e {ok}/$(basename $0)')} {{path}}"
-    ran = batchgui(here, "run", str(tmp_path / "in"), "--exec", command, "--retries", "0",
+    ran = batchgui_in(here, "run", str(tmp_path / "in"), "--exec", command, "--retries", "0",
                    "--quiet")  # fmt: skip
     assert ran.returncode == 1
-    [entry] = json.loads(batchgui(here, "history", "--json").stdout)["batches"]
+    [entry] = json.loads(batchgui_in(here, "history", "--json").stdout)["batches"]
     exported = tmp_path / "batch.json"
-    done = batchgui(here, "export", entry["batch_id"], str(exported))
+    done = batchgui_in(here, "export", entry["batch_id"], str(exported))
     assert done.returncode == 0, done.stderr
     document = json.loads(exported.read_text())
     assert document["batchgui_export"] == 1 and 'operation = "exec"' in document["recipe"]
 
-    imported = batchgui(there, "import", str(exported))
+    imported = batchgui_in(there, "import", str(exported))
     assert imported.returncode == 0, imported.stderr
     assert "3 completed, 1 failed" in imported.stderr
-    [copy] = json.loads(batchgui(there, "history", "--json").stdout)["batches"]
+    [copy] = json.loads(batchgui_in(there, "history", "--json").stdout)["batches"]
     assert copy["counts"]["completed"] == 3 and copy["counts"]["failed"] == 1
     assert copy["sources"] == [str(tmp_path / "in")]
     (ok / files[3].name).write_text("")
-    again = batchgui(there, "run", "--retry-failed-from", str(exported), "--exec", command,
+    again = batchgui_in(there, "run", "--retry-failed-from", str(exported), "--exec", command,
                      "--report", str(tmp_path / "r.json"), "--quiet")  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert [t["path"] for t in json.loads((tmp_path / "r.json").read_text())["tasks"]] == [
@@ -171,6 +160,6 @@ def test_a_batch_exported_here_is_imported_elsewhere_with_its_outcomes(tmp_path)
     ]
 
     (tmp_path / "broken.json").write_text('{"batchgui_export": 1, "recipe": "operation = 1"}')
-    broken = batchgui(there, "import", str(tmp_path / "broken.json"))
+    broken = batchgui_in(there, "import", str(tmp_path / "broken.json"))
     assert broken.returncode == 2 and len(broken.stderr.strip().splitlines()) == 1
     assert "broken.json (its recipe):1: unknown operation" in broken.stderr

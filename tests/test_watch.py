@@ -13,6 +13,7 @@ from pathlib import Path
 
 from batchgui.scan.walk import Entry
 from batchgui.session.watch import Settler
+from tests.conftest import batchgui_in
 
 
 def until(condition, timeout: float = 60.0, what: str = "") -> None:
@@ -104,11 +105,7 @@ def test_watching_a_folder(tmp_path):
 
 
 def _batches(data: Path) -> list[dict]:
-    result = subprocess.run(
-        [sys.executable, "-m", "batchgui", "--data-dir", str(data), "history", "--json"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    return json.loads(result.stdout)["batches"]
+    return json.loads(batchgui_in(data, "history", "--json").stdout)["batches"]
 
 
 def _tasks(data: Path) -> list[tuple[str, str]]:

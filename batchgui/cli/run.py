@@ -18,14 +18,16 @@ from pathlib import Path
 from batchgui.cli import EXIT_OK, UsageError
 from batchgui.cli.execute import execute_batch, open_store, report_target
 from batchgui.cli.filters import add_filter_arguments, filter_settings_from
+from batchgui.core.models import Batch
 from batchgui.core.operation import OperationSpec
 from batchgui.core.processor import default_workers
 from batchgui.logs import setup_logging
 from batchgui.operations.pipeline import steps_from_specs
 from batchgui.operations.registry import load_operations
 from batchgui.paths import data_dir, log_dir
+from batchgui.scan.duplicates import Duplicates
 from batchgui.scan.filters import parse_size
-from batchgui.scan.walk import InputError, absolute
+from batchgui.scan.walk import Entry, absolute
 from batchgui.session import RunSettings
 from batchgui.session.batch_session import prepare_batch
 from batchgui.session.recipes import (
@@ -35,7 +37,7 @@ from batchgui.session.recipes import (
     recipe_path,
     save_recipe,
 )
-from batchgui.store import StoreError
+from batchgui.store import Store, StoreError
 
 _BAR_INTERVAL_S = 0.1
 _FAILURES_SHOWN = 5
@@ -60,21 +62,7 @@ def run_command(args: argparse.Namespace) -> int:
         except (RecipeError, OSError) as exc:
             raise UsageError(f"--save-recipe: {exc}") from None
     report_path = report_target(args.report)
-    store = open_store(args.data_dir)
-    try:
-        batch = prepare_batch(settings, spec, store)
-    except (ValueError, InputError, StoreError) as exc:
-        store.close()
-        raise UsageError(str(exc)) from None
-    except OSError as exc:  # the output folder cannot be made
-        store.close()
-        raise UsageError(
-            f"cannot create the output folder {settings.out}: {exc.strerror or exc}"
-        ) from None
-    try:
-        store.create_batch(batch)
-    except StoreError as exc:
-        raise UsageError(str(exc)) from None
+    batch, store = stored_batch(args, spec, settings)
     return execute_batch(
         batch,
         spec,
@@ -86,6 +74,29 @@ def run_command(args: argparse.Namespace) -> int:
         on_interrupt=args.on_interrupt,
         allow_sleep=args.allow_sleep,
     )
+
+
+def stored_batch(
+    args: argparse.Namespace,
+    spec: OperationSpec,
+    settings: RunSettings,
+    scanned: tuple[list[Entry], Duplicates] | None = None,
+) -> tuple[Batch, Store]:
+    """The batch prepared and saved, and the open store (`run`, and each round of
+    `watch`, which passes the files it found); UsageError, one line, if it cannot."""
+    store = open_store(args.data_dir)
+    try:
+        batch = prepare_batch(settings, spec, store, scanned=scanned)
+        store.create_batch(batch)
+    except (ValueError, StoreError) as exc:  # InputError is a ValueError
+        store.close()
+        raise UsageError(str(exc)) from None
+    except OSError as exc:  # the output folder cannot be made
+        store.close()
+        raise UsageError(
+            f"cannot create the output folder {settings.out}: {exc.strerror or exc}"
+        ) from None
+    return batch, store
 
 
 def operation_and_settings(

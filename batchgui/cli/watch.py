@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from batchgui.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
-from batchgui.cli.execute import execute_batch, open_store, report_target
-from batchgui.cli.run import operation_and_settings
+from batchgui.cli.execute import execute_batch, report_target
+from batchgui.cli.run import operation_and_settings, stored_batch
 from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.platform.commands import split as split_words
 from batchgui.logs import setup_logging
@@ -36,11 +36,9 @@ from batchgui.paths import data_dir, log_dir
 from batchgui.scan.duplicates import Duplicates, find_duplicates
 from batchgui.scan.walk import Entry, InputError, absolute, scan
 from batchgui.session import RunSettings
-from batchgui.session.batch_session import prepare_batch
 from batchgui.session.recipes import parse_recipe, recipe_text
 from batchgui.session.units import plural
 from batchgui.session.watch import ChangeAlarm, Settler
-from batchgui.store import StoreError
 
 
 def watch_command(args: argparse.Namespace) -> int:
@@ -183,13 +181,7 @@ def _round(
 ) -> int:
     """One batch over the settled files; its exit code."""
     duplicates = find_duplicates(ready) if spec.incremental else Duplicates()
-    store = open_store(args.data_dir)
-    try:
-        batch = prepare_batch(settings, spec, store, scanned=(ready, duplicates))
-        store.create_batch(batch)
-    except (ValueError, StoreError, OSError) as exc:  # InputError is a ValueError
-        store.close()
-        raise UsageError(str(exc)) from None
+    batch, store = stored_batch(args, spec, settings, scanned=(ready, duplicates))
     report_path = report_target(args.report)
     if args.on_done and report_path is None:
         report_path = data_dir(args.data_dir) / "reports" / f"{batch.id}.json"

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from batchgui.core.operation import atomic_write
 from batchgui.core.report import write_csv
+from batchgui.gui.questions import confirm
 from batchgui.gui.remembered import Remembered
 from batchgui.session.history import ENDED, forget_batches, prune, stored_report
 from batchgui.session.units import plural, words
@@ -295,27 +296,17 @@ class HistoryWindow(QDialog):
         entry = self.selected_entry()
         if entry is None:
             return None
-        box = QMessageBox(self)
-        box.setObjectName("historyDeleteConfirm")
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Delete batch")
-        box.setText(f"Forget the {entry['op']} batch on {describe_sources(entry['sources'])}?")
-        box.setInformativeText(
-            "Its record and results leave the history; the files it made stay where they are."
-        )
-        confirm = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        confirm.setObjectName("historyConfirmDelete")
-        keep = box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(keep)
         batch_id = entry["batch_id"]
-
-        def answered(button) -> None:
-            if button is confirm:
-                self.spawn(self.forget(batch_id))
-
-        box.buttonClicked.connect(answered)
-        box.open()
-        return box
+        return confirm(
+            self,
+            "historyDeleteConfirm",
+            "Delete batch",
+            f"Forget the {entry['op']} batch on {describe_sources(entry['sources'])}?",
+            "Its record and results leave the history; the files it made stay where they are.",
+            ("Delete", "historyConfirmDelete"),
+            "Cancel",
+            lambda: self.spawn(self.forget(batch_id)),
+        )
 
     async def forget(self, batch_id: str) -> None:
         try:

@@ -12,9 +12,10 @@ Every box is opened with open(), never exec(): the event loop keeps running.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from batchgui.core import Batch, BatchStatus
 from batchgui.session import StopMode
@@ -26,28 +27,48 @@ if TYPE_CHECKING:
 CONFIRM_CANCEL_ABOVE = 5  # Cancel all asks first when more tasks than this would be cancelled
 
 
-def confirm_cancel_all(window: MainWindow, batch: Batch) -> QMessageBox:
-    box = QMessageBox(window)
-    box.setObjectName("cancelAllConfirm")
+def confirm(
+    parent: QWidget,
+    name: str,
+    title: str,
+    text: str,
+    detail: str,
+    act: tuple[str, str],
+    keep: str,
+    on_yes: Callable[[], object],
+) -> QMessageBox:
+    """Ask before something that cannot be undone: `act` is the (label, objectName)
+    of the button that does it; `keep`, the default, does nothing."""
+    box = QMessageBox(parent)
+    box.setObjectName(name)
     box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle("Cancel all")
-    box.setText(f"Cancel {plural(batch.unfinished, 'unfinished task')}?")
-    box.setInformativeText(
-        "Running work is stopped. Finished results are kept, and cancelled tasks "
-        "can be run again with Retry cancelled."
-    )
-    confirm = box.addButton("Cancel tasks", QMessageBox.ButtonRole.DestructiveRole)
-    confirm.setObjectName("confirmCancelAll")
-    keep = box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(keep)
-
-    def answered(button) -> None:
-        if button is confirm and not batch.is_done:
-            window.processor.cancel_batch(batch)
-
-    box.buttonClicked.connect(answered)
+    box.setWindowTitle(title)
+    box.setText(text)
+    box.setInformativeText(detail)
+    yes = box.addButton(act[0], QMessageBox.ButtonRole.DestructiveRole)
+    yes.setObjectName(act[1])
+    box.setDefaultButton(box.addButton(keep, QMessageBox.ButtonRole.RejectRole))
+    box.buttonClicked.connect(lambda button: button is yes and on_yes())
     box.open()
     return box
+
+
+def confirm_cancel_all(window: MainWindow, batch: Batch) -> QMessageBox:
+    def cancel() -> None:
+        if not batch.is_done:
+            window.processor.cancel_batch(batch)
+
+    return confirm(
+        window,
+        "cancelAllConfirm",
+        "Cancel all",
+        f"Cancel {plural(batch.unfinished, 'unfinished task')}?",
+        "Running work is stopped. Finished results are kept, and cancelled tasks "
+        "can be run again with Retry cancelled.",
+        ("Cancel tasks", "confirmCancelAll"),
+        "Keep running",
+        cancel,
+    )
 
 
 def ask_how_to_close(window: MainWindow) -> QMessageBox:

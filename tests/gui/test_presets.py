@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from PIL import Image
 from PySide6.QtWidgets import QMessageBox
 
+from tests.conftest import batchgui_in
 from tests.gui.conftest import close, until
-
-
-def cli(data, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "batchgui", "--data-dir", str(data), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_a_recipe_saved_by_the_cli_fills_the_window_and_back(make_window, run, tmp_path):
@@ -25,7 +14,7 @@ def test_a_recipe_saved_by_the_cli_fills_the_window_and_back(make_window, run, t
     photos = tmp_path / "photos"
     photos.mkdir()
     Image.new("RGB", (40, 30), "red").save(photos / "beach.jpg")
-    saved = cli(
+    saved = batchgui_in(
         data, "run", str(photos), "--op", "image", "--set", "format=webp",
         "--set", "quality=60", "--output-name", "{stem}-web.{newext}", "--ext", ".jpg",
         "--out", str(tmp_path / "web"), "--save-recipe", "web", "--quiet",
@@ -67,12 +56,12 @@ def test_a_recipe_saved_by_the_cli_fills_the_window_and_back(make_window, run, t
         await close(window)
 
     run(scenario)
-    shown = cli(data, "recipe", "show", "shared")
+    shown = batchgui_in(data, "recipe", "show", "shared")
     assert "quality = 40" in shown.stdout, shown.stderr
-    ran = cli(data, "run", str(photos), "--recipe", "shared", "--quiet")
+    ran = batchgui_in(data, "run", str(photos), "--recipe", "shared", "--quiet")
     assert ran.returncode == 0, ran.stderr
     assert (tmp_path / "web40" / "beach-web.webp").exists()
-    assert cli(data, "recipe", "list").stdout.split() == ["shared", "image", "web", "image"]
+    assert batchgui_in(data, "recipe", "list").stdout.split() == ["shared", "image", "web", "image"]
 
 
 def test_a_bad_preset_file_is_one_line_and_changes_nothing(make_window, run, tmp_path):
