@@ -10,7 +10,7 @@ from PySide6.QtGui import QGuiApplication
 from batchgui.core import RetryPolicy, TaskStatus
 from tests.conftest import make_files
 from tests.gui.conftest import close, until
-from tests.gui.test_window import click, scanned, use_command
+from tests.gui.test_window import click, start_on, use_command
 
 
 def test_double_click_shows_the_whole_story_of_a_failed_task(make_window, run, tmp_path, qtbot):
@@ -25,9 +25,7 @@ def test_double_click_shows_the_whole_story_of_a_failed_task(make_window, run, t
         window.processor.retry = RetryPolicy(max_retries=1, base_delay_s=0.01, max_delay_s=0.01)
         window.show()
         use_command(window, f"sh -c {shlex.quote(script)} {{path}}")
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
-        click(window, "startButton", qtbot)
+        await start_on(qtbot, window, tmp_path / "in")
         await until(lambda: window.batch is not None and window.batch.is_done)
         assert window.batch.counts[TaskStatus.FAILED] == 3
         assert not window.details_dock.isVisible()
@@ -90,9 +88,7 @@ def test_outputs_open_and_a_missing_program_is_said(make_window, run, tmp_path, 
         window.show()
         window.control.select_operation("text")
         window.control.output_edit.setText(str(tmp_path / "out"))
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
-        click(window, "startButton", qtbot)
+        await start_on(qtbot, window, tmp_path / "in")
         await until(lambda: window.batch is not None and window.batch.is_done)
         task = window.batch.tasks[0]
         assert task.status is TaskStatus.COMPLETED

@@ -5,8 +5,10 @@ from __future__ import annotations
 from PIL import Image
 from PySide6.QtWidgets import QMessageBox
 
+from batchgui.core import TaskStatus
 from tests.conftest import batchgui_in
 from tests.gui.conftest import close, until
+from tests.gui.test_window import click, start_on
 
 
 def test_a_recipe_saved_by_the_cli_fills_the_window_and_back(make_window, run, tmp_path):
@@ -83,8 +85,6 @@ def test_a_bad_preset_file_is_one_line_and_changes_nothing(make_window, run, tmp
 
 
 def test_the_step_list_builds_checks_and_runs_a_chain(make_window, run, tmp_path, qtbot):
-    from batchgui.core import TaskStatus
-    from tests.gui.test_window import click, scanned
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -119,9 +119,7 @@ def test_the_step_list_builds_checks_and_runs_a_chain(make_window, run, tmp_path
             "checksum",
         ]
         control.output_edit.setText(str(tmp_path / "out"))
-        window.add_paths([str(photos)])
-        await until(lambda: scanned(window))
-        click(window, "startButton", qtbot)
+        await start_on(qtbot, window, photos)
         # finished: every file done and the manifest written (it comes last)
         await until(lambda: window.batch is not None and window.batch.status.value == "finished")
         assert window.batch.counts[TaskStatus.COMPLETED] == 2
@@ -140,8 +138,6 @@ def test_the_step_list_builds_checks_and_runs_a_chain(make_window, run, tmp_path
 
 
 def test_keep_watching_runs_files_that_arrive_after_the_batch(make_window, run, tmp_path, qtbot):
-    from batchgui.core import TaskStatus
-    from tests.gui.test_window import click, scanned
 
     inbox, out = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()
@@ -154,9 +150,7 @@ def test_keep_watching_runs_files_that_arrive_after_the_batch(make_window, run, 
         window.control.select_operation("text")
         window.control.output_edit.setText(str(out))
         window.control.keep_watching.setChecked(True)
-        window.add_paths([str(inbox)])
-        await until(lambda: scanned(window))
-        click(window, "startButton", qtbot)
+        await start_on(qtbot, window, inbox)
         await until(lambda: window.batch is not None and window.batch.is_done)
         first = window.batch
         await until(lambda: window.watch.active)
@@ -198,7 +192,6 @@ def test_keep_watching_runs_files_that_arrive_after_the_batch(make_window, run, 
 
 
 def test_quit_when_done_closes_the_window_after_the_batch(make_window, run, tmp_path, qtbot):
-    from tests.gui.test_window import click, scanned
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("a\n")
@@ -208,10 +201,8 @@ def test_quit_when_done_closes_the_window_after_the_batch(make_window, run, tmp_
         window.show()
         window.control.select_operation("text")
         window.control.output_edit.setText(str(tmp_path / "out"))
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
         window.quit_when_done_action.setChecked(True)
-        click(window, "startButton", qtbot)
+        await start_on(qtbot, window, tmp_path / "in")
         await until(lambda: window.isHidden() and not window._background, timeout=30)
         assert window.batch.is_done and (tmp_path / "out" / "a.txt.md").exists()
 
@@ -221,7 +212,6 @@ def test_quit_when_done_closes_the_window_after_the_batch(make_window, run, tmp_
 def test_the_window_keeps_the_computer_awake_only_while_a_batch_works(
     make_window, run, tmp_path, qtbot
 ):
-    from tests.gui.test_window import click, scanned
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("a\n")
@@ -242,9 +232,7 @@ def test_the_window_keeps_the_computer_awake_only_while_a_batch_works(
         assert window.keep_awake_action.isChecked()  # on unless turned off
         window.control.select_operation("text")
         window.control.output_edit.setText(str(tmp_path / "out"))
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
-        click(window, "startButton", qtbot)
+        await start_on(qtbot, window, tmp_path / "in")
         await until(lambda: window.batch is not None and window.batch.status.value == "finished")
         await until(lambda: calls == ["hold", "release"])
         window.keep_awake_action.setChecked(False)

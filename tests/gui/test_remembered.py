@@ -12,7 +12,7 @@ from batchgui.core import Batch, RetryPolicy, Task, TaskStatus
 from batchgui.store import Store
 from tests.conftest import make_files
 from tests.gui.conftest import close, until
-from tests.gui.test_window import click, scanned, use_command
+from tests.gui.test_window import click, start_on, use_command
 
 
 def test_options_filters_and_choices_survive_a_restart(make_window, run, tmp_path):
@@ -88,9 +88,7 @@ def test_history_shows_exports_reruns_and_deletes_past_batches(make_window, run,
         window.processor.retry = RetryPolicy(max_retries=0)
         window.show()
         use_command(window, f"sh -c {shlex.quote(script)} {{path}}")
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
-        click(window, "startButton", qtbot)
+        await start_on(qtbot, window, tmp_path / "in")
         await until(lambda: window.batch is not None and window.batch.is_done)
         batch_id = window.batch.id
         assert window.batch.counts[TaskStatus.FAILED] == 3

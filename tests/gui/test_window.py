@@ -69,6 +69,11 @@ async def start_commands(qtbot, window, folder, command: str, workers: int = 2) 
     """Show the window and run `command` over `folder`: scanned, then Start clicked."""
     window.show()
     use_command(window, command, workers)
+    await start_on(qtbot, window, folder)
+
+
+async def start_on(qtbot, window, folder) -> None:
+    """Add `folder`, wait for its preview (duplicates included), click Start."""
     window.add_paths([str(folder)])
     await until(lambda: scanned(window))
     click(window, "startButton", qtbot)
@@ -139,10 +144,8 @@ def test_start_runs_everything_and_the_statistics_agree(make_window, run, tmp_pa
         window = make_window()
         window.show()
         window.control.output_edit.setText(str(tmp_path / "sums"))
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
         window.control.select_operation("checksum")
-        click(window, "startButton", qtbot)
+        await start_on(qtbot, window, tmp_path / "in")
         await until(
             lambda: (
                 window.batch is not None
@@ -237,10 +240,8 @@ def test_retry_failed_runs_the_failures_again(make_window, run, tmp_path, qtbot)
         window.processor.retry = RetryPolicy(max_retries=0)
         window.show()
         use_command(window, f"sh -c {shlex.quote(script)} {{path}}")
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
         (ok / "f0000.txt").write_text("")
-        click(window, "startButton", qtbot)
+        await start_on(qtbot, window, tmp_path / "in")
         await until(lambda: window.batch is not None and window.batch.is_done)
         assert window.batch.counts[TaskStatus.FAILED] == 5
         failed = next(t for t in window.batch.tasks if t.status is TaskStatus.FAILED)
@@ -459,9 +460,7 @@ def test_the_task_list_shows_progress_read_from_a_command(make_window, run, tmp_
         window.show()
         use_command(window, f"{shlex.quote(sys.executable)} -c {shlex.quote(script)}", 1)
         window.control._option_widgets["progress_regex"].setText(r"(\d+)%")
-        window.add_paths([str(tmp_path / "in")])
-        await until(lambda: scanned(window))
-        click(window, "startButton", qtbot)
+        await start_on(qtbot, window, tmp_path / "in")
         model = window.tasks.model
 
         def status_text() -> str:
