@@ -28,6 +28,7 @@ from pathlib import Path
 from batchgui.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
 from batchgui.cli.execute import execute_batch, report_target
 from batchgui.cli.run import operation_and_settings, stored_batch
+from batchgui.core.models import Batch, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.platform.commands import split as split_words
 from batchgui.logs import setup_logging
@@ -199,17 +200,17 @@ def _round(
         allow_sleep=args.allow_sleep,
     )
     if args.on_done and code != EXIT_INTERRUPTED:
-        _on_done(args.on_done, batch.id, report_path, batch.counts)
+        _on_done(args.on_done, batch, report_path)
     return code
 
 
-def _on_done(template: str, batch_id: str, report: Path | None, counts: dict) -> None:
+def _on_done(template: str, batch: Batch, report: Path | None) -> None:
     """Run the --on-done command: its words filled in, no shell (names are data)."""
     values = {
-        "batch": batch_id,
+        "batch": batch.id,
         "report": os.fspath(report) if report else "",
-        "completed": str(_count(counts, "completed")),
-        "failed": str(_count(counts, "failed")),
+        "completed": str(batch.counts[TaskStatus.COMPLETED]),
+        "failed": str(batch.counts[TaskStatus.FAILED]),
     }
     try:
         argv = [word.format_map(values) for word in split_words(template)]
@@ -223,7 +224,3 @@ def _on_done(template: str, batch_id: str, report: Path | None, counts: dict) ->
         return
     if done.returncode:
         print(f"batchgui: --on-done exited with status {done.returncode}", file=sys.stderr)
-
-
-def _count(counts: dict, status: str) -> int:
-    return next((n for key, n in counts.items() if getattr(key, "value", key) == status), 0)

@@ -20,6 +20,7 @@ extension the operation writes ("png", "md"; without a dot).
 
 from __future__ import annotations
 
+import functools
 import os
 import string
 from collections.abc import Iterator
@@ -65,6 +66,7 @@ def naming_for(root: Path | None, seq: int) -> Iterator[None]:
         _source.reset(token)
 
 
+@functools.lru_cache(maxsize=64)  # asked once per file: a batch has a handful of templates
 def check_template(template: str) -> frozenset[str]:
     """The placeholders a template uses; ValueError (one line) for anything else."""
     used = set()

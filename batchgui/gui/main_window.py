@@ -83,7 +83,7 @@ from batchgui.gui.wording import WindowStatusBar
 from batchgui.operations.registry import load_operations
 from batchgui.scan.duplicates import Duplicates, find_duplicates
 from batchgui.scan.safety import leave_out_unsupported, output_reasons
-from batchgui.scan.walk import Entry, InputError, absolute, stream_scan
+from batchgui.scan.walk import InputError, absolute, stream_scan
 from batchgui.session import RunSettings, StopMode
 from batchgui.session.awake import KeepAwake
 from batchgui.session.batch_session import BatchSession, prepare_batch
@@ -659,12 +659,7 @@ class MainWindow(QMainWindow):
             return
         if batch.status is BatchStatus.CANCELLED:
             return  # cancelled on purpose: no more (and see _batch_finished)
-        handed = [
-            Entry(t.path, t.root or t.path, size=t.size, mtime_ns=t.fingerprint[1])
-            for t in batch.tasks
-            if t.fingerprint is not None
-        ]
-        self.watch.start(RunSettings.of_batch(batch), self._last_spec, handed, batch.id)
+        self.watch.start(self._last_spec, batch)
         self._refresh_buttons()
 
     def _keep_watching_toggled(self, on: bool) -> None:

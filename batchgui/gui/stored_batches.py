@@ -25,7 +25,6 @@ from batchgui.gui.history_window import UNFINISHED, HistoryWindow, describe_sour
 from batchgui.gui.resume_offer import resume_question
 from batchgui.operations.registry import load_operations
 from batchgui.scan.safety import ready_to_resume
-from batchgui.scan.walk import Entry
 from batchgui.session import RunSettings
 from batchgui.store import BatchLock, StoreError
 
@@ -84,17 +83,12 @@ class StoredBatches:
             if result != QMessageBox.StandardButton.Yes:
                 window.remembered.watching = ""
                 return
-            handed = [
-                Entry(t.path, t.root or t.path, size=t.size, mtime_ns=t.fingerprint[1])
-                for t in batch.tasks
-                if t.fingerprint is not None
-            ]
             window.sources = list(settings.sources)
             window.control.show_settings(settings)
             with QSignalBlocker(window.control.keep_watching):
                 window.control.keep_watching.setChecked(True)
             window._last_spec = spec
-            window.watch.start(settings, spec, handed, batch.id)
+            window.watch.start(spec, batch)
 
         box.finished.connect(answered)
         box.open()

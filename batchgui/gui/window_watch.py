@@ -20,8 +20,9 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from batchgui.core.models import Batch
 from batchgui.core.operation import OperationSpec
-from batchgui.scan.walk import Entry, InputError, absolute, scan
+from batchgui.scan.walk import InputError, absolute, scan
 from batchgui.session import RunSettings
 from batchgui.session.units import plural
 from batchgui.session.watch import ChangeAlarm, Settler
@@ -47,14 +48,14 @@ class WindowWatch:
     def active(self) -> bool:
         return self.task is not None and not self.task.done()
 
-    def start(
-        self, settings: RunSettings, spec: OperationSpec, handed: list[Entry], origin: str
-    ) -> None:
+    def start(self, spec: OperationSpec, batch: Batch) -> None:
+        """Watch the folders of `batch` (whose files are done) for more."""
         self.stop()
-        self.origin = origin
+        self.origin = batch.id
+        settings = RunSettings.of_batch(batch)
         folders = [absolute(s) for s in settings.sources]
         settler = Settler(self.settle_s)
-        settler.mark_handed(handed)  # what the batch just did is not new
+        settler.mark_done(batch.tasks)  # what the batch did is not new
         self.alarm = ChangeAlarm(folders)
         self.task = self.window._spawn(self._watch(settings, spec, settler))
         self.window.statusBar().showMessage(

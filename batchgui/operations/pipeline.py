@@ -39,6 +39,7 @@ from batchgui.core.operation import (
     OperationSpec,
     Option,
     TaskContext,
+    invoke,
     make_folder,
     operation,
 )
@@ -181,8 +182,6 @@ def specs_from_steps(text: str) -> list[str]:
 # --- running ------------------------------------------------------------------------
 def run_chain(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext) -> list[Path]:
     """Every branch's steps on this file; the last steps' outputs (and kept ones)."""
-    from batchgui.core.operation import invoke
-
     branches = parse_branches(options["steps"])
     outputs: list[Path] = []
     made: dict[str, list[list[str]]] = {}

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from batchgui.core.models import Task
 from batchgui.scan.walk import Entry
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,11 @@ class Settler:
             del self._changing[gone]
         return ready
 
-    def mark_handed(self, entries: Iterable[Entry]) -> None:
-        """Files already dealt with in this state (a batch that just ran)."""
-        for entry in entries:
-            self._handed[str(entry.path)] = (entry.size, entry.mtime_ns)
+    def mark_done(self, tasks: Iterable[Task]) -> None:
+        """A batch's files, in the state it scanned them: already dealt with."""
+        for task in tasks:
+            if task.fingerprint is not None:  # (size, mtime_ns, dev, inode)
+                self._handed[str(task.path)] = (task.fingerprint[0], task.fingerprint[1])
 
     @property
     def waiting(self) -> int:
