@@ -38,6 +38,8 @@ from batchgui.session import RunSettings, units
 class ControlPanel(QGroupBox):
     #: the worker limit changed (takes effect at once)
     workers_changed = Signal(int)
+    #: another operation's options are shown (the panel's height changed)
+    options_rebuilt = Signal()
 
     def __init__(
         self, operations: dict[str, OperationSpec], workers: int, parent: QWidget | None = None
@@ -231,6 +233,7 @@ class ControlPanel(QGroupBox):
         self.set_raw_options(self._remembered.get(spec.name, {}))
         self._tab_order()
         self._show_name_example()
+        self.options_rebuilt.emit()
 
     def set_example_file(self, path: Path | None, root: Path | None) -> None:
         """The first file the preview includes: the output name example is made from it."""

@@ -40,6 +40,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -191,6 +192,7 @@ class MainWindow(QMainWindow):
         right_split.addWidget(self.control)
         right_split.addWidget(self.stats)
         right_split.setStretchFactor(0, 0)
+        self.right_split = right_split
         right_split.setStretchFactor(1, 1)
         # the Run panel and the statistics scroll when the window is too small for
         # them (1024x600, or a scale factor of 2 on a 1600x1000 screen)
@@ -243,6 +245,8 @@ class MainWindow(QMainWindow):
         self.presets.message.connect(self.statusBar().showMessage)
         self.presets.applied.connect(self.apply_settings)
         self.control.keep_watching.toggled.connect(self._keep_watching_toggled)
+        # once the new option fields are laid out (they are shown by a queued event)
+        self.control.options_rebuilt.connect(lambda: QTimer.singleShot(0, self._fit_run_panel))
         self.bridge.tasks_changed.connect(self._refresh_details)
         self.bridge.tasks_changed.connect(self.tasks.model.tasks_changed)
         self.bridge.stats_changed.connect(self.stats.refresh)
@@ -661,6 +665,19 @@ class MainWindow(QMainWindow):
             return  # cancelled on purpose: no more (and see _batch_finished)
         self.watch.start(self._last_spec, batch)
         self._refresh_buttons()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._fit_run_panel)  # once laid out
+
+    def _fit_run_panel(self) -> None:
+        """The Run panel as tall as its fields (another operation has other options);
+        the statistics take the rest. Without this the splitter kept the height of the
+        first operation shown, and a shorter one left a gap above the buttons."""
+        sizes = self.right_split.sizes()
+        if sum(sizes) > 0:
+            wanted = self.control.sizeHint().height()
+            self.right_split.setSizes([wanted, max(0, sum(sizes) - wanted)])
 
     def _keep_watching_toggled(self, on: bool) -> None:
         if not on and self.watch.active:

@@ -37,7 +37,7 @@ def _shown(window, kinds) -> list:
     return [w for w in found.values() if w.isVisibleTo(window)]
 
 
-def test_the_window_fits_1024x600(make_window, run):
+def test_the_window_fits_1024x600(make_window, run, tmp_path):
     async def scenario():
         window = make_window()
         window.show()
@@ -48,6 +48,22 @@ def test_the_window_fits_1024x600(make_window, run):
             # and at a scale factor of 2 on a 1600x1000 screen: 800x500 logical pixels
             assert hint.width() <= 800 and hint.height() <= 500, (operation, hint)
         await close(window)
+        roomy = make_window(tmp_path / "roomy")
+        roomy.resize(1280, 1000)  # room to spare: the statistics should get it
+        roomy.show()
+        panel = roomy.control
+        for operation in ("", "chain", "checksum", "image"):  # as opened; tall, short, middle
+            if operation:
+                panel.select_operation(operation)
+                await until(lambda: all(w.isVisible() for w in panel._option_widgets.values()))
+
+            def fitted() -> bool:
+                panel.layout().activate()  # the hint of the fields shown now
+                return panel.height() == panel.sizeHint().height()
+
+            # the Run panel as tall as its fields: no gap above the buttons
+            await until(fitted)
+        await close(roomy)
 
     run(scenario)
 
