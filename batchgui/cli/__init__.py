@@ -21,7 +21,12 @@ from batchgui.cli.filters import add_filter_arguments
 from batchgui.core.models import Priority
 from batchgui.core.operation import MODE_CHOICES
 from batchgui.core.outputs import DEFAULT_ON_EXISTS, ON_EXISTS
-from batchgui.session.settings import DEFAULT_BACKOFF_S, DEFAULT_RETRIES, StopMode
+from batchgui.session.settings import (
+    DEFAULT_BACKOFF_S,
+    DEFAULT_RETRIES,
+    ClusterSettings,
+    StopMode,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -332,6 +337,7 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_control_arguments(parser: argparse.ArgumentParser) -> None:
+    add_cluster_arguments(parser)
     parser.add_argument(
         "--allow-sleep",
         action="store_true",
@@ -350,6 +356,47 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
         help="on Ctrl-C: save (stop now, resumable; the default), drain (finish running "
         "tasks first) or kill (stop and cancel what is left)",
     )
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    cluster = parser.add_argument_group(
+        "cluster", "run on a Dask cluster (pip install 'batchgui[cluster]'; see the README)"
+    )
+    cluster.add_argument(
+        "--cluster",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="tcp://host:8786 or tls://host:8786; local or local:N starts N worker "
+        "processes here; no ADDRESS: $DASK_SCHEDULER_ADDRESS; 'off' (resume): this computer",
+    )
+    cluster.add_argument(
+        "--path-map",
+        action="append",
+        default=[],
+        metavar="LOCAL=REMOTE",
+        help="a folder the workers see at another path (repeatable)",
+    )
+    cluster.add_argument("--tls-ca", metavar="FILE", help="the CA for a tls:// scheduler")
+    cluster.add_argument("--tls-cert", metavar="FILE", help="this client's TLS certificate")
+    cluster.add_argument("--tls-key", metavar="FILE", help="this client's TLS key")
+
+
+def cluster_from(args: argparse.Namespace) -> ClusterSettings | None:
+    """The --cluster options as settings (None: not given, or 'off')."""
+    if args.cluster is None or args.cluster.strip().lower() == "off":
+        if args.path_map or args.tls_ca or args.tls_cert or args.tls_key:
+            raise UsageError("--path-map and --tls-* go with --cluster")
+        return None
+    from batchgui.core.runners.cluster import PathMap
+    from batchgui.session.cluster import ClusterError, address_from
+
+    try:
+        address = address_from(args.cluster)
+        path_map = tuple(PathMap.parse(args.path_map).specs())
+    except (ClusterError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    return ClusterSettings(address, path_map, args.tls_ca, args.tls_cert, args.tls_key)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

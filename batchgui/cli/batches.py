@@ -17,8 +17,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from batchgui.cli import EXIT_OK, UsageError
-from batchgui.cli.execute import execute_batch, open_store, report_target
+from batchgui.cli import EXIT_OK, UsageError, cluster_from
+from batchgui.cli.execute import KEEP_CLUSTER, execute_batch, open_store, report_target
 from batchgui.core import TaskStatus
 from batchgui.core.operation import atomic_write
 from batchgui.core.report import write_csv
@@ -95,6 +95,7 @@ def resume_command(args: argparse.Namespace) -> int:
         report_path=report_target(args.report),
         stop_after=args.stop_after,
         on_interrupt=args.on_interrupt,
+        cluster=cluster_from(args) if args.cluster is not None or args.path_map else KEEP_CLUSTER,
         allow_sleep=args.allow_sleep,
     )
 

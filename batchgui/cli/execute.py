@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -28,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 from batchgui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
-from batchgui.core import Batch, BatchProcessor, RetryPolicy, TaskStatus
+from batchgui.core import Batch, BatchProcessor, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.platform.interrupts import catch_interrupts
 from batchgui.core.report import build_report
@@ -38,10 +39,13 @@ from batchgui.scan.walk import absolute
 from batchgui.session import Ending, RunSettings, StopMode, units
 from batchgui.session.awake import KeepAwake
 from batchgui.session.batch_session import BatchSession
+from batchgui.session.cluster import ClusterConnection, ClusterError, on_cluster
+from batchgui.session.settings import ClusterSettings
 from batchgui.store import Store, StoreError
 
 _BAR_INTERVAL_S = 0.1
 _FAILURES_SHOWN = 5
+KEEP_CLUSTER = object()  # resume: where the batch's own settings say it runs
 
 
 def open_store(data_dir_arg: str | None) -> Store:
@@ -73,15 +77,21 @@ def execute_batch(
     stop_after: int | None = None,
     on_interrupt: str | StopMode = StopMode.SAVE,
     allow_sleep: bool = False,
+    cluster: ClusterSettings | None | object = KEEP_CLUSTER,
 ) -> int:
+    """Run a stored batch to its end; `cluster` (resume --cluster) replaces where
+    its settings say it runs."""
     if stop_after is not None and stop_after < 1:
         raise UsageError(f"--stop-after must be at least 1, not {stop_after}")
     try:
         settings = RunSettings.of_batch(batch)
     except ValueError as exc:
         raise UsageError(f"batch {batch.id}: {exc}") from None
+    if cluster is not KEEP_CLUSTER:
+        assert cluster is None or isinstance(cluster, ClusterSettings)
+        settings = dataclasses.replace(settings, cluster=cluster)
+    batch.mode = settings.engine_mode
     workers = settings.worker_count()
-    retry = settings.retry_policy()
     control = _Control(stop_after, on_interrupt)
     session = BatchSession(store, data_dir(data_dir_arg), batch, on_store_error=control.halt)
     try:
@@ -93,17 +103,17 @@ def execute_batch(
         if not allow_sleep:
             awake.hold()  # the machine does not sleep in the middle (session/awake.py)
         show_bar = not quiet and sys.stderr.isatty()
-        stopped = asyncio.run(
-            _execute(session, spec, workers, retry, settings.memory_limit, show_bar, control)
-        )
+        stopped = asyncio.run(_execute(session, spec, settings, show_bar, control))
     finally:
         awake.release()
         session.release()
         store.close()
+    if control.refused:
+        raise UsageError(f"{control.refused}; the batch is saved: batchgui resume {batch.id}")
     if not quiet:
         print_summary(batch, control.final_stats)
     if report_path is not None:
-        write_report(build_report(batch, workers), report_path)
+        write_report(build_report(batch, control.workers or workers), report_path)
     if stopped is Ending.INTERRUPTED:
         if control.on_interrupt is StopMode.KILL:
             print("batchgui: interrupted; the remaining tasks were cancelled", file=sys.stderr)
@@ -114,7 +124,7 @@ def execute_batch(
         return EXIT_INTERRUPTED
     if stopped is Ending.HALTED:
         print(
-            f"batchgui: error: paused: {batch.halted}; free some space, then resume with: "
+            f"batchgui: error: paused: {batch.halted}, then resume with: "
             f"batchgui resume {batch.id}",
             file=sys.stderr,
         )
@@ -155,6 +165,8 @@ class _Control:
         self.reasons: list[str] = []
         self.changed = asyncio.Event()
         self.final_stats: Stats | None = None  # the engine's figures when the run ended
+        self.refused: str | None = None  # why the batch could not start (the cluster)
+        self.workers: int | None = None  # tasks at once, when the cluster decided it
 
     def halt(self, reason: str) -> None:
         """A signal or a failing store. Ctrl-C once does what --on-interrupt says; a
@@ -185,21 +197,31 @@ class _Control:
 async def _execute(
     session: BatchSession,
     spec: OperationSpec,
-    workers: int,
-    retry: RetryPolicy,
-    memory_limit: int | None,
+    settings: RunSettings,
     show_bar: bool,
     control: _Control,
 ) -> Ending:
     """Run the batch to its end, or until it stops early (and why)."""
     batch = session.batch
-    processor = BatchProcessor(workers, retry=retry, memory_limit=memory_limit)
+    processor = BatchProcessor(
+        settings.worker_count(),
+        retry=settings.retry_policy(),
+        memory_limit=settings.memory_limit,
+    )
     loop = asyncio.get_running_loop()
     # Ctrl-C and SIGTERM (Ctrl-Break on Windows), on this loop (core/platform)
     release_interrupts = catch_interrupts(loop, lambda: control.halt("interrupted"))
     bar = None
     at_stop_point = False
+    connection: ClusterConnection | None = None
     try:
+        if settings.cluster is not None:
+            try:
+                connection = await on_cluster(processor, settings.cluster, batch, spec)
+            except ClusterError as exc:
+                control.refused = str(exc)
+                return Ending.FINISHED
+            control.workers = processor.max_workers
         await session.start(processor, spec, save=False)  # saved by `run` or stored
         if show_bar:
             bar = loop.create_task(_progress_bar(processor, batch))
@@ -227,13 +249,16 @@ async def _execute(
             if control.reasons:  # Ctrl-C with --on-interrupt drain
                 session.drain()
     finally:
-        control.final_stats = processor.stats(batch)
+        if processor.has_batch(batch):
+            control.final_stats = processor.stats(batch)
         if bar is not None:
             bar.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await bar
         await session.close()  # the last results, the journal's last flush
         await processor.aclose(kill=control.kill_running)
+        if connection is not None:
+            await connection.close()
         release_interrupts()
     if control.reason == "interrupted":
         return Ending.INTERRUPTED

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from batchgui.cli import EXIT_OK, UsageError
+from batchgui.cli import EXIT_OK, UsageError, cluster_from
 from batchgui.cli.execute import execute_batch, open_store, report_target
 from batchgui.cli.filters import add_filter_arguments, filter_settings_from
 from batchgui.core.models import Batch
@@ -211,6 +211,7 @@ def settings_from(args: argparse.Namespace, operation: str, options: dict) -> Ru
             on_exists=args.on_exists,
             stop_after=args.stop_after,
             on_interrupt=args.on_interrupt,
+            cluster=cluster_from(args),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -24,6 +24,7 @@ class ErrorKind(StrEnum):
     ERROR = "error"
     # never a task's final kind: the task goes back to pending and its batch pauses
     DISK_FULL = "disk_full"
+    CLUSTER_LOST = "cluster_lost"  # the same: the connection to a Dask cluster failed
 
 
 class PermanentError(Exception):

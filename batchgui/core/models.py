@@ -211,7 +211,8 @@ class Batch:
     replaceable: frozenset[str] = frozenset()
     # resumed: existing outputs changed since then were written by the stopped run
     replace_since: float | None = None
-    # why the engine paused it by itself (the output disk is full); None otherwise
+    # why the engine paused it by itself and what to do (the output disk is full,
+    # the cluster is gone); None otherwise
     halted: str | None = None
 
     def __post_init__(self) -> None:

@@ -144,6 +144,12 @@ class BatchProcessor:
         self._runners.set_capacity(self._max_workers)
         self._kick()
 
+    def add_runner(self, runner: Runner) -> None:
+        """Run batches whose mode is `runner.mode` on it (cluster mode); closed
+        with the engine."""
+        runner.set_capacity(self._max_workers)
+        self._runners.add(runner)
+
     @property
     def in_flight(self) -> int:
         """Units running now, over all batches: each holds one worker slot."""
@@ -155,7 +161,9 @@ class BatchProcessor:
         if self._closed:
             raise RuntimeError("the engine is closed")
         mode = spec.mode if batch.mode == "auto" else batch.mode
-        if mode not in MODES:
+        if mode == "cluster" and not self._runners.has(mode):
+            raise ValueError("cluster mode: no cluster is connected")
+        if mode not in MODES and mode != "cluster":
             raise ValueError(f"unknown mode {batch.mode!r} (choose auto, {', '.join(MODES)})")
         batch.mode = mode
         for task in batch.tasks:
@@ -221,6 +229,10 @@ class BatchProcessor:
 
     def batches(self) -> list[Batch]:
         return [run.batch for run in self._runs.values()]
+
+    def has_batch(self, batch: Batch) -> bool:
+        """Whether the batch was submitted here (and not yet forgotten)."""
+        return batch.id in self._runs
 
     def stats(self, batch: Batch) -> Stats:
         """The batch's statistics. "Running" counts tasks at work: a chunk of tiny
@@ -579,7 +591,7 @@ class BatchProcessor:
             log.info("task %s failed: %s\n%s", task.path, outcome.error, outcome.detail)
         kind = outcome.kind or ErrorKind.ERROR
         if decided is Verdict.HALTED:
-            self._halt_for_space(run, task, outcome.error or "no space left on the disk")
+            self._halt(run, task, kind, outcome.error or "no space left on the disk")
         elif decided is Verdict.CANCELLED:
             self._finish_cancelled(run, task, outcome.error or "cancelled", from_running=True)
         elif decided is Verdict.RETRY_NOW:
@@ -594,17 +606,22 @@ class BatchProcessor:
         else:
             self._fail(run, task, outcome.error or "failed", kind)
 
-    def _halt_for_space(self, run: _BatchRun, task: Task, error: str) -> None:
-        """The disk is full: every further file would fail the same way. The task goes
-        back to pending (not charged) and the batch pauses, to be resumed once
-        space is freed; saying so once is the front end's job (`batch.halted`)."""
+    def _halt(self, run: _BatchRun, task: Task, kind: ErrorKind, error: str) -> None:
+        """The disk is full, or the cluster is gone: every further file would fail the
+        same way. The task goes back to pending (not charged) and the batch pauses,
+        to be resumed once that is fixed; saying so once is the front end's job
+        (`batch.halted`: what happened and what to do)."""
         task.attempts -= 1
         task.finished_at = None
         task.move_to(TaskStatus.PENDING)
         run.queue.push(task)
         self.events.task_requeued.send(task)
         if run.batch.halted is None:
-            run.batch.halted = f"the disk is full ({error})"
+            run.batch.halted = (
+                f"lost the cluster ({error}); check that its scheduler runs"
+                if kind is ErrorKind.CLUSTER_LOST
+                else f"the disk is full ({error}); free some space"
+            )
             log.warning("batch %s paused: %s", run.batch.id, run.batch.halted)
         if run.batch.status is BatchStatus.RUNNING:
             self.drain(run.batch)

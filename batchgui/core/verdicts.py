@@ -40,6 +40,9 @@ class Attempt:
     interrupted: bool = False  # stopped to be resumed later (save / shutdown)
 
 
+_HALTING = (ErrorKind.DISK_FULL, ErrorKind.CLUSTER_LOST)  # every further file would fail too
+
+
 def verdict(attempt: Attempt, attempts: int, crashes: int, policy: RetryPolicy) -> Verdict:
     """`attempts` counts this one; `crashes` does not yet."""
     if attempt.interrupted and not attempt.ok:
@@ -49,7 +52,7 @@ def verdict(attempt: Attempt, attempts: int, crashes: int, policy: RetryPolicy) 
     if attempt.ok:
         return Verdict.COMPLETED
     kind = attempt.kind or ErrorKind.ERROR
-    if kind is ErrorKind.DISK_FULL and not attempt.cancel_requested:
+    if kind in _HALTING and not attempt.cancel_requested:
         return Verdict.HALTED
     if attempt.cancel_requested or kind is ErrorKind.CANCELLED:
         return Verdict.CANCELLED

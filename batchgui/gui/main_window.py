@@ -578,7 +578,7 @@ class MainWindow(QMainWindow):
                 [t for t in batch.tasks if t.status is TaskStatus.RUNNING]
             )
         if batch is not None and batch.halted:
-            self.statusBar().showMessage(f"Paused: {batch.halted}. Free some space, then Resume.")
+            self.statusBar().showMessage(f"Paused: {batch.halted}, then Resume.")
         elif batch is not None and batch.status is BatchStatus.PAUSED and self._stop_point:
             self.statusBar().showMessage(self._stop_point)  # what was promised, now done
             self._stop_point = ""

@@ -2,6 +2,12 @@
 what a run needs (`RunSettings`), how it may stop (`StopMode`) and how it ended
 (`Ending`). Never imports Qt."""
 
-from batchgui.session.settings import Ending, FilterSettings, RunSettings, StopMode
+from batchgui.session.settings import (
+    ClusterSettings,
+    Ending,
+    FilterSettings,
+    RunSettings,
+    StopMode,
+)
 
-__all__ = ["Ending", "FilterSettings", "RunSettings", "StopMode"]
+__all__ = ["ClusterSettings", "Ending", "FilterSettings", "RunSettings", "StopMode"]

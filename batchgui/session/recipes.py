@@ -29,7 +29,8 @@ from batchgui.session.settings import RunSettings
 
 RECIPE_VERSION = 1
 CHAIN = "chain"  # operations/pipeline.py
-_NOT_IN_A_RECIPE = ("sources", "stop_after", "on_interrupt", "version")
+# where a batch runs is not part of what it does (the cluster is given per run)
+_NOT_IN_A_RECIPE = ("sources", "stop_after", "on_interrupt", "version", "cluster")
 _NAME = re.compile(r"^[\w][\w .-]{0,63}$")
 
 

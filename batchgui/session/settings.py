@@ -44,7 +44,7 @@ class Ending(StrEnum):
     FINISHED = "finished"
     INTERRUPTED = "interrupted"  # Ctrl-C, SIGTERM, or the window closed
     STOP_POINT = "stop point"  # --stop-after, "Pause after this task"
-    HALTED = "halted"  # the engine paused it (the disk is full)
+    HALTED = "halted"  # the engine paused it (the disk is full, the cluster is gone)
     STORE_FAILED = "store failed"  # progress could not be saved
 
 
@@ -95,6 +95,38 @@ class FilterSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """Where a batch runs when it runs on a Dask cluster (session/cluster.py)."""
+
+    address: str  # tcp://host:8786, tls://host:8786, local or local:N
+    path_map: tuple[str, ...] = ()  # LOCAL=REMOTE: where the workers see our folders
+    tls_ca: str | None = None  # files for a tls:// scheduler (Dask's config works too)
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "path_map": list(self.path_map),
+            "tls_ca": self.tls_ca,
+            "tls_cert": self.tls_cert,
+            "tls_key": self.tls_key,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ClusterSettings | None:
+        if not data or not data.get("address"):
+            return None
+        return cls(
+            address=str(data["address"]),
+            path_map=tuple(data.get("path_map") or ()),
+            tls_ca=data.get("tls_ca"),
+            tls_cert=data.get("tls_cert"),
+            tls_key=data.get("tls_key"),
+        )
+
+
+@dataclass(frozen=True)
 class RunSettings:
     operation: str
     options: dict[str, Any] = field(default_factory=dict)
@@ -114,6 +146,7 @@ class RunSettings:
     on_exists: str = DEFAULT_ON_EXISTS
     stop_after: int | None = None
     on_interrupt: StopMode = StopMode.SAVE
+    cluster: ClusterSettings | None = None  # None: this computer
 
     def __post_init__(self) -> None:
         if self.on_exists not in ON_EXISTS:
@@ -125,6 +158,11 @@ class RunSettings:
 
     def worker_count(self) -> int:
         return self.workers or os.cpu_count() or 2
+
+    @property
+    def engine_mode(self) -> str:
+        """The mode the engine is asked for: the cluster's, or the one chosen here."""
+        return "cluster" if self.cluster is not None else self.mode
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -147,6 +185,7 @@ class RunSettings:
             "on_exists": self.on_exists,
             "stop_after": self.stop_after,
             "on_interrupt": self.on_interrupt.value,
+            "cluster": self.cluster.to_json() if self.cluster else None,
         }
 
     @classmethod
@@ -187,6 +226,7 @@ class RunSettings:
             on_exists=data.get("on_exists") or DEFAULT_ON_EXISTS,
             stop_after=data.get("stop_after"),
             on_interrupt=StopMode(data.get("on_interrupt") or StopMode.SAVE),
+            cluster=ClusterSettings.from_json(data.get("cluster")),
         )
 
     @classmethod

@@ -76,6 +76,14 @@ def hang(src: Path, out_dir: Path, options: dict, ctx: TaskContext) -> list[Path
     return []
 
 
+@operation("stubborn", mode="thread")
+def stubborn(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    """Sleeps 30 s without looking at ctx.cancelled when the name starts with 'stuck'."""
+    if src.name.startswith("stuck"):
+        time.sleep(30)
+    return []
+
+
 @operation("ahang")
 async def ahang(src: Path, out_dir: Path, options: dict) -> list[Path]:
     if "hang" in src.name:

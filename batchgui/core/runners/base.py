@@ -202,6 +202,13 @@ def failed(kind: ErrorKind, message: str) -> Outcome:
     return Outcome(error=message, kind=kind, permanent=True)
 
 
+def killed_outcome(why: ErrorKind, job: Job) -> Outcome:
+    """The outcome of a task whose work batchgui stopped (a time limit, a cancel)."""
+    if why is ErrorKind.TIMEOUT:
+        return failed(why, f"timed out after {job.timeout_s:g} s")
+    return failed(why, "cancelled while running")
+
+
 def requeued() -> Outcome:
     return Outcome(requeue=True)
 

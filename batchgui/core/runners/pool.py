@@ -4,6 +4,8 @@
         async   ─► AsyncRunner (coroutines on the loop; blocking calls on the thread runner)
         thread  ─► ThreadRunner (one per engine, shared with async mode)
         process ─► ProcessRunner (spawned workers, a memory cap each)
+        cluster ─► ClusterRunner (core/runners/cluster.py), added by the session
+                   once it has connected to a Dask cluster
 
 One runner of each mode per engine, made when a batch first needs it; the
 worker limit reaches all of them; closing closes them all.
@@ -23,6 +25,13 @@ class Runners:
         self._start_method = start_method
         self._memory_limit = memory_limit  # bytes per process worker; thread mode's growth
         self._made: dict[str, Runner] = {}
+
+    def add(self, runner: Runner) -> None:
+        """A runner made elsewhere (cluster mode: it needs a connected client)."""
+        self._made[runner.mode] = runner
+
+    def has(self, mode: str) -> bool:
+        return mode in self._made
 
     def for_mode(self, mode: str) -> Runner:
         runner = self._made.get(mode)

@@ -53,6 +53,7 @@ from batchgui.core.runners.base import (
     error_result,
     execute_call,
     failed,
+    killed_outcome,
     outcome_of,
     requeued,
 )
@@ -370,7 +371,7 @@ class ProcessRunner(Runner):
         # it runs again, uncharged
         torn_down = bool(pool.killed) or bool(pool.collateral)
         return [
-            _killed(pool.killed[job.task.id], job)
+            killed_outcome(pool.killed[job.task.id], job)
             if job.task.id in pool.killed
             else requeued()
             if torn_down and r[0] != "ok"
@@ -395,7 +396,7 @@ class ProcessRunner(Runner):
         for job in jobs:
             task_id = job.task.id
             if task_id in pool.killed:
-                outcomes.append(_killed(pool.killed[task_id], job))
+                outcomes.append(killed_outcome(pool.killed[task_id], job))
             elif verdict.get(task_id) == "culprit":
                 outcomes.append(
                     Outcome(
@@ -484,13 +485,6 @@ class ProcessRunner(Runner):
                 pool.kill_all()
             pool.thaw_all()  # a stopped worker would never finish or exit
         await asyncio.gather(*(_shut_down(pool) for pool in pools), *self._closing)
-
-
-def _killed(why: ErrorKind, job: Job) -> Outcome:
-    """The outcome of a task whose worker batchgui killed (a time limit, a cancel)."""
-    if why is ErrorKind.TIMEOUT:
-        return failed(why, f"timed out after {job.timeout_s:g} s")
-    return failed(why, "cancelled while running")
 
 
 async def _shut_down(pool: _Pool) -> None:

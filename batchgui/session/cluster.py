@@ -1,0 +1,274 @@
+"""Connecting to a Dask cluster, and checking it can do a batch before it starts.
+
+    ClusterSettings (address, path map, TLS files)
+        ─► await ClusterConnection.open(settings)    on batchgui's loop
+              "local" / "local:N" ─► a LocalCluster of N worker processes here
+                                      (1 thread each, no dashboard, Dask's own
+                                      retries off so a worker death is batchgui's
+                                      to charge)
+              anything else       ─► Client(address, asynchronous=True, security)
+        ─► await connection.describe()      workers, threads, versions (Test connection)
+        ─► await connection.check(batch, spec)   on one worker: the operation imports,
+              an input is readable, the output folder writable, batchgui and Python
+              versions match ─► ClusterError, one line, if not
+        ─► connection.runner()              the ClusterRunner the engine runs units on
+        ─► await connection.close()
+
+`distributed` is an optional dependency (`pip install 'batchgui[cluster]'`);
+without it, opening a connection says so in one line. Dask's comms are
+unauthenticated and unencrypted unless TLS is configured: see the README.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from batchgui.core.models import Batch, TaskStatus
+from batchgui.core.operation import OperationSpec
+from batchgui.core.processor import BatchProcessor
+from batchgui.core.runners.cluster import ClusterRunner, PathMap
+from batchgui.session.settings import ClusterSettings
+
+log = logging.getLogger(__name__)
+
+ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
+_LOCAL = re.compile(r"^local(?::(\d+))?$")
+_CONNECT_TIMEOUT_S = 10
+
+
+class ClusterError(Exception):
+    """The cluster cannot run this batch; the message is one line for the user."""
+
+
+def address_from(value: str | None) -> str:
+    """The scheduler address `--cluster` means: the value given, or, when it is
+    given without one, DASK_SCHEDULER_ADDRESS (ClusterError if neither)."""
+    address = (value or "").strip() or os.environ.get(ADDRESS_VARIABLE, "").strip()
+    if not address:
+        raise ClusterError(
+            f"--cluster needs an address (tcp://host:8786, local or local:N) or {ADDRESS_VARIABLE}"
+        )
+    match = _LOCAL.match(address)
+    if match is None and "://" not in address and ":" not in address:
+        raise ClusterError(
+            f"--cluster: {address!r} is not an address (tcp://host:8786, local or local:N)"
+        )
+    if match is not None and match.group(1) is not None and int(match.group(1)) < 1:
+        raise ClusterError("--cluster local:N needs at least one worker")
+    return address
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """What Test connection shows."""
+
+    address: str
+    workers: int
+    threads: int
+    versions: dict[str, str]  # here: batchgui, python, distributed; "workers": theirs
+
+    def describe(self) -> str:
+        if not self.workers:
+            return f"{self.address}: connected, but no workers yet"
+        plural = "s" if self.workers != 1 else ""
+        return (
+            f"{self.address}: {self.workers} worker{plural}, {self.threads} threads; "
+            f"batchgui {self.versions.get('batchgui', '?')}, Python "
+            f"{self.versions.get('python', '?')}, Dask {self.versions.get('distributed', '?')}"
+        )
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterError(
+            "cluster mode needs Dask distributed: pip install 'batchgui[cluster]'"
+        ) from None
+    return distributed
+
+
+class ClusterConnection:
+    def __init__(
+        self, settings: ClusterSettings, client: Any, paths: PathMap, local: Any = None
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.paths = paths
+        self._local = local  # the LocalCluster this connection started, if any
+
+    @classmethod
+    async def open(cls, settings: ClusterSettings) -> ClusterConnection:
+        """Connect (or start a local cluster); ClusterError with one line if it fails."""
+        distributed = _distributed()
+        import dask
+
+        try:
+            paths = PathMap.parse(settings.path_map)
+        except ValueError as exc:
+            raise ClusterError(str(exc)) from None
+        address = address_from(settings.address)
+        match = _LOCAL.match(address)
+        local = None
+        try:
+            if match is not None:
+                workers = int(match.group(1) or os.cpu_count() or 2)
+                # a death is batchgui's to charge (core/runners/cluster.py), so the
+                # scheduler never re-runs a task whose worker died
+                with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+                    local = await distributed.LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        worker_dashboard_address=None,
+                        asynchronous=True,
+                        silence_logs=logging.CRITICAL,
+                    )
+                client = await distributed.Client(local, asynchronous=True)
+            else:
+                client = await distributed.Client(
+                    address,
+                    asynchronous=True,
+                    timeout=_CONNECT_TIMEOUT_S,
+                    security=_security(settings),
+                )
+        except ClusterError:
+            raise
+        except Exception as exc:  # refused, timed out, TLS, a bad address
+            log.exception("could not connect to the cluster %s", address)
+            if local is not None:
+                await local.close()
+            raise ClusterError(f"cannot connect to the cluster {address}: {_first_line(exc)}") from None
+        return cls(settings, client, paths, local)
+
+    @property
+    def address(self) -> str:
+        return str(self.settings.address)
+
+    async def describe(self) -> ClusterFacts:
+        distributed = _distributed()
+        import batchgui
+
+        workers = await self._workers()
+        threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
+        return ClusterFacts(
+            address=self.address,
+            workers=len(workers),
+            threads=threads,
+            versions={
+                "batchgui": batchgui.__version__,
+                "python": platform.python_version(),
+                "distributed": distributed.__version__,
+            },
+        )
+
+    async def threads(self) -> int:
+        """Threads over all workers (waits for the first worker, up to the timeout)."""
+        try:
+            await self.client.wait_for_workers(1, timeout=_CONNECT_TIMEOUT_S)
+        except Exception as exc:  # TimeoutError: no worker joined
+            raise ClusterError(f"the cluster {self.address} has no workers: {_first_line(exc)}") from None
+        return max(1, (await self.describe()).threads)
+
+    async def check(self, batch: Batch, spec: OperationSpec) -> None:
+        """Refuse, in one line, a batch that one of the workers could not do."""
+        import batchgui
+        from batchgui.core.runners import on_worker
+
+        await self.threads()
+        sample = next((t for t in batch.tasks if t.status is TaskStatus.PENDING), None)
+        read = self.paths.remote(sample.path) if sample is not None else None
+        write = self.paths.remote(batch.out_root)
+        func = spec.func
+        worker = sorted(await self._workers())[0]
+        try:
+            answers = await self.client.run(
+                on_worker.probe,
+                spec.name,
+                func.__module__,
+                func.__qualname__,
+                read,
+                write,
+                workers=[worker],
+                on_error="return",
+            )
+        except Exception as exc:
+            raise ClusterError(f"cannot ask a worker of {self.address}: {_first_line(exc)}") from None
+        facts = answers.get(worker)
+        if isinstance(facts, BaseException):
+            raise ClusterError(
+                f"a worker of {self.address} cannot run batchgui's check ({_first_line(facts)}); "
+                "is batchgui installed there?"
+            )
+        here = batchgui.__version__
+        if facts.get("batchgui") != here:
+            raise ClusterError(
+                f"worker {worker} runs batchgui {facts.get('batchgui')}, this is {here}: "
+                "install the same version on the workers"
+            )
+        if facts.get("python", "").split(".")[:2] != platform.python_version().split(".")[:2]:
+            raise ClusterError(
+                f"worker {worker} runs Python {facts.get('python')}, this is "
+                f"{platform.python_version()}: use the same Python version"
+            )
+        problems = facts.get("problems") or []
+        if problems:
+            hint = "" if self.paths.pairs else " (mounted elsewhere there? see --path-map)"
+            raise ClusterError(f"worker {worker}: {problems[0]}{hint}")
+
+    async def _workers(self) -> dict[str, Any]:
+        """The scheduler's workers now (the client's own copy lags behind)."""
+        identity = await self.client.scheduler.identity()
+        return dict(identity.get("workers", {}))
+
+    def runner(self) -> ClusterRunner:
+        return ClusterRunner(self.client, self.paths)
+
+    async def close(self) -> None:
+        try:
+            await self.client.close()
+            if self._local is not None:
+                await self._local.close()
+        except Exception:  # closing must not hide how the batch ended
+            log.exception("closing the cluster connection %s", self.address)
+
+
+def _security(settings: ClusterSettings) -> Any:
+    if not (settings.tls_ca or settings.tls_cert or settings.tls_key):
+        return None  # plain tcp://, or TLS configured in Dask's own config
+    from distributed.security import Security
+
+    return Security(
+        tls_ca_file=settings.tls_ca,
+        tls_client_cert=settings.tls_cert,
+        tls_client_key=settings.tls_key,
+        require_encryption=True,
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+async def on_cluster(
+    processor: BatchProcessor, settings: ClusterSettings, batch: Batch, spec: OperationSpec
+) -> ClusterConnection:
+    """Connect, check the batch on a worker, and let the engine run cluster-mode
+    batches there with as many tasks at once as the cluster has threads.
+    ClusterError (one line) if any of that fails; nothing is left open then."""
+    connection = await ClusterConnection.open(settings)
+    try:
+        await connection.check(batch, spec)
+        processor.add_runner(connection.runner())
+        processor.max_workers = await connection.threads()
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
