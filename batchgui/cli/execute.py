@@ -77,7 +77,7 @@ def execute_batch(
     stop_after: int | None = None,
     on_interrupt: str | StopMode = StopMode.SAVE,
     allow_sleep: bool = False,
-    cluster: ClusterSettings | None | object = KEEP_CLUSTER,
+    cluster: ClusterSettings | object | None = KEEP_CLUSTER,
 ) -> int:
     """Run a stored batch to its end; `cluster` (resume --cluster) replaces where
     its settings say it runs."""

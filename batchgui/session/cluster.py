@@ -144,7 +144,9 @@ class ClusterConnection:
             log.exception("could not connect to the cluster %s", address)
             if local is not None:
                 await local.close()
-            raise ClusterError(f"cannot connect to the cluster {address}: {_first_line(exc)}") from None
+            raise ClusterError(
+                f"cannot connect to the cluster {address}: {_first_line(exc)}"
+            ) from None
         return cls(settings, client, paths, local)
 
     @property
@@ -173,7 +175,9 @@ class ClusterConnection:
         try:
             await self.client.wait_for_workers(1, timeout=_CONNECT_TIMEOUT_S)
         except Exception as exc:  # TimeoutError: no worker joined
-            raise ClusterError(f"the cluster {self.address} has no workers: {_first_line(exc)}") from None
+            raise ClusterError(
+                f"the cluster {self.address} has no workers: {_first_line(exc)}"
+            ) from None
         return max(1, (await self.describe()).threads)
 
     async def check(self, batch: Batch, spec: OperationSpec) -> None:
@@ -199,7 +203,9 @@ class ClusterConnection:
                 on_error="return",
             )
         except Exception as exc:
-            raise ClusterError(f"cannot ask a worker of {self.address}: {_first_line(exc)}") from None
+            raise ClusterError(
+                f"cannot ask a worker of {self.address}: {_first_line(exc)}"
+            ) from None
         facts = answers.get(worker)
         if isinstance(facts, BaseException):
             raise ClusterError(
@@ -244,7 +250,7 @@ def _security(settings: ClusterSettings) -> Any:
         return None  # plain tcp://, or TLS configured in Dask's own config
     from distributed.security import Security
 
-    return Security(
+    return Security(  # type: ignore[no-untyped-call]
         tls_ca_file=settings.tls_ca,
         tls_client_cert=settings.tls_cert,
         tls_client_key=settings.tls_key,

@@ -156,12 +156,14 @@ class ClusterRunner(Runner):
         except Exception as exc:  # closed client, an option that does not pickle
             log.exception("could not hand %d task(s) to the cluster", len(jobs))
             return [_lost(exc) if self._is_lost(exc) else _unsendable(exc) for _ in jobs]
-        unit = _Unit(key, jobs, future, loop.create_future())
+        stopped: asyncio.Future[None] = loop.create_future()
+        unit = _Unit(key, jobs, future, stopped)
         self._units[key] = unit
         self._ensure_watchdog()
         answer = asyncio.ensure_future(_answer(future))
+        either: list[asyncio.Future[Any]] = [answer, stopped]
         try:
-            await asyncio.wait({answer, unit.stopped}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # batchgui is shutting down: stop it there too
             self._stop(unit)
             raise
@@ -447,6 +449,6 @@ def _unsendable(exc: BaseException) -> Outcome:
 
 
 def _crashed() -> Outcome:
-    return Outcome(error="the cluster worker died while processing this file", kind=ErrorKind.CRASHED)
-
-
+    return Outcome(
+        error="the cluster worker died while processing this file", kind=ErrorKind.CRASHED
+    )

@@ -122,7 +122,9 @@ def signal_task(key: str, action: str) -> bool:
     return True
 
 
-def probe(operation: str, module: str, qualname: str, read: str | None, write: str | None) -> dict:
+def probe(
+    operation: str, module: str, qualname: str, read: str | None, write: str | None
+) -> dict[str, Any]:
     """What a worker can do for a batch: facts and, for anything it cannot, why."""
     import batchgui
 
@@ -134,7 +136,7 @@ def probe(operation: str, module: str, qualname: str, read: str | None, write: s
     }
     problems: list[str] = facts["problems"]
     try:
-        func = importlib.import_module(module)
+        func: Any = importlib.import_module(module)
         for part in qualname.split("."):
             func = getattr(func, part)
         if spec_of(func).name != operation:
@@ -143,15 +145,15 @@ def probe(operation: str, module: str, qualname: str, read: str | None, write: s
         problems.append(f"cannot import the operation {operation!r} ({module}): {exc}")
     if read is not None:
         try:
-            with open(read, "rb") as handle:
-                handle.read(1)
+            with open(read, "rb") as source:
+                source.read(1)
         except OSError as exc:
             problems.append(f"cannot read {read}: {exc.strerror or exc}")
     if write is not None:
         try:
             Path(write).mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(prefix=".batchgui-probe-", dir=write)
-            os.close(handle)
+            descriptor, name = tempfile.mkstemp(prefix=".batchgui-probe-", dir=write)
+            os.close(descriptor)
             with contextlib.suppress(OSError):
                 os.unlink(name)
         except OSError as exc:
