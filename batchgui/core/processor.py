@@ -171,6 +171,7 @@ class BatchProcessor:
         run = _BatchRun(
             batch, spec, self._runners.for_mode(mode), Meter(t.size for t in batch.tasks)
         )
+        run.chunker.target_s = run.runner.unit_target_s
         run.out_real = real_folder(batch.out_root)
         run.out_root = os.path.abspath(batch.out_root)
         run.on_exists = batch.settings.get("on_exists") or DEFAULT_ON_EXISTS

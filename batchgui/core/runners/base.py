@@ -223,6 +223,7 @@ class Runner(abc.ABC):
     """
 
     mode: str
+    unit_target_s = 0.02  # work per unit of tiny tasks (core/chunker.py)
 
     @abc.abstractmethod
     async def run(self, jobs: list[Job]) -> list[Outcome]: ...

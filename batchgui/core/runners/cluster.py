@@ -17,11 +17,13 @@ batchgui stays in charge of the queue: the engine hands this runner no more
 units than the cluster has threads (the session sets the worker limit), and
 priorities, retries, backoff, pause, stop points and the store work as in the
 other modes. Dask's own retries are off (batchgui retries), so:
-- a worker that dies (KilledWorker, or the scheduler starting a unit again
-  elsewhere) charges a crash to the task its unit was running, as in process
-  mode; tasks of the unit that had not started, or whose results died with it,
-  re-run free; a death before any start was reported is charged only the
-  second time (the start event may not have left the worker);
+- a worker that dies (KilledWorker: the LocalCluster batchgui starts has Dask's
+  allowed-failures at 0) charges a crash to the task its unit was running, as in
+  process mode; tasks of the unit that had not started, or whose results died
+  with it, and units queued behind it on that worker, re-run free; a death
+  before any start was heard from that worker is charged only the second time
+  (the start event may not have left the worker). A scheduler of one's own
+  keeps its allowed-failures: it re-runs a unit whose worker died by itself;
 - losing the scheduler pauses the batch (`ErrorKind.CLUSTER_LOST`): nothing is
   charged, `batchgui resume` carries on.
 Pause freezes a running command's process group on its worker; a task without
@@ -60,6 +62,7 @@ log = logging.getLogger(__name__)
 
 _WATCH_INTERVAL_S = 0.05
 EXIT_GRACE_S = 1.5  # a cancelled call still running after this loses its worker
+_SIGNAL_TIMEOUT_S = 3.0
 _BLIND_DEATHS = 2  # deaths with no start reported before a task is charged a crash
 
 
@@ -124,6 +127,9 @@ class _Unit:
 
 class ClusterRunner(Runner):
     mode = "cluster"
+    # a unit's round trip through the scheduler costs milliseconds: tiny tasks
+    # travel in bigger units than on this machine (pause and cancel stay prompt)
+    unit_target_s = 0.1
 
     def __init__(self, client: Any, path_map: PathMap | None = None) -> None:
         self._client = client  # a distributed.Client made with asynchronous=True
@@ -132,6 +138,9 @@ class ClusterRunner(Runner):
         self._watchdog: asyncio.Task[None] | None = None
         self._chores: set[asyncio.Task[Any]] = set()
         self._blind: dict[int, int] = {}  # task id -> deaths with no start heard
+        # worker -> the unit last heard starting there (kept when its worker dies: it
+        # tells the units queued behind it that they are innocent)
+        self._started_on: dict[str, str] = {}
         # a cancelled unit's key -> its worker and the end of its grace period
         self._grace: dict[str, tuple[str, asyncio.TimerHandle]] = {}
         client.subscribe_topic(on_worker.TOPIC, self._on_event)
@@ -175,6 +184,8 @@ class ClusterRunner(Runner):
             return self._outcomes_after_stop(unit)
         status, value = answer.result()
         if status == "ok":
+            if unit.worker is not None and self._started_on.get(unit.worker) == key:
+                del self._started_on[unit.worker]
             return self._outcomes(unit, value)
         return self._outcomes_after_error(unit, value)
 
@@ -229,7 +240,8 @@ class ClusterRunner(Runner):
         from distributed import KilledWorker
 
         if isinstance(exc, KilledWorker):
-            return self._after_death(unit)
+            last = getattr(exc, "last_worker", None)
+            return self._after_death(unit, getattr(last, "address", None) or unit.worker)
         if isinstance(exc, concurrent.futures.CancelledError) or self._is_lost(exc):
             # cancelled by nobody here: the scheduler forgot it (it restarted, or
             # this client lost it)
@@ -238,29 +250,26 @@ class ClusterRunner(Runner):
         log.error("unit %s failed on the cluster: %s", unit.key, describe_exception(exc))
         return [_unsendable(exc) for _ in unit.jobs]
 
-    def _after_death(self, unit: _Unit) -> list[Outcome]:
+    def _after_death(self, unit: _Unit, worker: str | None) -> list[Outcome]:
+        """The unit's worker died. The task it was running is charged a crash; a unit
+        that had not started there (queued behind another one) re-runs free."""
         running = unit.running
+        known = self._started_on.get(worker) if worker is not None else None
+        innocent = running is None and known is not None and known != unit.key
         outcomes = []
         for index, job in enumerate(unit.jobs):
             task_id = job.task.id
             if job is running:
                 self._blind.pop(task_id, None)
                 outcomes.append(_crashed())
-            elif running is None and index == 0:
-                # no start was heard: the worker may have died before its event left
+            elif running is None and index == 0 and not innocent:
+                # no start was heard from anything on that worker: its event may
+                # not have left before the death; charged the second time
                 deaths = self._blind[task_id] = self._blind.get(task_id, 0) + 1
                 outcomes.append(_crashed() if deaths >= _BLIND_DEATHS else requeued())
             else:
                 outcomes.append(requeued())
         return outcomes
-
-    def _is_lost(self, exc: BaseException) -> bool:
-        """Whether the connection to the cluster failed (not the call)."""
-        from distributed.comm.core import CommClosedError
-
-        if isinstance(exc, CommClosedError | ConnectionError | TimeoutError):
-            return True
-        return str(getattr(self._client, "status", "running")) not in ("running", "Status.running")
 
     # --- what the workers say ---------------------------------------------------------
     def _on_event(self, event: tuple[float, Any]) -> None:
@@ -271,11 +280,8 @@ class ClusterRunner(Runner):
                 return
             if message[0] == "start":
                 _, _, index, _task_id, worker, _pid = message
-                if unit.current >= index and unit.running is not None:
-                    # started again: the scheduler re-ran it after its worker died
-                    self._worker_died(unit, unit.running)
-                    return
                 unit.current, unit.since, unit.worker = index, time.monotonic(), worker
+                self._started_on[worker] = unit.key
                 job = unit.running
                 if job is not None and job.frozen:  # paused while it waited
                     self._tell(unit, "freeze")
@@ -286,11 +292,6 @@ class ClusterRunner(Runner):
                     job.on_progress(job.task, float(fraction))
         except Exception:  # an event from another version: never break the client
             log.exception("unexpected cluster event %r", event)
-
-    def _worker_died(self, unit: _Unit, job: Job) -> None:
-        log.warning("the worker running %s died; the scheduler started it again", job.task.path)
-        unit.crashed = job.task.id
-        self._stop(unit)
 
     # --- stopping, freezing ---------------------------------------------------------
     def _ensure_watchdog(self) -> None:
@@ -351,8 +352,11 @@ class ClusterRunner(Runner):
 
     async def _on(self, worker: str, key: str, action: str) -> bool:
         try:
-            answers = await self._client.run(
-                on_worker.signal_task, key, action, workers=[worker], on_error="return"
+            answers = await asyncio.wait_for(
+                self._client.run(
+                    on_worker.signal_task, key, action, workers=[worker], on_error="return"
+                ),
+                _SIGNAL_TIMEOUT_S,  # a worker that just died would take Dask 30 s
             )
         except Exception as exc:  # the worker is gone: nothing left to stop
             log.info("could not %s %s on %s: %s", action, key, worker, describe_exception(exc))
@@ -366,7 +370,13 @@ class ClusterRunner(Runner):
     def _chore(self, work: Any) -> None:
         chore = asyncio.ensure_future(work)
         self._chores.add(chore)
-        chore.add_done_callback(self._chores.discard)
+        chore.add_done_callback(self._chore_done)
+
+    def _chore_done(self, chore: asyncio.Future[Any]) -> None:
+        self._chores.discard(chore)
+        if not chore.cancelled() and chore.exception() is not None:
+            exc = chore.exception()
+            log.warning("a cluster chore failed: %s", describe_exception(exc), exc_info=exc)
 
     def cancel(self, job: Job) -> None:
         self._enforce(time.monotonic(), only=job)
