@@ -271,6 +271,14 @@ class ClusterRunner(Runner):
                 outcomes.append(requeued())
         return outcomes
 
+    def _is_lost(self, exc: BaseException) -> bool:
+        """Whether the connection to the cluster failed (not the call)."""
+        from distributed.comm.core import CommClosedError
+
+        if isinstance(exc, CommClosedError | ConnectionError | TimeoutError):
+            return True
+        return str(getattr(self._client, "status", "running")) not in ("running", "Status.running")
+
     # --- what the workers say ---------------------------------------------------------
     def _on_event(self, event: tuple[float, Any]) -> None:
         try:
@@ -374,8 +382,8 @@ class ClusterRunner(Runner):
 
     def _chore_done(self, chore: asyncio.Future[Any]) -> None:
         self._chores.discard(chore)
-        if not chore.cancelled() and chore.exception() is not None:
-            exc = chore.exception()
+        exc = None if chore.cancelled() else chore.exception()
+        if exc is not None:
             log.warning("a cluster chore failed: %s", describe_exception(exc), exc_info=exc)
 
     def cancel(self, job: Job) -> None:
