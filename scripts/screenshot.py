@@ -24,10 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    import qasync
     from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
     from batchgui.gui import create_main_window
+    from batchgui.gui.event_loop import EventLoop
 
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs"
     shots = [
@@ -50,7 +50,7 @@ def main() -> int:
 
     app = QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)  # this script ends the loop itself
-    loop = qasync.QEventLoop(app)
+    loop = EventLoop(app)
     asyncio.set_event_loop(loop)
 
     async def shoot(target: Path, size: tuple[int, int], theme: str, details: bool) -> None:

@@ -267,3 +267,25 @@ def test_path_map_translates_what_workers_read_and_write(tmp_path):
     assert all(str(p).startswith(str(tmp_path / "out")) for p in outputs), outputs
     assert all(p.read_bytes() == (tmp_path / "in" / p.name[: -len(".copy")]).read_bytes()
                for p in outputs)  # fmt: skip
+
+
+def test_losing_the_cluster_pauses_the_batch_without_charging_anyone(tmp_path):
+    make_files(tmp_path / "in", 8)
+    batch, spec = build_batch(testops.sleepy, [tmp_path / "in"], tmp_path / "out",
+                              options={"seconds": 0.5})  # fmt: skip
+
+    async def scenario():
+        engine, connection = await engine_on_cluster(batch, spec, retries=3)
+        engine.submit(batch, spec)
+        await wait_for(lambda: engine.running_count(batch) >= 2, 30)
+        await connection._local.close()  # the scheduler and its workers go away
+        await asyncio.wait_for(engine.drained(batch), 30)
+        await engine.aclose()
+        await connection.close()
+
+    asyncio.run(scenario())
+    assert batch.halted and batch.halted.startswith("lost the cluster"), batch.halted
+    assert "check that its scheduler runs" in batch.halted
+    assert batch.counts[TaskStatus.FAILED] == 0
+    unfinished = [t for t in batch.tasks if t.status is not TaskStatus.COMPLETED]
+    assert unfinished and all(t.status is TaskStatus.PENDING for t in unfinished)

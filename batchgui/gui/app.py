@@ -1,6 +1,6 @@
 """Starting the desktop application: QApplication, the qasync loop, the window.
 
-run_gui(paths) ─► QApplication ─► qasync.QEventLoop (asyncio on Qt's loop)
+run_gui(paths) ─► QApplication ─► EventLoop (qasync: asyncio on Qt's loop; gui/event_loop.py)
     ─► MainWindow shown, paths added, unfinished batch offered
     ─► runs until the last window closes ─► exit code 0
 
@@ -22,10 +22,10 @@ from PySide6.QtCore import QEvent, QObject
 
 
 def run_gui(paths: list[str], data_dir: Path, *, smoke_test: bool = False) -> int:
-    import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from batchgui.gui.event_loop import EventLoop
     from batchgui.gui.icons import app_icon
     from batchgui.gui.main_window import create_main_window
 
@@ -34,7 +34,7 @@ def run_gui(paths: list[str], data_dir: Path, *, smoke_test: bool = False) -> in
     app.setApplicationName("batchgui")
     app.setOrganizationName("batchgui")
     app.setWindowIcon(app_icon())
-    loop = qasync.QEventLoop(app)
+    loop = EventLoop(app)
     asyncio.set_event_loop(loop)
     quit_now = asyncio.Event()
     app.lastWindowClosed.connect(quit_now.set)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from batchgui.core.naming import naming_for
 from batchgui.core.operation import MODE_CHOICES, NAME_OPTION, OperationSpec, Option
+from batchgui.gui.run_on import RunOnRow
 from batchgui.gui.steps_editor import StepsEditor
 from batchgui.session import RunSettings, units
 
@@ -76,6 +77,8 @@ class ControlPanel(QGroupBox):
             "How work runs: auto picks per operation; thread and async share this "
             "process; process isolates each worker (a crash or a memory hog stays there)"
         )
+        self.run_on = RunOnRow(self)
+        self.run_on.changed.connect(self._run_on_changed)
         self.workers_spin = QSpinBox(self)
         self.workers_spin.setObjectName("workersSpin")
         self.workers_spin.setRange(1, 256)
@@ -124,7 +127,14 @@ class ControlPanel(QGroupBox):
         form = self.form = QFormLayout()
         form.addRow("&Operation", self.op_combo)
         form.addRow(self.options_box)
-        form.addRow("&Mode", self.mode_combo)
+        # where and how in one row: on a cluster, the mode is the cluster's
+        where_row = QHBoxLayout()
+        where_row.addWidget(self.mode_combo)
+        where_row.addWidget(self.run_on, 1)
+        mode_label = QLabel("&Mode", self)
+        mode_label.setBuddy(self.mode_combo)
+        form.addRow(mode_label, where_row)
+        form.addRow("", self.run_on.status)
         form.addRow("&Workers", self.workers_spin)
         out_row = QHBoxLayout()
         out_row.addWidget(self.output_edit, 1)
@@ -177,7 +187,8 @@ class ControlPanel(QGroupBox):
             names = ("presetCombo", "presetMenuButton")
             presets = [w for n in names if (w := self.preset_bar.findChild(QWidget, n))]
         chain: list[QWidget] = [*presets, self.op_combo, *self._option_widgets.values(),
-                                self.mode_combo, self.workers_spin, self.output_edit,
+                                self.mode_combo, self.run_on.where, self.run_on.address,
+                                self.run_on.test_button, self.workers_spin, self.output_edit,
                                 self.browse_button, self.on_exists_combo,
                                 *self._buttons()]  # fmt: skip
         for before, after in itertools.pairwise(chain):
@@ -293,6 +304,7 @@ class ControlPanel(QGroupBox):
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findText(settings.mode)))
         if settings.workers:
             self.workers_spin.setValue(settings.workers)
+        self.run_on.show_cluster(settings.cluster)
         self.output_edit.setText(settings.out)
         self.select_on_exists(settings.on_exists)
 
@@ -317,6 +329,11 @@ class ControlPanel(QGroupBox):
     def mode(self) -> str:
         return self.mode_combo.currentText()
 
+    def _run_on_changed(self) -> None:
+        # on a cluster every operation runs in the cluster's worker processes
+        self.mode_combo.setVisible(not self.run_on.on_cluster())
+        self.options_rebuilt.emit()  # the panel's height changed
+
     def on_exists(self) -> str:
         return str(self.on_exists_combo.currentData())
 
@@ -338,6 +355,7 @@ class ControlPanel(QGroupBox):
             self.op_combo,
             self.options_box,
             self.mode_combo,
+            self.run_on,
             self.output_edit,
             self.on_exists_combo,
         ):

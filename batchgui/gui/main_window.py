@@ -79,6 +79,7 @@ from batchgui.gui.stored_batches import StoredBatches
 from batchgui.gui.task_history import TaskHistory
 from batchgui.gui.task_view import TaskPanel
 from batchgui.gui.theme import apply_theme
+from batchgui.gui.window_cluster import WindowClusters
 from batchgui.gui.window_watch import WindowWatch
 from batchgui.gui.wording import WindowStatusBar
 from batchgui.operations.registry import load_operations
@@ -88,6 +89,7 @@ from batchgui.scan.walk import InputError, absolute, stream_scan
 from batchgui.session import RunSettings, StopMode
 from batchgui.session.awake import KeepAwake
 from batchgui.session.batch_session import BatchSession, prepare_batch
+from batchgui.session.cluster import ClusterError
 from batchgui.session.units import plural
 from batchgui.store import Store, StoreError
 
@@ -134,6 +136,7 @@ class MainWindow(QMainWindow):
         self._awake_thread = ThreadPoolExecutor(1, thread_name_prefix="batchgui-awake")
         self._awake_closed = False
         self._last_spec: OperationSpec | None = None  # what the latest batch ran
+        self.clusters = WindowClusters()  # a Dask cluster, while batches run there
 
         registry = load_operations()
         workers = max(1, self.remembered.integer("workers", default_workers()))
@@ -234,6 +237,9 @@ class MainWindow(QMainWindow):
         c.retry_button.clicked.connect(self.retry_failed)
         c.open_output_button.clicked.connect(self.open_output_folder)
         c.workers_changed.connect(self.set_workers)
+        c.run_on.test_requested.connect(
+            lambda settings: self._spawn(self.clusters.test(settings, c.run_on))
+        )
         self.tasks.retry_requested.connect(self._retry)
         self.tasks.cancel_requested.connect(self.processor.cancel)
         self.tasks.pause_after_requested.connect(self.pause_after)
@@ -450,6 +456,7 @@ class MainWindow(QMainWindow):
             out=os.fspath(self._output_folder()),
             sources=tuple(self.sources),
             on_exists=self.control.on_exists(),
+            cluster=self.control.run_on.cluster(),
         )
 
     async def _run(self, batch: Batch, spec, *, save: bool) -> None:
@@ -466,7 +473,15 @@ class MainWindow(QMainWindow):
         self._last_spec = spec
         session = BatchSession(self.store, self.data_dir, batch, on_store_error=self._store_failed)
         try:
+            await self.clusters.attach(self.processor, batch, spec)
+            if batch.mode == "cluster":  # as many at once as the cluster has threads
+                self.control.workers_spin.setValue(self.processor.max_workers)
             await session.start(self.processor, spec, save=save)
+        except ClusterError as exc:  # cannot connect, or a worker cannot do this batch
+            log.info("batch %s not started: %s", batch.id, exc)
+            self.statusBar().showMessage(f"Not started: {exc}")
+            self._refresh_buttons()
+            return
         except StoreError as exc:  # unsaved work could not be resumed: not started
             log.info("batch %s not started: %s", batch.id, exc)
             await session.close()
@@ -834,6 +849,7 @@ class MainWindow(QMainWindow):
             await session.close()
 
         await self.processor.aclose(kill=True)
+        await self.clusters.close()
         if self._preview_holds_heap:
             self._preview_holds_heap = False
             heap.release()

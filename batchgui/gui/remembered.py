@@ -112,6 +112,8 @@ class Remembered:
         control.mode_combo.setCurrentIndex(max(0, index))
         control.output_edit.setText(str(self.value("output", "")))
         control.select_on_exists(str(self.value("on_exists", DEFAULT_ON_EXISTS)))
+        control.run_on.address.setText(str(self.value("cluster_address", "")))
+        control.run_on.where.setCurrentIndex(1 if self.value("run_on") == "cluster" else 0)
         window.preview.set_filter_texts(self.json("filters"))
         window.keep_awake_action.setChecked(str(self.value("keep_awake", "true")) == "true")
         if self.theme != "system":
@@ -131,6 +133,8 @@ class Remembered:
         s.setValue("workers", control.workers_spin.value())
         s.setValue("output", control.output_edit.text())
         s.setValue("on_exists", control.on_exists())
+        s.setValue("run_on", "cluster" if control.run_on.on_cluster() else "here")
+        s.setValue("cluster_address", control.run_on.address.text())
         s.setValue("filters", json.dumps(window.preview.filter_texts()))
         s.setValue("keep_awake", "true" if window.keep_awake_action.isChecked() else "false")
         s.sync()

@@ -76,7 +76,7 @@ def prepare_batch(
         spec.name,
         prepared.plan.tasks,
         options,
-        mode=settings.mode,
+        mode=settings.engine_mode,
         out_root=out,
         base=prepared.plan.base,
         timeout_s=settings.timeout_s if settings.timeout_s is not None else spec.default_timeout_s,

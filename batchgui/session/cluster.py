@@ -11,7 +11,8 @@
         ─► await connection.check(batch, spec)   on one worker: the operation imports,
               an input is readable, the output folder writable, batchgui and Python
               versions match ─► ClusterError, one line, if not
-        ─► connection.runner()              the ClusterRunner the engine runs units on
+        ─► await connection.attach(processor, batch, spec)   check, then the engine
+              runs cluster-mode units through a ClusterRunner on this client
         ─► await connection.close()
 
 `distributed` is an optional dependency (`pip install 'batchgui[cluster]'`);
@@ -70,17 +71,24 @@ class ClusterFacts:
     address: str
     workers: int
     threads: int
-    versions: dict[str, str]  # here: batchgui, python, distributed; "workers": theirs
+    here: dict[str, str]  # batchgui, python, distributed on this computer
+    there: dict[str, str]  # the same on the first worker (empty: no worker)
 
     def describe(self) -> str:
         if not self.workers:
             return f"{self.address}: connected, but no workers yet"
         plural = "s" if self.workers != 1 else ""
-        return (
-            f"{self.address}: {self.workers} worker{plural}, {self.threads} threads; "
-            f"batchgui {self.versions.get('batchgui', '?')}, Python "
-            f"{self.versions.get('python', '?')}, Dask {self.versions.get('distributed', '?')}"
+        there = self.there
+        line = (
+            f"{self.address}: {self.workers} worker{plural}, {self.threads} threads, "
+            f"batchgui {there.get('batchgui', '?')}, Python {there.get('python', '?')}, "
+            f"Dask {there.get('distributed', '?')}"
         )
+        differ = [k for k in ("batchgui", "python") if there.get(k) != self.here.get(k)]
+        if differ:
+            mine = ", ".join(f"{k} {self.here[k]}" for k in differ)
+            return f"{line}, but this computer runs {mine}"
+        return line
 
 
 def _distributed() -> Any:
@@ -101,6 +109,7 @@ class ClusterConnection:
         self.client = client
         self.paths = paths
         self._local = local  # the LocalCluster this connection started, if any
+        self._runner: ClusterRunner | None = None
 
     @classmethod
     async def open(cls, settings: ClusterSettings) -> ClusterConnection:
@@ -161,21 +170,20 @@ class ClusterConnection:
         return str(self.settings.address)
 
     async def describe(self) -> ClusterFacts:
-        distributed = _distributed()
-        import batchgui
+        from batchgui.core.runners import on_worker
 
         workers = await self._workers()
         threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
-        return ClusterFacts(
-            address=self.address,
-            workers=len(workers),
-            threads=threads,
-            versions={
-                "batchgui": batchgui.__version__,
-                "python": platform.python_version(),
-                "distributed": distributed.__version__,
-            },
-        )
+        there: dict[str, str] = {}
+        if workers:
+            first = sorted(workers)[0]
+            try:
+                answers = await self.client.run(on_worker.versions, workers=[first])
+                there = dict(answers.get(first) or {})
+            except Exception as exc:  # batchgui missing there: the versions say so
+                log.info("cannot ask %s for its versions: %s", first, exc)
+                there = {"batchgui": "missing"}
+        return ClusterFacts(self.address, len(workers), threads, _versions_here(), there)
 
     async def threads(self) -> int:
         """Threads over all workers (waits for the first worker, up to the timeout)."""
@@ -247,8 +255,14 @@ class ClusterConnection:
         identity = await self.client.scheduler.identity()
         return dict(identity.get("workers", {}))
 
-    def runner(self) -> ClusterRunner:
-        return ClusterRunner(self.client, self.paths)
+    async def attach(self, processor: BatchProcessor, batch: Batch, spec: OperationSpec) -> None:
+        """Check the batch on a worker, then let the engine run cluster-mode batches
+        here with about as many units at once as the cluster has threads."""
+        await self.check(batch, spec)
+        if self._runner is None:
+            self._runner = ClusterRunner(self.client, self.paths)
+        processor.add_runner(self._runner)
+        processor.max_workers = await self.in_flight()
 
     async def close(self) -> None:
         try:
@@ -257,6 +271,16 @@ class ClusterConnection:
                 await self._local.close()
         except Exception:  # closing must not hide how the batch ended
             log.exception("closing the cluster connection %s", self.address)
+
+
+def _versions_here() -> dict[str, str]:
+    import batchgui
+
+    return {
+        "batchgui": batchgui.__version__,
+        "python": platform.python_version(),
+        "distributed": _distributed().__version__,
+    }
 
 
 def _security(settings: ClusterSettings) -> Any:
@@ -285,9 +309,7 @@ async def on_cluster(
     ClusterError (one line) if any of that fails; nothing is left open then."""
     connection = await ClusterConnection.open(settings)
     try:
-        await connection.check(batch, spec)
-        processor.add_runner(connection.runner())
-        processor.max_workers = await connection.in_flight()
+        await connection.attach(processor, batch, spec)
     except BaseException:
         await connection.close()
         raise

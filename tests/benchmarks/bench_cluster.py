@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from batchgui.core import Batch, BatchProcessor, Task, TaskStatus
 from batchgui.core.operation import spec_of
+from batchgui.core.runners.cluster import ClusterRunner
 from batchgui.session import ClusterSettings
 from batchgui.session.cluster import ClusterConnection
 from tests.plugins import testops
@@ -48,7 +49,7 @@ def run_batch(func, n: int, options: dict, mode: str, workers: int) -> tuple[flo
             # the probe needs a readable input and a writable folder: none here
             settings = ClusterSettings(f"local:{workers}")
             connection = await ClusterConnection.open(settings)
-            processor.add_runner(connection.runner())
+            processor.add_runner(ClusterRunner(connection.client))
             processor.max_workers = await connection.in_flight()
         start_up = time.perf_counter() - started
         began = time.perf_counter()

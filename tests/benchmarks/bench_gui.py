@@ -68,15 +68,15 @@ def headless(n: int) -> float:
 
 
 def windowed(n: int) -> tuple[float, float, float]:
-    import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from batchgui.gui import create_main_window
+    from batchgui.gui.event_loop import EventLoop
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
+    loop = EventLoop(app)
     asyncio.set_event_loop(loop)
     spec = spec_of(testops.nothing)
     worst = 0.0

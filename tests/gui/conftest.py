@@ -21,10 +21,10 @@ os.environ.setdefault("QT_API", "pyside6")
 def session_loop(qapp):
     """One qasync loop for every window test. Loops made and closed per test
     left Qt timers pointing at deleted objects (a segfault a few tests later)."""
-    import qasync
+    from batchgui.gui.event_loop import EventLoop
 
     qapp.setQuitOnLastWindowClosed(False)  # tests end the loop themselves
-    event_loop = qasync.QEventLoop(qapp)
+    event_loop = EventLoop(qapp)
     asyncio.set_event_loop(event_loop)
     yield event_loop
     event_loop.close()

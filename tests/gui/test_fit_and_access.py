@@ -74,9 +74,9 @@ def test_a_saved_size_larger_than_the_screen_is_clamped_at_scale_2(tmp_path):
     script = f"""
 import asyncio, sys
 from PySide6.QtWidgets import QApplication
-import qasync
+from batchgui.gui.event_loop import EventLoop
 app = QApplication([])
-asyncio.set_event_loop(qasync.QEventLoop(app))
+asyncio.set_event_loop(EventLoop(app))
 from batchgui.gui import create_main_window
 first = create_main_window({str(tmp_path / "data")!r})
 first.resize(3000, 2000)

@@ -122,6 +122,19 @@ def signal_task(key: str, action: str) -> bool:
     return True
 
 
+def versions() -> dict[str, str]:
+    """What this worker runs (Test connection compares it with the client's)."""
+    import distributed
+
+    import batchgui
+
+    return {
+        "batchgui": batchgui.__version__,
+        "python": platform.python_version(),
+        "distributed": distributed.__version__,
+    }
+
+
 def probe(
     operation: str, module: str, qualname: str, read: str | None, write: str | None
 ) -> dict[str, Any]:
