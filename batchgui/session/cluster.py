@@ -141,7 +141,9 @@ class ClusterConnection:
                         n_workers=workers,
                         threads_per_worker=1,
                         processes=True,
-                        dashboard_address=None,
+                        # Dask's HTTP server (health checks; a dashboard only with
+                        # bokeh) on a free port: 8787 may be taken by another cluster
+                        dashboard_address=":0",
                         worker_dashboard_address=None,
                         asynchronous=True,
                         silence_logs=logging.CRITICAL,
