@@ -66,12 +66,14 @@ def watch_command(args: argparse.Namespace) -> int:
     out = absolute(settings.out)
     settler = Settler(args.settle)
     alarm = ChangeAlarm(folders)
-    print(
-        f"batchgui: watching {', '.join(map(str, folders))} ({spec.name} → {out}); Ctrl-C stops",
-        file=sys.stderr,
-        flush=True,
-    )
     try:
+        # inside the try: a Ctrl-C the moment this is said still stops cleanly
+        print(
+            f"batchgui: watching {', '.join(map(str, folders))} ({spec.name} → {out}); "
+            "Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
         while True:
             try:
                 entries = list(scan(folders, filters, skip=[out]))

@@ -2,11 +2,17 @@
 
     template ─► argv (templates.py: file names always whole arguments, also
                 for `sh -c` scripts and --shell) ─► run without a shell in a
-                new session (its own process group) ─► exit 0: completed;
-                otherwise failed with the tail of its standard error
+                new session (its own process group), started with posix_spawn ─►
+                exit 0: completed; otherwise failed with the tail of its
+                standard error
 
-With `progress_regex`, every piece of the command's output (stdout and
-stderr: tools print progress to either) is searched, and the last percentage
+Output: stdout and stderr go to two anonymous files, whose last 8 KiB are
+read once the command has ended (and only if it wrote something): nothing is
+watched while it runs. What the command left running in its group is killed
+as it exits.
+
+With `progress_regex`, the output comes through pipes instead and every piece
+of it (stdout and stderr: tools print progress to either) is searched, and the last percentage
 found is the task's progress. File names reach the command byte
 for byte: a name that is not UTF-8 travels as a surrogate-escaped str and
 os.fsencode restores the bytes. With `shell`, the template is a /bin/sh script
@@ -28,12 +34,13 @@ import re
 import shutil
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from batchgui.core.errors import OperationError, PermanentError
 from batchgui.core.operation import Option, TaskContext, operation
-from batchgui.core.platform import commands, jobs, pipes, processes
+from batchgui.core.platform import commands, jobs, pipes, processes, spawn
 from batchgui.core.platform.guardian import command_environment, guardian
 from batchgui.operations.templates import compile_command
 from batchgui.operations.templates import placeholders_in as placeholders_in  # re-exported
@@ -148,51 +155,101 @@ async def run_command(
         out_dir.mkdir(parents=True, exist_ok=True)
     argv = command.argv(fields(src, out_dir, ctx.root))
     guardian().start(ctx.batch_id)  # so that no command can outlive batchgui
+    pattern = progress_pattern(options.get("progress_regex") or "")
+    if pattern is None:
+        code, stdout, stderr = await _run_quietly(argv, ctx)
+    else:
+        code, stdout, stderr = await _run_watched(argv, pattern, ctx)
+    # the tails are kept with the task, failed or not (the window's details pane)
+    for name, kept in (("stdout_tail", stdout), ("stderr_tail", stderr)):
+        if kept:
+            ctx.data[name] = kept.decode(errors="replace")
+    if code != 0:
+        raise OperationError(_describe_exit(code, stderr), ctx.data)
+    return []
+
+
+async def _run_quietly(argv: list[str], ctx: TaskContext) -> tuple[int, bytes, bytes]:
+    """The command with its output going to two anonymous files, whose tails are
+    read once it has ended (nothing is read when it wrote nothing): no pipes to
+    watch while it runs. posix_spawn, not Popen (core/platform/spawn.py)."""
+    out, err = spawn.output_file(), spawn.output_file()
     try:
-        # Popen, not asyncio's subprocess transports: those cost about a
-        # millisecond of CPU per command in this process, as much as a small
-        # command itself (measured with tests/benchmarks/bench_exec.py).
-        proc = subprocess.Popen(
+        proc = _start(lambda: spawn.spawn(argv, _executable(argv[0]), _env(ctx), stdout=out,
+                                          stderr=err), argv)  # fmt: skip
+        try:
+            code = await _wait(proc, ctx, end_group=True)
+        finally:
+            await _reap(proc, ctx)
+        return code, spawn.tail(out, _TAIL_BYTES), spawn.tail(err, _TAIL_BYTES)
+    finally:
+        os.close(out)
+        os.close(err)
+
+
+async def _run_watched(
+    argv: list[str], pattern: re.Pattern[bytes], ctx: TaskContext
+) -> tuple[int, bytes, bytes]:
+    """The command with its output read as it comes (--progress-regex)."""
+    # Popen, not asyncio's subprocess transports: those cost about a
+    # millisecond of CPU per command in this process
+    proc = _start(
+        lambda: subprocess.Popen(
             argv,
             executable=_executable(argv[0]),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=command_environment(ctx.batch_id),  # marks it as this batch's
+            env=_env(ctx),
             **processes.group_options(),  # a group of its own: frozen and killed whole
-        )
-    except FileNotFoundError:
-        raise PermanentError(f"command not found: {argv[0]}") from None
-    except PermissionError:
-        raise PermanentError(f"command not executable: {argv[0]}") from None
-    jobs.contain(proc)  # Windows: it dies with this process (POSIX: the guardian)
-    ctx.child_started(proc.pid)  # its pid stands for its whole tree (core/platform)
-    output = _Output(proc, progress_pattern(options.get("progress_regex") or ""), ctx)
+        ),
+        argv,
+    )
+    output = _Output(proc, pattern, ctx)
     try:
         code = await _wait(proc, ctx)
         if not await output.finished(_DRAIN_S):  # a grandchild kept the pipes open
             _kill_group(proc.pid)
     finally:
-        if proc.returncode is None:
-            _kill_group(proc.pid)
-            await asyncio.shield(asyncio.to_thread(proc.wait))
+        await _reap(proc, ctx)
         output.close()
-        ctx.child_started(None)
-    # the tails are kept with the task, failed or not (the window's details pane)
-    for name, kept in (("stdout_tail", output.stdout), ("stderr_tail", output.stderr)):
-        if kept:
-            ctx.data[name] = bytes(kept).decode(errors="replace")
-    if code != 0:
-        raise OperationError(_describe_exit(code, bytes(output.stderr)), ctx.data)
-    return []
+    return code, bytes(output.stdout), bytes(output.stderr)
 
 
-async def _wait(proc: subprocess.Popen, ctx: TaskContext) -> int:
+def _env(ctx: TaskContext) -> dict[str, str] | None:
+    return command_environment(ctx.batch_id)  # marks it as this batch's
+
+
+def _start(starter: Callable[[], Any], argv: list[str]) -> Any:
+    """Start the command; a missing or unrunnable program fails its task for good."""
+    try:
+        proc = starter()
+    except FileNotFoundError:
+        raise PermanentError(f"command not found: {argv[0]}") from None
+    except PermissionError:
+        raise PermanentError(f"command not executable: {argv[0]}") from None
+    if isinstance(proc, subprocess.Popen):
+        jobs.contain(proc)  # Windows: it dies with this process (POSIX: the guardian)
+    return proc
+
+
+async def _reap(proc: Any, ctx: TaskContext) -> None:
+    """(finally) A command still running is killed with its group and waited for."""
+    if proc.returncode is None:
+        _kill_group(proc.pid)
+        await asyncio.shield(asyncio.to_thread(proc.wait))
+    ctx.child_started(None)
+
+
+async def _wait(proc: Any, ctx: TaskContext, *, end_group: bool = False) -> int:
     """The exit status; kills the group and raises if `ctx.cancelled` turns true first.
+    With `end_group`, whatever the command left running in its group is killed as
+    it exits (before it is reaped, so that its number cannot have been reused).
 
     In async mode a cancel arrives as CancelledError; in thread and process
     modes only the flag says so, and a timer looks at it every _POLL_S.
     """
+    ctx.child_started(proc.pid)  # its pid stands for its whole tree (core/platform)
     loop = asyncio.get_running_loop()
     exited = loop.create_future()
 
@@ -216,7 +273,9 @@ async def _wait(proc: subprocess.Popen, ctx: TaskContext) -> int:
     timer = loop.call_later(_POLL_S, look_at_flag)
     try:
         await exited
-        return proc.wait()
+        if end_group:
+            processes.end_group_of_exited(proc.pid)
+        return int(proc.wait())
     finally:
         if timer is not None:
             timer.cancel()

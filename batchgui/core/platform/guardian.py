@@ -7,6 +7,8 @@ would let it run on after batchgui dies. So:
     first command ─► a small guardian process, in its own session, reading a
                      pipe from batchgui (nothing else holds its write end)
     before a command ─► "B<batch id>"  command starts ─► "+PGID"  ends ─► "-PGID"
+                     (starts and ends are sent together every 20 ms; a command
+                     that starts and ends in between costs nothing)
     batchgui exits or dies ─► the kernel closes the pipe ─► the guardian
                      SIGKILLs every group still listed, and (Linux) every process
                      whose environment names one of its batches, then exits
@@ -14,6 +16,9 @@ would let it run on after batchgui dies. So:
 Every command is also started with BATCHGUI_BATCH=<batch id> in its environment;
 `kill_leftovers(batch_id)` finds and ends any that still run (the guardian was
 killed too) before a resumed batch starts them again.
+
+A command started less than 20 ms before batchgui is SIGKILLed is not listed
+yet; on Linux the guardian finds it by its environment all the same.
 
 Process mode: workers report their commands' groups through the shared slots,
 which the engine reads every 50 ms; a command younger than that when batchgui
@@ -34,6 +39,8 @@ import time
 from batchgui.core.platform import WINDOWS, processes
 
 log = logging.getLogger(__name__)
+
+_FLUSH_S = 0.02
 
 BATCH_VARIABLE = "BATCHGUI_BATCH"
 FROZEN_FLAG = "--batchgui-guardian"  # how a frozen bundle is asked to be the guardian
@@ -102,6 +109,10 @@ class Guardian:
         self._fd: int | None = None
         self._failed = False
         self._batches: set[str] = set()
+        # groups to list (True) or to drop (False) at the next flush
+        self._pending: dict[int, bool] = {}
+        self._flusher: threading.Thread | None = None
+        self._wake = threading.Event()
 
     def _ensure(self) -> int | None:
         if self._fd is not None or self._failed or WINDOWS:
@@ -149,14 +160,44 @@ class Guardian:
             self._send(b"B%s\n" % batch_id.encode())
 
     def watch(self, pgid: int) -> None:
-        self._send(b"+%d\n" % pgid)
+        with self._lock:
+            self._pending[pgid] = True
+            self._ensure_flusher()
 
     def forget(self, pgid: int) -> None:
-        if self._fd is not None:
-            self._send(b"-%d\n" % pgid)
+        with self._lock:
+            if self._pending.get(pgid) is True:
+                del self._pending[pgid]  # never sent: nothing to take back
+            elif self._fd is not None:
+                self._pending[pgid] = False
+                self._ensure_flusher()
+
+    def _ensure_flusher(self) -> None:
+        """(with the lock) A thread sends what is pending every _FLUSH_S."""
+        self._wake.set()
+        if self._flusher is None or not self._flusher.is_alive():
+            self._flusher = threading.Thread(
+                target=self._flush_forever, name="batchgui-guardian", daemon=True
+            )
+            self._flusher.start()
+
+    def _flush_forever(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(_FLUSH_S)
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._wake.clear()
+        if pending:
+            self._send(b"".join(b"%s%d\n" % (b"+" if add else b"-", pgid)
+                                for pgid, add in pending.items()))  # fmt: skip
 
     def close(self) -> None:
         """A clean exit: the guardian ends the groups still listed (none, normally)."""
+        self.flush()
         with self._lock:
             proc, self._proc, self._fd = self._proc, None, None
         if proc is not None:

@@ -92,6 +92,14 @@ def kill_group_of(pid: int) -> None:
         os.killpg(os.getpgid(pid), _posix_signal("SIGKILL"))
 
 
+def end_group_of_exited(pid: int) -> None:
+    """A command has exited but is not yet reaped: kill what it left running in its
+    group (native; in the portable strategy, what it started cannot be found
+    once it is gone, and the guardian or the job ends it with batchgui)."""
+    if not portable() and sys.platform != "win32":
+        _signal_group(pid, "SIGKILL")
+
+
 def freeze_process(pid: int) -> None:
     _signal_one(pid, "SIGSTOP", "suspend")
 
