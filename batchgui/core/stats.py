@@ -168,8 +168,14 @@ class Meter:
         return self._eta
 
 
+_SAMPLE = 4096
+
+
 def _variation(sizes: list[int]) -> float:
-    """Coefficient of variation of the sizes, capped at 1 (0: all alike)."""
+    """Coefficient of variation of the sizes, capped at 1 (0: all alike); from an
+    even sample of at most _SAMPLE sizes (100,000 at once held the loop ~15 ms)."""
+    if len(sizes) > _SAMPLE:
+        sizes = sizes[:: len(sizes) // _SAMPLE]
     if len(sizes) < 2:
         return 0.0
     mean = sum(sizes) / len(sizes)

@@ -23,7 +23,7 @@ import asyncio
 import io
 import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -88,11 +88,16 @@ class HistoryWindow(QDialog):
         remembered: Remembered,
         spawn: Spawn,
         parent: QWidget | None = None,
+        *,
+        saved: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("historyWindow")
         self.setWindowTitle("History — batchgui")
         self.store, self.data_dir, self.remembered, self.spawn = store, data_dir, remembered, spawn
+        # what the window's running batches did up to now, in the store before
+        # it is read (else a batch that just ended could show its last flush)
+        self._saved = saved
         self.entries: list[dict[str, Any]] = []
         self.report: tuple[str, dict[str, Any]] | None = None  # (batch id, report)
 
@@ -180,6 +185,8 @@ class HistoryWindow(QDialog):
 
     # --- the list ------------------------------------------------------------------------
     async def refresh(self) -> None:
+        if self._saved is not None:
+            await self._saved()
         try:
             entries = await asyncio.to_thread(self.store.history)
         except StoreError as exc:

@@ -492,7 +492,11 @@ class MainWindow(QMainWindow):
         self.batch = batch
         if self.keep_awake_action.isChecked():
             self._awake(self.awake.hold)
+        # the engine took the batch in this turn; the list (100,000 rows: the view
+        # lays them out) in the next, so that neither holds the window for long
+        await asyncio.sleep(0)
         self.tasks.model.set_tasks(batch.tasks)
+        await asyncio.sleep(0)
         self.details.show_task(None, batch)
         self.show_failures_button.hide()
         self.stats.show_batch(batch)
@@ -786,6 +790,12 @@ class MainWindow(QMainWindow):
 
     async def resume_batch(self, batch_id: str, *, failed_again: bool = False) -> None:
         await self.stored.resume_batch(batch_id, failed_again=failed_again)
+
+    async def save_progress(self) -> None:
+        """Every running or just-ended batch's state in the store now (not at the
+        journal's next flush)."""
+        for session in self.sessions:
+            await session.flush()
 
     def show_history(self) -> HistoryWindow | None:
         return self.stored.show_history()

@@ -192,6 +192,7 @@ class StoredBatches:
                 self.window.remembered,
                 self.window._spawn,
                 self.window,
+                saved=self.window.save_progress,
             )
             self.history_window.message.connect(self.window.statusBar().showMessage)
             self.history_window.rerun_requested.connect(

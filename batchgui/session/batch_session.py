@@ -158,6 +158,11 @@ class BatchSession:
     async def wait(self) -> Batch:
         return await self._engine().wait(self.batch)
 
+    async def flush(self) -> None:
+        """Save what changed now (a front end about to read the store)."""
+        if self._journal is not None:
+            await self._journal.flush()
+
     async def close(self) -> None:
         if self._recorder is not None:
             await self._recorder.aclose()
