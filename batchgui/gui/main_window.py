@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         self.sources: list[str] = []
         self.batch: Batch | None = None
         self.sessions: list[BatchSession] = []  # every batch this window started
-        self._preview_holds_heap = False
+        self._window_holds_heap = False
         self._background: set[asyncio.Future] = set()  # keep references (qasync)
         self._scan_task: asyncio.Task | None = None
         self._scanned: tuple | None = None  # (what it depends on, entries, duplicates)
@@ -313,13 +313,7 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             self.preview.update_counts(note=str(exc))
             return
-        if not self._preview_holds_heap:
-            # what the preview shows lives until the window closes or the next scan
-            # replaces it: kept frozen from the first scan on (core/collector.py);
-            # letting go after each scan made the next full collection walk it all
-            # (a 0.2-0.4 s stall of the window)
-            self._preview_holds_heap = True
-            heap.hold()
+        self._hold_heap()
         await self._scan_and_show(sources, filters)
 
     async def _scan_and_show(self, sources: list[str], filters) -> None:
@@ -459,15 +453,19 @@ class MainWindow(QMainWindow):
             cluster=self.control.run_on.cluster(),
         )
 
+    def _hold_heap(self) -> None:
+        """What the window shows (a preview, a batch: 100,000 tasks are millions of
+        objects) lives until the window closes or something replaces it: kept
+        frozen from the first scan or batch on (core/collector.py). Letting go
+        after each made the next full collection walk it all: a 0.1-0.4 s stall
+        of the window as a scan or a batch ended."""
+        if not self._window_holds_heap:
+            self._window_holds_heap = True
+            heap.hold()
+
     async def _run(self, batch: Batch, spec, *, save: bool) -> None:
-        # A batch is a long-lived web of objects (100,000 tasks: millions): held
-        # frozen from here, before it is saved, until the engine holds it (from
-        # submit to the batch's end; core/collector.py says why)
-        heap.hold()
-        try:
-            await self._start_session(batch, spec, save=save)
-        finally:
-            heap.release()
+        self._hold_heap()  # before it is saved
+        await self._start_session(batch, spec, save=save)
 
     async def _start_session(self, batch: Batch, spec, *, save: bool) -> None:
         self._last_spec = spec
@@ -860,8 +858,8 @@ class MainWindow(QMainWindow):
 
         await self.processor.aclose(kill=True)
         await self.clusters.close()
-        if self._preview_holds_heap:
-            self._preview_holds_heap = False
+        if self._window_holds_heap:
+            self._window_holds_heap = False
             heap.release()
         self.bridge.stop()  # no more engine events from here on
         await self._awake(self.awake.release)
