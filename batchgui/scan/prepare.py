@@ -52,7 +52,7 @@ def find_files(
     out_root: Path | None = None,
     *,
     dedupe: bool = True,
-    workers: int = 4,
+    workers: int | None = None,
     cancel: threading.Event | None = None,
     spec: OperationSpec | None = None,
 ) -> tuple[list[Entry], Duplicates]:
@@ -81,7 +81,7 @@ def prepare(
     made: MadeFiles | None = None,
     op_key: str = "",
     force: bool = False,
-    workers: int = 4,
+    workers: int | None = None,
     cancel: threading.Event | None = None,
     scanned: tuple[list[Entry], Duplicates] | None = None,
 ) -> Prepared:

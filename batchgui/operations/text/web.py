@@ -50,12 +50,6 @@ _CHROME_WORDS = re.compile(
     r"|catlinks|language|languages|interlanguage|mw-portlet|vector-menu|skip)($|[\s_-])",
     re.I,
 )
-try:
-    from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
-
-    _NOT_TEXT: tuple[type, ...] = (Comment, Declaration, Doctype, ProcessingInstruction)
-except ImportError:  # pragma: no cover - bs4 always has them
-    _NOT_TEXT = ()
 _UNSAFE_LINK = re.compile(r"^\s*(javascript|file|vbscript|data):", re.I)
 
 
@@ -64,13 +58,18 @@ def html(src: Path, ctx: TaskContext, assets: Assets, options: dict[str, Any]) -
 
 
 def page_markdown(text: str, *, main_only: bool = True) -> str:
+    # imported here, not at the top: every batchgui command loads the operations,
+    # and bs4 alone took 90 ms of each one's start-up
     from bs4 import BeautifulSoup
+    from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
     from markdownify import markdownify
+
+    not_text = (Comment, Declaration, Doctype, ProcessingInstruction)
 
     soup = BeautifulSoup(text, "html.parser")
     for tag in soup(list(_NEVER_CONTENT)):
         tag.decompose()
-    for node in soup.find_all(string=lambda n: isinstance(n, _NOT_TEXT)):
+    for node in soup.find_all(string=lambda n: isinstance(n, not_text)):
         node.extract()  # <?xml …?>, <!DOCTYPE>, comments
     for link in soup.find_all("a", href=True):
         if _UNSAFE_LINK.match(str(link["href"])):
