@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from pathlib import Path
 
 import psutil
@@ -20,12 +19,11 @@ import pytest
 from batchgui.core import BatchProcessor, RetryPolicy, TaskStatus
 from batchgui.core.errors import ErrorKind
 from batchgui.core.runners.cluster import PathMap
-from batchgui.operations.command import run_command
 from batchgui.session import ClusterSettings
 from batchgui.session.cluster import ClusterConnection, ClusterError, address_from, on_cluster
 from tests.conftest import build_batch, make_files, wait_for
 from tests.plugins import testops
-from tests.test_control import burner, cpu_of, frozen_cpu_use, tagged
+from tests.test_control import burner_batch, cpu_of, frozen_cpu_use, tagged
 
 pytest.importorskip("distributed")  # in the test extra; cluster mode is optional for users
 
@@ -74,14 +72,7 @@ def test_cluster_runs_as_many_tasks_at_once_as_it_has_threads(tmp_path):
 
 
 def test_timeout_and_cancel_kill_a_running_command_on_a_worker_within_2s(tmp_path):
-    marker = f"batchgui-cluster-{uuid.uuid4().hex}"
-    make_files(tmp_path / "in", 2)
-    batch, spec = build_batch(
-        run_command,
-        [tmp_path / "in"],
-        tmp_path / "out",
-        options={"command": burner(marker, cpu_seconds=60)},
-    )
+    marker, batch, spec = burner_batch(tmp_path, 2, "auto", cpu_seconds=60)
     batch.timeout_s = 1.5
     gone_after: dict[str, float] = {}
 
@@ -150,14 +141,7 @@ def test_a_worker_killed_mid_task_charges_only_its_task(tmp_path):
 
 
 def test_pause_freezes_a_command_on_a_worker_and_resume_finishes_it(tmp_path):
-    marker = f"batchgui-cluster-{uuid.uuid4().hex}"
-    make_files(tmp_path / "in", 2)
-    batch, spec = build_batch(
-        run_command,
-        [tmp_path / "in"],
-        tmp_path / "out",
-        options={"command": burner(marker, cpu_seconds=0.8)},
-    )
+    marker, batch, spec = burner_batch(tmp_path, 2, "auto", cpu_seconds=0.8)
 
     async def scenario():
         engine, connection = await engine_on_cluster(batch, spec)
