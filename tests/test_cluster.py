@@ -10,6 +10,7 @@ session attaches; tests/test_cluster_cli.py runs `batchgui run/resume --cluster`
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from pathlib import Path
 
@@ -273,3 +274,16 @@ def test_losing_the_cluster_pauses_the_batch_without_charging_anyone(tmp_path):
     assert batch.counts[TaskStatus.FAILED] == 0
     unfinished = [t for t in batch.tasks if t.status is not TaskStatus.COMPLETED]
     assert unfinished and all(t.status is TaskStatus.PENDING for t in unfinished)
+
+
+def test_without_dask_cluster_mode_says_how_to_get_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+
+    async def scenario():
+        with pytest.raises(ClusterError) as refused:
+            await ClusterConnection.open(LOCAL)
+        return str(refused.value)
+
+    assert asyncio.run(scenario()) == (
+        "cluster mode needs Dask distributed: pip install 'batchgui[cluster]'"
+    )

@@ -125,3 +125,19 @@ def test_killed_mid_batch_then_resumed_on_a_fresh_cluster(world):  # noqa: F811
     )
     assert resumed.returncode == 0, resumed.stderr
     world.check(kills=1)
+
+
+def test_a_batch_stopped_on_a_cluster_resumes_here_with_cluster_off(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(6):
+        (inputs / f"f{i}.txt").write_text(f"{i}\n")
+    data, out = tmp_path / "data", tmp_path / "out"
+    first = batchgui_in(data, "run", str(inputs), "--op", "checksum", "--out", str(out),
+                        "--cluster", "local:1", "--stop-after", "2", "--quiet")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    report = tmp_path / "r.json"
+    second = batchgui_in(data, "resume", "--cluster", "off", "--quiet", "--report", str(report))
+    assert second.returncode == 0, second.stderr
+    done = json.loads(report.read_text())
+    assert done["mode"] != "cluster" and done["totals"]["completed"] == 6
