@@ -32,12 +32,21 @@ def plan_tasks(
     folder_roots = list(dict.fromkeys(e.root for e in entries if e.root != e.path))
     labels = _labels(folder_roots) if len(folder_roots) > 1 else dict.fromkeys(folder_roots, "")
     tasks: list[Task] = []
+    # one Path per output folder, shared by its tasks: computed once per folder (not
+    # once per file), and held once in memory and by the store's row writers
+    out_dirs: dict[tuple[Path, Path], Path] = {}
     for entry in entries:
         if entry.root == entry.path:
             out_dir = out_root
         else:
-            out_dir = out_root / labels[entry.root] / entry.path.parent.relative_to(entry.root)
-        task = Task(entry.path, entry.size, priority, out_dir=absolute(out_dir), root=entry.root)
+            key = (entry.root, entry.path.parent)
+            found = out_dirs.get(key)
+            if found is None:
+                found = out_dirs[key] = absolute(
+                    out_root / labels[entry.root] / key[1].relative_to(entry.root)
+                )
+            out_dir = found
+        task = Task(entry.path, entry.size, priority, out_dir=out_dir, root=entry.root)
         task.seq = len(tasks) + 1  # as its batch will number it ({n} in output names)
         task.fingerprint = (entry.size, entry.mtime_ns, *entry.inode)
         tasks.append(task)

@@ -32,11 +32,10 @@ from tests.plugins import testops
 
 def make_batch(n: int) -> Batch:
     spec = spec_of(testops.nothing)
+    folders = [Path(f"/nonexistent/out/dir{i}") for i in range(500)]  # shared, as planned
     tasks = [
         Task(
-            f"/nonexistent/dir{i % 500}/file{i:06d}.txt",
-            1000 + i % 5000,
-            out_dir=Path(f"/nonexistent/out/dir{i % 500}"),
+            f"/nonexistent/dir{i % 500}/file{i:06d}.txt", 1000 + i % 5000, out_dir=folders[i % 500]
         )
         for i in range(n)
     ]

@@ -29,12 +29,9 @@ from tests.plugins import testops
 
 def _batch(n: int) -> Batch:
     spec = spec_of(testops.nothing)
+    folders = [Path(f"/nonexistent/out/dir{i}") for i in range(100)]  # shared, as planned
     tasks = [
-        Task(
-            Path(f"/nonexistent/dir{i % 100}/file{i}.txt"),
-            1000,
-            out_dir=Path(f"/nonexistent/out/dir{i % 100}"),
-        )
+        Task(Path(f"/nonexistent/dir{i % 100}/file{i}.txt"), 1000, out_dir=folders[i % 100])
         for i in range(n)
     ]
     return Batch(spec.name, tasks, mode="thread", out_root=Path("/nonexistent/out"))
