@@ -129,6 +129,17 @@ UPDATE_TASK = (
     + ", ".join(f"{c.name}=?" for c in TASK_STATE)
     + " WHERE batch_id=? AND seq=?"
 )
+# What changes as a task runs (status, attempts, times, priority) and the rest of
+# TASK_STATE (outputs, data, errors: "extras"), by place in task_state_row's tuple. A
+# task whose extras are as last written is saved by UPDATE_TASK_PROGRESS: 9 values
+# bound, not 17 (store/store.py decides)
+PROGRESS_PLACES = (0, 1, 2, 3, 4, 5, 14)
+EXTRAS_PLACES = tuple(range(6, 14))
+UPDATE_TASK_PROGRESS = (
+    "UPDATE tasks SET "
+    + ", ".join(f"{TASK_STATE[i].name}=?" for i in PROGRESS_PLACES)
+    + " WHERE batch_id=? AND seq=?"
+)
 # a new task: its identity, status and priority; the rest keep their defaults
 _NEW = (*TASK_IDENTITY, TASK_STATE[0], TASK_STATE[-1])
 INSERT_TASK = (

@@ -33,11 +33,15 @@ from batchgui.core.platform.guardian import kill_leftovers
 from batchgui.store.cache import StoredResultCache
 from batchgui.store.columns import (
     BATCH_SELECT,
+    EXTRAS_PLACES,
     INSERT_BATCH,
     INSERT_TASK,
+    PROGRESS_PLACES,
     TASK_SELECT,
+    TASK_STATE,
     UPDATE_BATCH,
     UPDATE_TASK,
+    UPDATE_TASK_PROGRESS,
     batch_from_row,
     batch_state_row,
     new_batch_row,
@@ -50,6 +54,17 @@ from batchgui.store.db import StoreError, connect, db_path, describe, transactio
 T = TypeVar("T")
 UNFINISHED = (BatchStatus.PENDING, BatchStatus.RUNNING, BatchStatus.PAUSED)
 Row = tuple[Any, ...]  # column values in the order store/columns.py gives
+
+_EXTRAS = slice(EXTRAS_PLACES[0], EXTRAS_PLACES[-1] + 1)  # contiguous in TASK_STATE
+_WHOLE = len(TASK_STATE) + 2  # a whole task row: its state, batch id and seq
+# the extras every task starts with (a task made now, written as the store writes it)
+_DEFAULT_EXTRAS = task_state_row(Task(Path("."), 0))[_EXTRAS]
+
+
+def _progress(state: Row) -> Row:
+    return tuple(state[i] for i in PROGRESS_PLACES)
+
+
 MadeRow = tuple[bytes, str | None, bytes | None]  # path, BLAKE3 (None: hash it), source
 
 
@@ -62,6 +77,11 @@ class Store:
         self._damaged: str | None = None
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="batchgui-store")
         self._seqs: dict[str, dict[int, int]] = {}  # batch id -> task id -> seq
+        # batches created here: seq -> the extras (outputs, data, errors…) last written
+        # where they are not the defaults; a task whose extras are unchanged is saved
+        # with UPDATE_TASK_PROGRESS. Batches loaded from the file are not listed (their
+        # rows are written whole), nor is any after a failed write.
+        self._extras: dict[str, dict[int, tuple[Any, ...]]] = {}
         self.results = StoredResultCache(self._reading)  # the incremental cache
         self._made: dict[bytes, tuple[str | None, bytes | None]] | None = None
         self._made_by_source: dict[bytes, dict[str, str | None]] = {}
@@ -102,25 +122,41 @@ class Store:
             conn.executemany(
                 INSERT_TASK, (new_task_row(batch.id, seq, t) for seq, t in enumerate(batch.tasks))
             )
-            conn.executemany(
-                UPDATE_TASK,
-                (
-                    (*task_state_row(t), batch.id, seq)
-                    for seq, t in enumerate(batch.tasks)
-                    if t.status is not TaskStatus.PENDING or t.duplicate_of or t.content_hash
-                ),
-            )
+            conn.executemany(UPDATE_TASK, updated)
 
+        updated = [
+            (*task_state_row(t), batch.id, seq)
+            for seq, t in enumerate(batch.tasks)
+            if t.status is not TaskStatus.PENDING or t.duplicate_of or t.content_hash
+        ]
         self.write(insert)
+        self._extras[batch.id] = {
+            row[-1]: extras for row in updated if (extras := row[_EXTRAS]) != _DEFAULT_EXTRAS
+        }
 
     def task_rows(self, tasks: list[Task]) -> list[Row]:
         """The rows that save these tasks' current state (made on the loop thread,
-        where the tasks cannot change meanwhile)."""
-        seqs = self._seqs
-        return [
-            (*task_state_row(t), t.batch.id, seqs[t.batch.id][t.id])  # type: ignore[union-attr]
-            for t in tasks
-        ]
+        where the tasks cannot change meanwhile): whole rows, or, where the extras
+        are as last written, progress rows (shorter; save_changes_now tells them
+        apart by length)."""
+        seqs, known_of = self._seqs, self._extras
+        rows: list[Row] = []
+        for t in tasks:
+            batch_id = t.batch.id  # type: ignore[union-attr]
+            seq = seqs[batch_id][t.id]
+            state = task_state_row(t)
+            known = known_of.get(batch_id)
+            if known is not None:
+                extras = state[_EXTRAS]
+                if extras == known.get(seq, _DEFAULT_EXTRAS):
+                    rows.append((*_progress(state), batch_id, seq))
+                    continue
+                if extras == _DEFAULT_EXTRAS:
+                    known.pop(seq, None)
+                else:
+                    known[seq] = extras
+            rows.append((*state, batch_id, seq))
+        return rows
 
     def batch_rows(self, batches: list[Batch]) -> list[Row]:
         return [batch_state_row(b) for b in batches]
@@ -149,7 +185,8 @@ class Store:
             from batchgui.core import faults
 
             conn.executemany(UPDATE_BATCH, batch_rows)
-            conn.executemany(UPDATE_TASK, task_rows)
+            conn.executemany(UPDATE_TASK, [r for r in task_rows if len(r) == _WHOLE])
+            conn.executemany(UPDATE_TASK_PROGRESS, [r for r in task_rows if len(r) != _WHOLE])
             conn.executemany("INSERT OR REPLACE INTO file_hashes VALUES (?,?,?)", hashes)
             conn.executemany("INSERT OR REPLACE INTO results VALUES (?,?,?,?)", results)
             conn.executemany("INSERT OR REPLACE INTO made_files VALUES (?,?,?)", made)
@@ -159,6 +196,8 @@ class Store:
             self.write(flush)
         except StoreError:
             self.results.put_back(hashes, results)  # kept for the next attempt
+            # what the extras last written are is no longer certain: whole rows from now
+            self._extras.clear()
             raise
         if self._made is not None:
             with self._lock:
@@ -244,6 +283,7 @@ class Store:
                     recovered.append(seq)
         batch = batch_from_row(batch_id, row, tasks)
         self._seqs[batch_id] = {task.id: seq for seq, task in enumerate(tasks)}
+        self._extras.pop(batch_id, None)  # written whole from now on
         if recovered:
             self.write(
                 lambda c: c.executemany(
@@ -280,6 +320,7 @@ class Store:
         found = self.write(delete)
         for batch_id in batch_ids:
             self._seqs.pop(batch_id, None)
+            self._extras.pop(batch_id, None)
         return found
 
     def history(self) -> list[dict[str, Any]]:
