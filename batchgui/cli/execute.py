@@ -221,7 +221,7 @@ async def _execute(
             except ClusterError as exc:
                 control.refused = str(exc)
                 return Ending.FINISHED
-            control.workers = (await connection.describe()).threads  # for the report
+            control.workers = await connection.threads()  # for the report
         await session.start(processor, spec, save=False)  # saved by `run` or stored
         if show_bar:
             bar = loop.create_task(_progress_bar(processor, batch))

@@ -161,9 +161,7 @@ class BatchProcessor:
         if self._closed:
             raise RuntimeError("the engine is closed")
         mode = spec.mode if batch.mode == "auto" else batch.mode
-        if mode == "cluster" and not self._runners.has(mode):
-            raise ValueError("cluster mode: no cluster is connected")
-        if mode not in MODES and mode != "cluster":
+        if mode not in MODES and not self._runners.has(mode):  # cluster: add_runner first
             raise ValueError(f"unknown mode {batch.mode!r} (choose auto, {', '.join(MODES)})")
         batch.mode = mode
         for task in batch.tasks:

@@ -93,10 +93,11 @@ class RunOnRow(QWidget):
 
     def _test(self) -> None:
         try:
-            settings = self.cluster() or ClusterSettings(address_from(self.address.text()))
-        except (ValueError, ClusterError) as exc:
+            settings = self.cluster()  # the button shows only with a cluster chosen
+        except ValueError as exc:
             self.show_result(str(exc), False)
             return
+        assert settings is not None
         self.test_button.setEnabled(False)
         self.status.setText(textwrap.fill(f"Connecting to {settings.address}…", _LINE_CHARS))
         self.status.show()

@@ -185,7 +185,7 @@ class ClusterConnection:
             except Exception as exc:  # batchgui missing there: the versions say so
                 log.info("cannot ask %s for its versions: %s", first, exc)
                 there = {"batchgui": "missing"}
-        return ClusterFacts(self.address, len(workers), threads, _versions_here(), there)
+        return ClusterFacts(self.address, len(workers), threads, on_worker.versions(), there)
 
     async def threads(self) -> int:
         """Threads over all workers (waits for the first worker, up to the timeout)."""
@@ -195,7 +195,8 @@ class ClusterConnection:
             raise ClusterError(
                 f"the cluster {self.address} has no workers: {_first_line(exc)}"
             ) from None
-        return max(1, (await self.describe()).threads)
+        workers = await self._workers()
+        return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
 
     async def in_flight(self) -> int:
         """Units out at once: one per thread, and one waiting per two threads, so that
@@ -273,16 +274,6 @@ class ClusterConnection:
                 await self._local.close()
         except Exception:  # closing must not hide how the batch ended
             log.exception("closing the cluster connection %s", self.address)
-
-
-def _versions_here() -> dict[str, str]:
-    import batchgui
-
-    return {
-        "batchgui": batchgui.__version__,
-        "python": platform.python_version(),
-        "distributed": _distributed().__version__,
-    }
 
 
 def _security(settings: ClusterSettings) -> Any:

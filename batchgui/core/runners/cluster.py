@@ -118,7 +118,6 @@ class _Unit:
     since: float = 0.0  # monotonic time its start was heard
     worker: str | None = None  # the worker it runs on
     killed: dict[int, ErrorKind] = field(default_factory=dict)  # task id -> why stopped
-    crashed: int | None = None  # task id whose worker died under it
 
     @property
     def running(self) -> Job | None:
@@ -223,18 +222,14 @@ class ClusterRunner(Runner):
         return outcome
 
     def _outcomes_after_stop(self, unit: _Unit) -> list[Outcome]:
-        """We stopped the unit (a cancel, a time limit, a worker death seen in the
-        events): the stopped task gets its verdict; the others re-run free."""
-        outcomes = []
-        for job in unit.jobs:
-            task_id = job.task.id
-            if task_id in unit.killed:
-                outcomes.append(killed_outcome(unit.killed[task_id], job))
-            elif task_id == unit.crashed:
-                outcomes.append(_crashed())
-            else:
-                outcomes.append(requeued())
-        return outcomes
+        """We stopped the unit (a cancel, a time limit): the stopped task gets its
+        verdict; the others re-run free."""
+        return [
+            killed_outcome(unit.killed[job.task.id], job)
+            if job.task.id in unit.killed
+            else requeued()
+            for job in unit.jobs
+        ]
 
     def _outcomes_after_error(self, unit: _Unit, exc: BaseException) -> list[Outcome]:
         from distributed import KilledWorker
@@ -277,7 +272,7 @@ class ClusterRunner(Runner):
 
         if isinstance(exc, CommClosedError | ConnectionError | TimeoutError):
             return True
-        return str(getattr(self._client, "status", "running")) not in ("running", "Status.running")
+        return bool(self._client.status != "running")  # closing or closed
 
     # --- what the workers say ---------------------------------------------------------
     def _on_event(self, event: tuple[float, Any]) -> None:
