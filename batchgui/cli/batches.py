@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from batchgui.cli import EXIT_OK, UsageError, cluster_from
-from batchgui.cli.execute import KEEP_CLUSTER, execute_batch, open_store, report_target
+from batchgui.cli.execute import execute_from, open_store, report_target
 from batchgui.core import TaskStatus
 from batchgui.core.operation import atomic_write
 from batchgui.core.report import write_csv
@@ -86,17 +86,11 @@ def resume_command(args: argparse.Namespace) -> int:
             f"{batch.total} tasks left",
             file=sys.stderr,
         )
-    return execute_batch(
-        batch,
-        spec,
-        store,
-        args.data_dir,
-        quiet=args.quiet,
-        report_path=report_target(args.report),
-        stop_after=args.stop_after,
-        on_interrupt=args.on_interrupt,
-        cluster=cluster_from(args) if args.cluster is not None or args.path_map else KEEP_CLUSTER,
-        allow_sleep=args.allow_sleep,
+    if args.cluster is not None or args.path_map:  # somewhere else than it last ran
+        cluster = cluster_from(args)
+        batch.settings = {**batch.settings, "cluster": cluster.to_json() if cluster else None}
+    return execute_from(
+        args, batch, spec, store, report_target(args.report), stop_after=args.stop_after
     )
 
 

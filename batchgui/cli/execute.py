@@ -18,15 +18,16 @@ cannot be written (disk full) interrupts the same way, with exit code 1.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
-import dataclasses
 import json
 import os
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from batchgui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from batchgui.core import Batch, BatchProcessor, TaskStatus
@@ -40,12 +41,10 @@ from batchgui.session import Ending, RunSettings, StopMode, units
 from batchgui.session.awake import KeepAwake
 from batchgui.session.batch_session import BatchSession
 from batchgui.session.cluster import ClusterConnection, ClusterError, on_cluster
-from batchgui.session.settings import ClusterSettings
 from batchgui.store import Store, StoreError
 
 _BAR_INTERVAL_S = 0.1
 _FAILURES_SHOWN = 5
-KEEP_CLUSTER = object()  # resume: where the batch's own settings say it runs
 
 
 def open_store(data_dir_arg: str | None) -> Store:
@@ -77,19 +76,14 @@ def execute_batch(
     stop_after: int | None = None,
     on_interrupt: str | StopMode = StopMode.SAVE,
     allow_sleep: bool = False,
-    cluster: ClusterSettings | object | None = KEEP_CLUSTER,
 ) -> int:
-    """Run a stored batch to its end; `cluster` (resume --cluster) replaces where
-    its settings say it runs."""
+    """Run a stored batch to its end, where its settings say (here, or a cluster)."""
     if stop_after is not None and stop_after < 1:
         raise UsageError(f"--stop-after must be at least 1, not {stop_after}")
     try:
         settings = RunSettings.of_batch(batch)
     except ValueError as exc:
         raise UsageError(f"batch {batch.id}: {exc}") from None
-    if cluster is not KEEP_CLUSTER:
-        assert cluster is None or isinstance(cluster, ClusterSettings)
-        settings = dataclasses.replace(settings, cluster=cluster)
     batch.mode = settings.engine_mode
     workers = settings.worker_count()
     control = _Control(stop_after, on_interrupt)
@@ -148,6 +142,28 @@ def execute_batch(
     if c[TaskStatus.FAILED] or c[TaskStatus.CANCELLED] or batch.error:
         return EXIT_FAILED
     return EXIT_OK
+
+
+def execute_from(
+    args: argparse.Namespace,
+    batch: Batch,
+    spec: OperationSpec,
+    store: Store,
+    report_path: Path | None,
+    **more: Any,
+) -> int:
+    """execute_batch with the options `run`, `resume` and `watch` share."""
+    return execute_batch(
+        batch,
+        spec,
+        store,
+        args.data_dir,
+        quiet=args.quiet,
+        report_path=report_path,
+        on_interrupt=args.on_interrupt,
+        allow_sleep=args.allow_sleep,
+        **more,
+    )
 
 
 class _Control:

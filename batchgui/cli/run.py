@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from batchgui.cli import EXIT_OK, UsageError, cluster_from
-from batchgui.cli.execute import execute_batch, open_store, report_target
+from batchgui.cli.execute import execute_from, open_store, report_target
 from batchgui.cli.filters import add_filter_arguments, filter_settings_from
 from batchgui.core.models import Batch
 from batchgui.core.operation import OperationSpec
@@ -63,17 +63,7 @@ def run_command(args: argparse.Namespace) -> int:
             raise UsageError(f"--save-recipe: {exc}") from None
     report_path = report_target(args.report)
     batch, store = stored_batch(args, spec, settings)
-    return execute_batch(
-        batch,
-        spec,
-        store,
-        args.data_dir,
-        quiet=args.quiet,
-        report_path=report_path,
-        stop_after=args.stop_after,
-        on_interrupt=args.on_interrupt,
-        allow_sleep=args.allow_sleep,
-    )
+    return execute_from(args, batch, spec, store, report_path, stop_after=args.stop_after)
 
 
 def stored_batch(

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from batchgui.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
-from batchgui.cli.execute import execute_batch, report_target
+from batchgui.cli.execute import execute_from, report_target
 from batchgui.cli.run import operation_and_settings, stored_batch
 from batchgui.core.models import Batch, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
@@ -191,16 +191,7 @@ def _round(
         report_path.parent.mkdir(parents=True, exist_ok=True)
     if not args.quiet:
         print(f"batchgui: {plural(len(ready), 'new file')}: batch {batch.id}", file=sys.stderr)
-    code = execute_batch(
-        batch,
-        spec,
-        store,
-        args.data_dir,
-        quiet=args.quiet,
-        report_path=report_path,
-        on_interrupt=args.on_interrupt,
-        allow_sleep=args.allow_sleep,
-    )
+    code = execute_from(args, batch, spec, store, report_path)
     if args.on_done and code != EXIT_INTERRUPTED:
         _on_done(args.on_done, batch, report_path)
     return code
