@@ -34,9 +34,8 @@ import re
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from batchgui.core.errors import OperationError, PermanentError
 from batchgui.core.operation import Option, TaskContext, operation
@@ -172,11 +171,10 @@ async def run_command(
 async def _run_quietly(argv: list[str], ctx: TaskContext) -> tuple[int, bytes, bytes]:
     """The command with its output going to two anonymous files, whose tails are
     read once it has ended (nothing is read when it wrote nothing): no pipes to
-    watch while it runs. posix_spawn, not Popen (core/platform/spawn.py)."""
+    watch while it runs."""
     out, err = spawn.output_file(), spawn.output_file()
     try:
-        proc = _start(lambda: spawn.spawn(argv, _executable(argv[0]), _env(ctx), stdout=out,
-                                          stderr=err), argv)  # fmt: skip
+        proc = _start(argv, ctx, out, err)
         try:
             code = await _wait(proc, ctx, end_group=True)
         finally:
@@ -190,22 +188,21 @@ async def _run_quietly(argv: list[str], ctx: TaskContext) -> tuple[int, bytes, b
 async def _run_watched(
     argv: list[str], pattern: re.Pattern[bytes], ctx: TaskContext
 ) -> tuple[int, bytes, bytes]:
-    """The command with its output read as it comes (--progress-regex)."""
-    # Popen, not asyncio's subprocess transports: those cost about a
-    # millisecond of CPU per command in this process
-    proc = _start(
-        lambda: subprocess.Popen(
-            argv,
-            executable=_executable(argv[0]),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_env(ctx),
-            **processes.group_options(),  # a group of its own: frozen and killed whole
-        ),
-        argv,
-    )
-    output = _Output(proc, pattern, ctx)
+    """The command with its output read through pipes as it comes (--progress-regex)."""
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    # closed by _Output (or just below, if the command cannot start)
+    readers: list[IO[bytes]] = [os.fdopen(fd, "rb", buffering=0) for fd in (out_read, err_read)]
+    try:
+        proc = _start(argv, ctx, out_write, err_write)
+    except BaseException:
+        for reader in readers:
+            reader.close()
+        raise
+    finally:
+        os.close(out_write)  # the command has its own copies: end of file comes with it
+        os.close(err_write)
+    output = _Output(readers, pattern, ctx)
     try:
         code = await _wait(proc, ctx)
         if not await output.finished(_DRAIN_S):  # a grandchild kept the pipes open
@@ -216,14 +213,12 @@ async def _run_watched(
     return code, bytes(output.stdout), bytes(output.stderr)
 
 
-def _env(ctx: TaskContext) -> dict[str, str] | None:
-    return command_environment(ctx.batch_id)  # marks it as this batch's
-
-
-def _start(starter: Callable[[], Any], argv: list[str]) -> Any:
-    """Start the command; a missing or unrunnable program fails its task for good."""
+def _start(argv: list[str], ctx: TaskContext, stdout: int, stderr: int) -> Any:
+    """Start the command (core/platform/spawn.py) with this batch's mark in its
+    environment; a missing or unrunnable program fails its task for good."""
+    env = command_environment(ctx.batch_id)
     try:
-        proc = starter()
+        proc = spawn.spawn(argv, _executable(argv[0]), env, stdout=stdout, stderr=stderr)
     except FileNotFoundError:
         raise PermanentError(f"command not found: {argv[0]}") from None
     except PermissionError:
@@ -286,9 +281,8 @@ class _Output:
     """Reads a process's stdout and stderr as they come, keeping the last bytes of each."""
 
     def __init__(
-        self, proc: subprocess.Popen, progress: re.Pattern[bytes] | None, ctx: TaskContext
+        self, readers: list[IO[bytes]], progress: re.Pattern[bytes] | None, ctx: TaskContext
     ) -> None:
-        assert proc.stdout is not None and proc.stderr is not None
         self._progress, self._ctx = progress, ctx
         self._loop = asyncio.get_running_loop()
         self.stdout = bytearray()
@@ -296,9 +290,7 @@ class _Output:
         self._kept = (self.stdout, self.stderr)
         self._open = {0, 1}
         self._all_closed = self._loop.create_future()
-        self._stop = pipes.read_pipes(
-            self._loop, [proc.stdout, proc.stderr], self._chunk, self._ended
-        )
+        self._stop = pipes.read_pipes(self._loop, readers, self._chunk, self._ended)
 
     def _chunk(self, index: int, chunk: bytes) -> None:
         kept = self._kept[index]
