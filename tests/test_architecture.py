@@ -50,6 +50,34 @@ def test_the_engine_imports_without_qt_and_creates_no_folders(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_preview_starts_without_the_engine_or_the_store():
+    """`preview` (and any command that only scans) does not pay for asyncio, the
+    engine or SQLite at start-up: the packages import their parts when first used."""
+    code = (
+        "import sys, batchgui, batchgui.cli.preview; "
+        "heavy = {'asyncio', 'sqlite3', 'batchgui.core.processor', 'batchgui.store.store'}; "
+        "loaded = sorted(heavy & set(sys.modules)); assert not loaded, loaded"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_lazy_package_names_all_resolve():
+    import batchgui.core
+    import batchgui.store
+
+    for package in (batchgui.core, batchgui.store):
+        assert sorted(package.__all__) == sorted(package._HOME)
+        for name in package.__all__:
+            assert getattr(package, name).__name__ == name
+    try:
+        batchgui.core.NoSuchThing  # noqa: B018
+    except AttributeError as exc:
+        assert "no attribute 'NoSuchThing'" in str(exc)
+    else:
+        raise AssertionError("an unknown name resolved")
+
+
 def test_the_types_check():
     """mypy with pyproject.toml's settings: strict on core, store and session."""
     result = subprocess.run(

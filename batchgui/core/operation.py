@@ -14,7 +14,6 @@ Option values arrive already parsed to their declared types.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 import threading
@@ -317,6 +316,8 @@ class TaskContext:
 
     async def checkpoint(self) -> None:
         """Return at once, or when the batch resumes (or the task is cancelled)."""
+        import asyncio  # here: importing the plugin API need not load asyncio (start-up)
+
         while self.paused and not self.cancelled:
             await asyncio.sleep(_CHECKPOINT_POLL_S)
 
@@ -333,6 +334,8 @@ def invoke(
         with naming_for(ctx.root, ctx.seq):
             result = spec.func(*args)
             if inspect.isawaitable(result):
+                import asyncio  # as in checkpoint
+
                 result = asyncio.run(_await(result))
         return _written(result, ctx.guard), ctx.data
     finally:

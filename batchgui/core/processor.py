@@ -44,9 +44,9 @@ from batchgui.core.operation import MODES, OperationSpec
 from batchgui.core.outputs import DEFAULT_ON_EXISTS, WriteGuard, guarded, is_inside, real_folder
 from batchgui.core.queue import TaskQueue
 from batchgui.core.retry import RetryPolicy
+from batchgui.core.runners import DEFAULT_MEMORY_LIMIT
 from batchgui.core.runners.base import FREEZE_SUPPORTED, Job, Outcome, Runner
 from batchgui.core.runners.pool import Runners
-from batchgui.core.runners.processes import DEFAULT_MEMORY_LIMIT
 from batchgui.core.stats import Meter, Stats
 from batchgui.core.verdicts import Attempt, Verdict, verdict
 

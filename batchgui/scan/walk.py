@@ -20,7 +20,6 @@ goes away.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 import threading
@@ -211,6 +210,8 @@ async def stream_scan(
     Leaving the `async for` early (or cancelling the consumer) stops the walk.
     An InputError is raised in the consumer.
     """
+    import asyncio  # here: the CLI's scans run without asyncio, and start sooner without it
+
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[list[Entry] | BaseException | None] = asyncio.Queue(maxsize=64)
     cancel = threading.Event()

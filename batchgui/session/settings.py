@@ -21,7 +21,7 @@ from typing import Any
 
 from batchgui.core.outputs import DEFAULT_ON_EXISTS, ON_EXISTS
 from batchgui.core.retry import RetryPolicy
-from batchgui.core.runners.processes import DEFAULT_MEMORY_LIMIT
+from batchgui.core.runners import DEFAULT_MEMORY_LIMIT
 from batchgui.scan.filters import Filters, compile_name
 
 SETTINGS_VERSION = 1

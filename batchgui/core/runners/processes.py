@@ -44,6 +44,7 @@ from batchgui.core.memory import MemoryGuard
 from batchgui.core.operation import OperationSpec, TaskContext, spec_of
 from batchgui.core.platform import processes as platform_processes
 from batchgui.core.platform import workers
+from batchgui.core.runners import DEFAULT_MEMORY_LIMIT
 from batchgui.core.runners.base import (
     Job,
     Outcome,
@@ -65,7 +66,6 @@ log = logging.getLogger(__name__)
 _FIELDS = 4
 _WATCH_INTERVAL_S = 0.05
 _MAX_BLIND_BREAKS = 3  # pools that die with no task running: workers cannot start
-DEFAULT_MEMORY_LIMIT = 4 << 30  # per worker: address space (RLIMIT_AS), else RSS growth
 
 # --- inside a worker process -------------------------------------------------
 
