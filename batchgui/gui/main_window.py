@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         self.awake = KeepAwake()  # held while a batch works (session/awake.py)
         # one thread for it: a hold and the release after it never swap places
         self._awake_thread = ThreadPoolExecutor(1, thread_name_prefix="batchgui-awake")
+        self._awake_thread.submit(self.awake.prepare)  # not as the first batch starts
         self._awake_closed = False
         self._last_spec: OperationSpec | None = None  # what the latest batch ran
         self.clusters = WindowClusters()  # a Dask cluster, while batches run there
