@@ -84,15 +84,6 @@ def spawn(
         env=env,
         **processes.group_options(),
     )
-    actions = [
-        (os.POSIX_SPAWN_DUP2, _devnull(), 0),
-        (os.POSIX_SPAWN_DUP2, stdout, 1),
-        (os.POSIX_SPAWN_DUP2, stderr, 2),
-    ]
-    pid = os.posix_spawn(
-        executable, argv, os.environ if env is None else env, file_actions=actions, setsid=True
-    )
-    return Spawned(pid)
 
 
 @functools.cache
