@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+from collections import Counter
 from pathlib import Path
 
 from batchgui.core import Batch, BatchProcessor, RetryPolicy, TaskStatus
@@ -209,3 +210,40 @@ def test_other_options_are_not_unchanged(tmp_path):
         )
         batch = _run_prepared(prepared, spec, out, cache, {"suffix": suffix})
         assert batch.tasks[0].status is expected
+
+
+def test_files_are_read_only_as_far_as_needed(tmp_path, monkeypatch):
+    """A file whose size no other file has is never opened; a small file is read
+    whole once (its head is its content); a large one is first compared by its head,
+    and read whole only if another large file shares size and head."""
+    from batchgui.scan import duplicates
+
+    big = duplicates.WHOLE_MAX * 3
+    (tmp_path / "unique.bin").write_bytes(b"u" * 12345)
+    (tmp_path / "small1.txt").write_bytes(b"same small")
+    (tmp_path / "small2.txt").write_bytes(b"same small")
+    (tmp_path / "big1.bin").write_bytes(b"A" * big)
+    (tmp_path / "big2.bin").write_bytes(b"A" * big)
+    (tmp_path / "bigdiff.bin").write_bytes(b"B" * big)  # same size, another head
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path, *args, **kwargs):
+        opened.append(os.path.basename(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(duplicates.os, "open", counting_open)
+    hashed_whole: list[str] = []
+    real_hash = duplicates.content_hash
+    monkeypatch.setattr(
+        duplicates, "content_hash", lambda p: hashed_whole.append(p.name) or real_hash(p)
+    )
+    found = find_duplicates(scan([tmp_path])).duplicate_of
+    names = {k.name: v.name for k, v in found.items()}
+    assert names == {"small2.txt": "small1.txt", "big2.bin": "big1.bin"}
+    assert sorted(hashed_whole) == ["big1.bin", "big2.bin"]  # not the one whose head differs
+    # a head each (os.open is patched for the whole process: the whole-content
+    # hashes of the two big ones open them again)
+    assert Counter(opened) == Counter(
+        ["small1.txt", "small2.txt", "bigdiff.bin"] + ["big1.bin", "big2.bin"] * 2
+    )

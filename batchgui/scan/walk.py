@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from batchgui.core.collector import frozen_as_they_come
 from batchgui.core.platform import files
 from batchgui.scan.filters import Filters
 
@@ -62,6 +63,15 @@ def scan(
     *,
     skip: Iterable[Path] = (),
     cancel: threading.Event | None = None,
+) -> Iterator[Entry]:
+    return frozen_as_they_come(_scan(paths, filters, skip, cancel))
+
+
+def _scan(
+    paths: Iterable[str | os.PathLike[str]],
+    filters: Filters | None,
+    skip: Iterable[Path],
+    cancel: threading.Event | None,
 ) -> Iterator[Entry]:
     filters = filters or Filters()
     # plain strings: hashing a str is several times cheaper than hashing a Path
@@ -124,23 +134,25 @@ class _Walk:
         except OSError as exc:
             yield Entry(self.root, self.root, reason="unreadable", detail=_why(exc), is_dir=True)
             return
-        stack = [iter(listing)]
+        stack = [(self.root, iter(listing))]
         while stack:
             if self.cancel is not None and self.cancel.is_set():
                 return
-            entry = next(stack[-1], None)
+            folder, entries = stack[-1]
+            entry = next(entries, None)
             if entry is None:
                 stack.pop()
                 continue
-            found = self._visit(entry)
-            if isinstance(found, list):
-                stack.append(iter(found))
+            found = self._visit(entry, _child(folder, entry.name))
+            if isinstance(found, tuple):
+                stack.append(found)
             elif found is not None:
                 yield found
 
-    def _visit(self, entry: os.DirEntry) -> Entry | list[os.DirEntry] | None:
-        """An Entry to report, a folder's sorted listing to walk into, or None."""
-        path = Path(entry.path)
+    def _visit(
+        self, entry: os.DirEntry, path: Path
+    ) -> Entry | tuple[Path, Iterator[os.DirEntry]] | None:
+        """An Entry to report, a folder and its sorted listing to walk into, or None."""
         root, filters = self.root, self.filters
         follow = filters.follow_symlinks
         try:
@@ -178,7 +190,7 @@ class _Walk:
                 )
             self.visited.add(key)
             try:
-                return _listing(path)
+                return path, iter(_listing(path))
             except OSError as exc:
                 return Entry(path, root, reason="unreadable", detail=_why(exc), is_dir=True)
         if not stat.S_ISREG(info.st_mode):
@@ -187,6 +199,14 @@ class _Walk:
             return None
         self.seen.add(entry.path)
         return _file_entry(path, root, info, filters)
+
+
+def _child(folder: Path, name: str) -> Path:
+    """folder / name, made the way Path.iterdir makes its paths (CPython's own
+    shortcut for walking: nothing to parse), else by parsing. Parsing every
+    path was 40% of a scan's time (20,000 files: 0.165 s -> see bench_dedupe)."""
+    make = getattr(folder, "_make_child_relpath", None)
+    return make(name) if make is not None else folder / name  # type: ignore[no-any-return]
 
 
 def _listing(folder: Path) -> list[os.DirEntry]:
