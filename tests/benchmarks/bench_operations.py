@@ -29,7 +29,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import contextlib
 
 from batchgui.core import BatchProcessor, RetryPolicy, TaskStatus
 from tests.conftest import build_batch
@@ -158,8 +157,12 @@ def content_samples(root: Path) -> list[Path]:
     return sorted(folder.iterdir())
 
 
-def content_table(files: list[Path], ours: Path, theirs: Path | None) -> None:
-    """Per format: the share of reference phrases each converter kept."""
+CONTENT_TARGET = 0.95  # of the reference phrases, and no less than markitdown's
+
+
+def content_table(files: list[Path], ours: Path, theirs: Path | None) -> bool:
+    """Per format: the share of reference phrases each converter kept; whether
+    batchgui's whole share meets CONTENT_TARGET (and markitdown's, if it ran)."""
     from tests.benchmarks.phrases import share_found
 
     def read(folder: Path | None, path: Path) -> str:
@@ -185,19 +188,34 @@ def content_table(files: list[Path], ours: Path, theirs: Path | None) -> None:
         )
         chrome = f"   chrome left: {noise} vs {their_noise}" if noise or their_noise else ""
         print(f"  {fmt:8} {found / max(wanted, 1):9.0%} {theirs_text}{chrome}")
+    wanted, found, their_found = (sum(row[i] for row in totals.values()) for i in range(3))
+    share = found / max(wanted, 1)
+    met = share >= CONTENT_TARGET and (theirs is None or found >= their_found)
+    print(
+        f"content kept: {share:.0%} of the reference phrases (target >= "
+        f"{CONTENT_TARGET:.0%}{', and >= markitdown' if theirs else ''}) "
+        f"{'ok' if met else 'MISSED'}"
+    )
+    return met
 
 
 def serial_time(files: list[Path], out: Path, keep: bool = False) -> float:
     """Seconds for the default `text` backend over files, serially, in this process."""
-    from batchgui.core.operation import TaskContext
+    from batchgui.core.operation import TaskContext, spec_of
     from batchgui.operations.text import to_markdown
 
+    options = spec_of(to_markdown).resolve_options({})  # as a run would pass them
     out.mkdir(exist_ok=True)
+    failed: list[str] = []
     start = time.perf_counter()
     for path in files:
-        with contextlib.suppress(Exception):
-            to_markdown(path, out, {}, TaskContext())
+        try:
+            to_markdown(path, out, options, TaskContext())
+        except Exception as exc:  # counted and said below, not hidden
+            failed.append(f"{path.name}: {exc}")
     elapsed = time.perf_counter() - start
+    if failed:
+        print(f"text serial: {len(failed)} of {len(files)} failed, e.g. {failed[0]}")
     if not keep:
         shutil.rmtree(out, ignore_errors=True)
     return elapsed
@@ -217,6 +235,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-ops-"))
+    status = 0
     try:
         docs, photos = text_tree(work, args.files), image_tree(work, args.files)
         jobs = [
@@ -235,10 +254,14 @@ def main() -> int:
                     key=lambda r: r[0],
                 )
                 elapsed, done, size = best
+                total = sum(1 for _ in folder.iterdir())
                 print(
                     f"{name:5} {mode:7}: {done} files in {elapsed:.2f} s = "
-                    f"{done / elapsed:.1f} files/s, {size / elapsed / 1e6:.1f} MB/s"
+                    f"{done / elapsed:.1f} files/s, {size / elapsed / 1e6:.1f} MB/s; "
+                    f"{done} of {total} converted (target: all) "
+                    f"{'ok' if done == total else 'MISSED'}"
                 )
+                status |= done != total
         samples = content_samples(work)
         serial_time(samples, work / "ours", keep=True)
         theirs = None
@@ -250,7 +273,7 @@ def main() -> int:
                 check=True,
                 capture_output=True,
             )
-        content_table(samples, work / "ours", theirs)
+        status |= not content_table(samples, work / "ours", theirs)
         files = sorted(docs.iterdir())
         ours = serial_time(files, work / "serial")
         print(f"text serial : {len(files) / ours:.1f} files/s (1 process, default backend)")
@@ -265,7 +288,7 @@ def main() -> int:
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ BENCHMARKS = [
     ("bench_platform.py", ["--repeat", "3"]),
     ("bench_cluster.py", ["--tasks", "600", "--repeat", "1"]),
     ("bench_gui.py", ["--tasks", "100000"]),
+    ("bench_operations.py", ["--files", "60", "--repeat", "1"]),
 ]
 _VERDICT = re.compile(r"\b(ok|MISSED)\s*$")
 
