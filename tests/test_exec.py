@@ -100,6 +100,35 @@ def test_non_zero_exit_fails_with_the_tail_of_stderr(tmp_path):
         assert "the real reason" in task.error
 
 
+def test_each_task_keeps_only_its_own_output_though_the_files_are_reused(tmp_path):
+    """Output files pass from command to command (spawn.OutputFiles): what one wrote,
+    long or short, never shows in the tail or the error of the next."""
+    files = make_files(tmp_path / "in", 12)
+    script = (
+        'case "$1" in *[02468].txt) printf \'%s\\n\' LONG-OUT-$(basename "$1")'
+        ' LONG-OUT-$(basename "$1") ;; esac; echo err-$(basename "$1") >&2;'
+        ' case "$1" in *3.txt) exit 3 ;; esac'
+    )
+    batch, spec = build_batch(
+        run_command,
+        [tmp_path / "in"],
+        tmp_path / "out",
+        options={"command": "sh -c " + shlex.quote(script) + " sh {path}"},
+    )
+    _run(batch, spec, workers=1)
+    assert len(batch.tasks) == len(files)
+    for task in batch.tasks:
+        name = Path(task.path).name
+        assert task.data["stderr_tail"] == f"err-{name}\n"
+        out = task.data.get("stdout_tail", "")
+        assert out in ("", f"LONG-OUT-{name}\nLONG-OUT-{name}\n"), out
+        if name.endswith("3.txt"):
+            assert task.status is TaskStatus.FAILED
+            assert task.error == f"exit status 3: err-{name}"
+        else:
+            assert task.status is TaskStatus.COMPLETED
+
+
 def test_a_missing_command_fails_permanently(tmp_path):
     make_files(tmp_path / "in", 1)
     batch, spec = build_batch(

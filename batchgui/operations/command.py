@@ -8,7 +8,8 @@
 
 Output: stdout and stderr go to two anonymous files, whose last 8 KiB are
 read once the command has ended (and only if it wrote something): nothing is
-watched while it runs. What the command left running in its group is killed
+watched while it runs. The files pass on to the next command (emptied if
+written), not opened and closed for each: a tenth of batchgui's CPU per command. What the command left running in its group is killed
 as it exits.
 
 With `progress_regex`, the output comes through pipes instead and every piece
@@ -47,6 +48,7 @@ from batchgui.operations.templates import placeholders_in as placeholders_in  # 
 _POLL_S = 0.2
 _TAIL_BYTES = 8192
 _DRAIN_S = 1.0
+_OUTPUT_FILES = spawn.OutputFiles()  # reused by the commands batchgui runs
 
 
 def validate(options: dict[str, Any]) -> None:
@@ -172,17 +174,20 @@ async def _run_quietly(argv: list[str], ctx: TaskContext) -> tuple[int, bytes, b
     """The command with its output going to two anonymous files, whose tails are
     read once it has ended (nothing is read when it wrote nothing): no pipes to
     watch while it runs."""
-    out, err = spawn.output_file(), spawn.output_file()
+    out, err = _OUTPUT_FILES.take(), _OUTPUT_FILES.take()
+    stdout = stderr = None
     try:
         proc = _start(argv, ctx, out, err)
         try:
             code = await _wait(proc, ctx, end_group=True)
         finally:
             await _reap(proc, ctx)
-        return code, spawn.tail(out, _TAIL_BYTES), spawn.tail(err, _TAIL_BYTES)
+        stdout, stderr = spawn.tail(out, _TAIL_BYTES), spawn.tail(err, _TAIL_BYTES)
+        return code, stdout, stderr
     finally:
-        os.close(out)
-        os.close(err)
+        # not read (an error, a cancel): emptied all the same
+        _OUTPUT_FILES.give_back(out, written=stdout != b"")
+        _OUTPUT_FILES.give_back(err, written=stderr != b"")
 
 
 async def _run_watched(

@@ -11,7 +11,7 @@
             same streams and processes.group_options()
     output_file() ─► an anonymous file for a command's output (O_TMPFILE on Linux:
         one system call, nothing to delete), read only when there is something
-        in it (tail())
+        in it (tail()); OutputFiles keeps them for the next command
 
 Python opens every descriptor close-on-exec (PEP 446), so a command inherits
 only the three it is given.
@@ -106,6 +106,42 @@ def output_file() -> int:
     handle, name = tempfile.mkstemp(prefix="batchgui-out-")
     os.unlink(name)  # gone from the folder, alive while open
     return handle
+
+
+class OutputFiles:
+    """Anonymous output files handed from one command to the next instead of opened
+    and closed for each (four system calls a command): give_back empties a file
+    that was written to. Thread-safe (list append and pop are atomic).
+
+    A process a command set loose in a session of its own survives the kill of the
+    command's group and could write to its file after the next command got it; the
+    tail of that command's output could then hold its words (exit statuses, and so
+    verdicts, are unaffected)."""
+
+    _KEPT = 64  # files kept at most (two per command running at once)
+
+    def __init__(self) -> None:
+        self._free: list[int] = []
+
+    def take(self) -> int:
+        try:
+            return self._free.pop()
+        except IndexError:
+            return output_file()
+
+    def give_back(self, fd: int, written: bool) -> None:
+        """`written`: whether tail() found anything (the file is then emptied)."""
+        try:
+            if written:
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+        except OSError:
+            os.close(fd)
+            raise
+        if len(self._free) < self._KEPT:
+            self._free.append(fd)
+        else:
+            os.close(fd)
 
 
 def tail(fd: int, size: int) -> bytes:
