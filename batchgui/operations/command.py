@@ -9,8 +9,8 @@
 Output: stdout and stderr go to two anonymous files, whose last 8 KiB are
 read once the command has ended (and only if it wrote something): nothing is
 watched while it runs. The files pass on to the next command (emptied if
-written), not opened and closed for each: a tenth of batchgui's CPU per command. What the command left running in its group is killed
-as it exits.
+written), not opened and closed for each: a tenth of batchgui's CPU per command.
+What the command left running in its group is killed as it exits.
 
 With `progress_regex`, the output comes through pipes instead and every piece
 of it (stdout and stderr: tools print progress to either) is searched, and the last percentage
