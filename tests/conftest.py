@@ -45,6 +45,16 @@ def batchgui_in(data: Path, *args: str, timeout: float = 120) -> subprocess.Comp
     )
 
 
+def modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded once it has run `code`."""
+    listing = "; import sys as _s; print('\\n'.join(_s.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code + listing], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
 def make_files(folder: Path, count: int, *, prefix: str = "f", size: int = 16) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import modules_after
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,13 +55,9 @@ def test_the_engine_imports_without_qt_and_creates_no_folders(tmp_path):
 def test_preview_starts_without_the_engine_or_the_store():
     """`preview` (and any command that only scans) does not pay for asyncio, the
     engine or SQLite at start-up: the packages import their parts when first used."""
-    code = (
-        "import sys, batchgui, batchgui.cli.preview; "
-        "heavy = {'asyncio', 'sqlite3', 'batchgui.core.processor', 'batchgui.store.store'}; "
-        "loaded = sorted(heavy & set(sys.modules)); assert not loaded, loaded"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    loaded = modules_after("import batchgui, batchgui.cli.preview")
+    heavy = {"asyncio", "sqlite3", "batchgui.core.processor", "batchgui.store.store"}
+    assert not heavy & loaded
 
 
 def test_the_lazy_package_names_all_resolve():
