@@ -14,6 +14,7 @@ import pytest
 
 from batchgui.scan.filters import Filters, compile_name, parse_size, parse_when
 from batchgui.scan.walk import InputError, scan, stream_scan
+from tests.conftest import make_files
 
 
 def _write(path: Path, data: bytes | str = b"x", mtime: float | None = None) -> Path:
@@ -202,3 +203,32 @@ def test_streaming_raises_input_errors_in_the_consumer(tmp_path):
 
     with pytest.raises(InputError):
         asyncio.run(consume())
+
+
+def test_a_scan_freezes_what_it_finds_and_unfreezes_when_done(tmp_path, monkeypatch):
+    """Full collections do not re-walk a growing scan (frozen as it goes), and a scan
+    that ends leaves nothing frozen unless a batch holds the heap: a process that
+    scans again and again (`watch`) never keeps cycles uncollectable."""
+    import gc
+
+    from batchgui.core import collector
+
+    make_files(tmp_path, 7)
+    monkeypatch.setattr(collector, "FREEZE_EVERY", 3)
+    gc.unfreeze()
+    seen_frozen = []
+    for _entry in scan([tmp_path]):
+        seen_frozen.append(gc.get_freeze_count() > 0)
+    assert any(seen_frozen)  # frozen while it ran
+    assert gc.get_freeze_count() == 0  # and not after
+
+    async def while_a_batch_holds_the_heap() -> int:
+        collector.heap.hold()
+        try:
+            await asyncio.to_thread(lambda: list(scan([tmp_path])))  # as the window scans
+            return gc.get_freeze_count()
+        finally:
+            collector.heap.release()
+
+    assert asyncio.run(while_a_batch_holds_the_heap()) > 0  # left to the holder
+    assert gc.get_freeze_count() == 0  # whose release undoes it

@@ -5,7 +5,8 @@ hand them to `gc.freeze()` so collections only walk what is new.
     window: a preview scan starts ─► hold() ... scan ends ─► release()
         holders > 0 ─► gc.freeze() now and every 250 ms (on the asyncio loop)
         holders = 0 ─► gc.unfreeze(): what nobody needs can be collected again
-    a scan (any thread) ─► frozen_as_they_come(entries): frozen every 8,192
+    a scan (any thread) ─► frozen_as_they_come(entries): frozen every 8,192,
+        unfrozen at its end unless held
 
 Why: tasks, scan entries and results live until a batch ends. Left to the
 collector, each full pass walks all of them (about 0.25 s at 100,000 tasks,
@@ -73,9 +74,16 @@ def frozen_as_they_come(items: Iterator[T]) -> Iterator[T]:
     """The items, the heap frozen after every FREEZE_EVERY of them: what a scan finds
     lives until its batch ends, and without this the full collections that its
     growth sets off walk all of it again (measured: 7-10% of a 20,000-file scan
-    with duplicate detection). Nothing is unfrozen here; refcounting still frees
-    what is dropped, and the next FrozenHeap release lets cycles go."""
-    for count, item in enumerate(items, 1):
-        if count % FREEZE_EVERY == 0:
-            gc.freeze()
-        yield item
+    with duplicate detection). Once the items end (or the consumer stops), the heap
+    is unfrozen unless a FrozenHeap holder keeps it so: cycles frozen here would
+    otherwise never be collected in a process that scans and scans (`watch`)."""
+    froze = False
+    try:
+        for count, item in enumerate(items, 1):
+            if count % FREEZE_EVERY == 0:
+                gc.freeze()
+                froze = True
+            yield item
+    finally:
+        if froze and heap.holders == 0:
+            gc.unfreeze()
