@@ -93,5 +93,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("BATCHGUI_DATA_DIR", tempfile.mkdtemp(prefix="bench-data-"))
-    sys.exit(main())
+    with tempfile.TemporaryDirectory(prefix="bench-data-") as data:  # batchgui's store
+        os.environ.setdefault("BATCHGUI_DATA_DIR", data)
+        status = main()
+    sys.exit(status)

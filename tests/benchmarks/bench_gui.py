@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -49,7 +50,7 @@ def headless(n: int) -> float:
     batch = make_batch(n)
 
     async def main() -> float:
-        store = Store(Path(tempfile.mkdtemp(prefix="bench-gui-headless-")))
+        store = Store(folder)
         processor = BatchProcessor(2)
         journal = BatchJournal(store, processor)
         start = time.perf_counter()
@@ -61,7 +62,11 @@ def headless(n: int) -> float:
         store.close()
         return elapsed
 
-    elapsed = asyncio.run(main())
+    folder = Path(tempfile.mkdtemp(prefix="bench-gui-headless-"))
+    try:
+        elapsed = asyncio.run(main())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     assert batch.counts[TaskStatus.COMPLETED] == n
     return elapsed
 
@@ -95,7 +100,7 @@ def windowed(n: int) -> tuple[float, float, float]:
     began = [0.0]
 
     async def main() -> float:
-        window = create_main_window(Path(tempfile.mkdtemp(prefix="bench-gui-")))
+        window = create_main_window(data)
         window.resize(1280, 800)
         window.show()
         window.control.workers_spin.setValue(2)
@@ -119,8 +124,12 @@ def windowed(n: int) -> tuple[float, float, float]:
         assert batch.counts[TaskStatus.COMPLETED] == n
         return elapsed
 
-    with loop:
-        elapsed = loop.run_until_complete(main())
+    data = Path(tempfile.mkdtemp(prefix="bench-gui-"))
+    try:
+        with loop:
+            elapsed = loop.run_until_complete(main())
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
     rss = psutil.Process().memory_info().rss / 2**20
     if stalls:
         print(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 import time
@@ -63,6 +64,7 @@ def run(n: int, with_store: bool) -> tuple[float, float]:
     start = time.perf_counter()
     asyncio.run(main())
     elapsed = time.perf_counter() - start
+    shutil.rmtree(data, ignore_errors=True)
     assert batch.counts[TaskStatus.COMPLETED] == n
     return elapsed, saving
 
@@ -101,7 +103,10 @@ def resume_latency(n: int) -> tuple[float, float]:
         fresh.close()
         return loaded_at, started_at
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def main() -> int:
