@@ -21,21 +21,14 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from threading import Event
 from typing import Any
 
 from batchgui.core.errors import ErrorKind, OperationError, PermanentError
 from batchgui.core.files import content_hash
 from batchgui.core.models import Task
-from batchgui.core.operation import OperationSpec, TaskContext, invoke
+from batchgui.core.operation import Flag, OperationSpec, TaskContext, invoke
 from batchgui.core.outputs import WriteGuard
 from batchgui.core.platform import processes
-
-
-def _set_event() -> Event:
-    event = Event()
-    event.set()
-    return event
 
 
 @dataclass(eq=False, slots=True)
@@ -44,12 +37,12 @@ class Job:
     spec: OperationSpec
     options: dict[str, Any]
     timeout_s: float | None = None
-    cancel_event: Event = field(default_factory=Event)  # what the operation sees as ctx.cancelled
+    cancel_event: Flag = field(default_factory=Flag)  # what the operation sees as ctx.cancelled
     on_progress: Callable[[Task, float], None] | None = None
     cancel_requested: bool = False  # the user cancelled it (a timeout also sets the event)
     interrupted: bool = False  # stopped to be resumed later: back to pending, no charge
     child_pgid: int | None = None  # an external command's process group, while it runs
-    thawed: Event = field(default_factory=_set_event)  # cleared while the job is frozen
+    thawed: Flag = field(default_factory=lambda: Flag(True))  # cleared while the job is frozen
     frozen_at: float | None = None  # monotonic time of the freeze, while frozen
     frozen_total_s: float = 0.0  # time spent frozen in earlier freezes
     guard: WriteGuard | None = None  # where the task may write (see core/outputs.py)
