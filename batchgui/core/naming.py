@@ -23,13 +23,10 @@ from __future__ import annotations
 import functools
 import os
 import string
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import blake3
 
@@ -47,8 +44,7 @@ class NameRefused(ValueError):
     """A rendered name no file system here can hold (empty, a separator, too long)."""
 
 
-@dataclass(frozen=True)
-class NameSource:
+class NameSource(NamedTuple):
     root: Path | None = None  # the dropped folder (for {rel})
     seq: int = 0  # 1-based position in the batch (for {n}); 0: not known
 
@@ -57,13 +53,21 @@ _UNKNOWN = NameSource()
 _source: ContextVar[NameSource | None] = ContextVar("batchgui_name_source", default=None)
 
 
-@contextmanager
-def naming_for(root: Path | None, seq: int) -> Iterator[None]:
-    token = _source.set(NameSource(root, seq))
-    try:
-        yield
-    finally:
-        _source.reset(token)
+class naming_for:  # lower case: used as a function, `with naming_for(root, seq):`
+    """The source's place for the names rendered inside the `with` (once per task:
+    a class, not a @contextmanager generator, and a NamedTuple, not a frozen
+    dataclass, measured at a third of the cost)."""
+
+    __slots__ = ("_place", "_token")
+
+    def __init__(self, root: Path | None, seq: int) -> None:
+        self._place = NameSource(root, seq)
+
+    def __enter__(self) -> None:
+        self._token = _source.set(self._place)
+
+    def __exit__(self, *exc: object) -> None:
+        _source.reset(self._token)
 
 
 @functools.lru_cache(maxsize=64)  # asked once per file: a batch has a handful of templates
