@@ -12,6 +12,7 @@ the thread runner instead: blocking the loop would freeze everything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,8 @@ from batchgui.core.runners.base import (
     outcome_of,
 )
 from batchgui.core.runners.threads import ThreadRunner
+
+_NO_LIMIT = contextlib.nullcontext()  # stateless: one for every call without a time limit
 
 
 class AsyncRunner(Runner):
@@ -69,15 +72,18 @@ class AsyncRunner(Runner):
             batch_id=job.task.batch.id if job.task.batch else None,
         )
         start = time.perf_counter()
-        deadline = asyncio.timeout(job.timeout_s)
-        self._deadlines[job] = deadline
+        # no limit, no asyncio.timeout (a few microseconds a task; freeze and thaw
+        # find no deadline to move)
+        deadline = asyncio.timeout(job.timeout_s) if job.timeout_s is not None else None
+        if deadline is not None:
+            self._deadlines[job] = deadline
         try:
-            async with deadline:
+            async with deadline if deadline is not None else _NO_LIMIT:
                 outputs, data = await invoke_async(
                     job.spec, task.path, job.out_dir, job.options, ctx
                 )
         except TimeoutError as exc:
-            if deadline.expired():
+            if deadline is not None and deadline.expired():
                 return failed(ErrorKind.TIMEOUT, f"timed out after {job.timeout_s:g} s")
             return outcome_of(error_result(exc, False, time.perf_counter() - start))
         except asyncio.CancelledError:
@@ -88,7 +94,7 @@ class AsyncRunner(Runner):
         except Exception as exc:
             return outcome_of(error_result(exc, job.cancel_requested, time.perf_counter() - start))
         finally:
-            del self._deadlines[job]
+            self._deadlines.pop(job, None)
             self._time_left.pop(job, None)
         seconds = time.perf_counter() - start
         hashes = await asyncio.to_thread(hash_outputs, outputs) if outputs else {}
