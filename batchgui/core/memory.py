@@ -44,6 +44,7 @@ class MemoryGuard:
         self.limit = limit
         self._lock = threading.Lock()
         self._running: dict[int, Any] = {}  # thread id -> the job it runs
+        self._hit: set[int] = set()  # threads a MemoryError was sent to, not yet cleared
         self._baseline = 0
         self._sampled = -_BASELINE_EVERY_S  # monotonic time of the baseline
         self._wake = threading.Event()
@@ -66,8 +67,11 @@ class MemoryGuard:
         finally:
             with self._lock:
                 self._running.pop(thread, None)
-                # a MemoryError set but not yet raised must not hit the next call
-                _raise_in(thread, None)
+                # a MemoryError set but not yet raised must not hit the next call (only
+                # where one was sent: a ctypes call on every call cost more than the rest)
+                if thread in self._hit:
+                    self._hit.discard(thread)
+                    _raise_in(thread, None)
 
     def _start_watcher(self) -> None:
         if self._watcher is None or not self._watcher.is_alive():
@@ -98,6 +102,7 @@ class MemoryGuard:
             for thread, job in victims.items():
                 job.memory_interrupted = len(victims)
                 _raise_in(thread, MemoryError)
+                self._hit.add(thread)
             self._running.clear()  # each is hit once; they leave as they unwind
         log.warning(
             "memory grew by %d MiB (limit %d MiB): stopping %d running task(s)",
