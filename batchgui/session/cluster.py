@@ -175,7 +175,6 @@ class ClusterConnection:
         from batchgui.core.runners import on_worker
 
         workers = await self._workers()
-        threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
         there: dict[str, str] = {}
         if workers:
             first = sorted(workers)[0]
@@ -185,7 +184,9 @@ class ClusterConnection:
             except Exception as exc:  # batchgui missing there: the versions say so
                 log.info("cannot ask %s for its versions: %s", first, exc)
                 there = {"batchgui": "missing"}
-        return ClusterFacts(self.address, len(workers), threads, on_worker.versions(), there)
+        return ClusterFacts(
+            self.address, len(workers), _threads_of(workers), on_worker.versions(), there
+        )
 
     async def threads(self) -> int:
         """Threads over all workers (waits for the first worker, up to the timeout)."""
@@ -195,8 +196,7 @@ class ClusterConnection:
             raise ClusterError(
                 f"the cluster {self.address} has no workers: {_first_line(exc)}"
             ) from None
-        workers = await self._workers()
-        return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+        return max(1, _threads_of(await self._workers()))
 
     async def in_flight(self) -> int:
         """Units out at once: one per thread, and one waiting per two threads, so that
@@ -274,6 +274,11 @@ class ClusterConnection:
                 await self._local.close()
         except Exception:  # closing must not hide how the batch ended
             log.exception("closing the cluster connection %s", self.address)
+
+
+def _threads_of(workers: dict[str, Any]) -> int:
+    """Threads over these workers (as the scheduler describes them)."""
+    return sum(int(w.get("nthreads", 1)) for w in workers.values())
 
 
 def _security(settings: ClusterSettings) -> Any:
