@@ -133,8 +133,12 @@ UPDATE_TASK = (
 # TASK_STATE (outputs, data, errors: "extras"), by place in task_state_row's tuple. A
 # task whose extras are as last written is saved by UPDATE_TASK_PROGRESS: 9 values
 # bound, not 17 (store/store.py decides)
-PROGRESS_PLACES = (0, 1, 2, 3, 4, 5, 14)
-EXTRAS_PLACES = tuple(range(6, 14))
+_EXTRAS_FIRST, _EXTRAS_LAST = "outputs", "content_hash"  # a contiguous run of TASK_STATE
+_STATE_NAMES = [c.name for c in TASK_STATE]
+EXTRAS_PLACES = tuple(
+    range(_STATE_NAMES.index(_EXTRAS_FIRST), _STATE_NAMES.index(_EXTRAS_LAST) + 1)
+)
+PROGRESS_PLACES = tuple(i for i in range(len(TASK_STATE)) if i not in EXTRAS_PLACES)
 UPDATE_TASK_PROGRESS = (
     "UPDATE tasks SET "
     + ", ".join(f"{TASK_STATE[i].name}=?" for i in PROGRESS_PLACES)
