@@ -109,20 +109,17 @@ def find_duplicates(
         if head is not None:
             by_head[(entry.size, head)].append(entry)
     suspects = [e for group in by_head.values() if len(group) > 1 for e in group]
+    # a small file's head is its whole content's hash; larger ones are hashed whole
+    digest_of = dict(zip(map(id, candidates), heads, strict=True))
     large = [e for e in suspects if e.size > WHOLE_MAX]
-    whole: list[str | None] = []
     if large:
         with ThreadPoolExecutor(max(1, workers), thread_name_prefix="batchgui-hash") as pool:
             whole = _hash_all(pool, _content_hash, large, cancel)
-    large_digests = iter(whole)
-    small_digests = {
-        id(e): h for e, h in zip(candidates, heads, strict=True) if e.size <= WHOLE_MAX
-    }
+        digest_of.update(zip(map(id, large), whole, strict=True))
 
     by_content: dict[tuple[int, str], list[Entry]] = defaultdict(list)
     for entry in suspects:  # suspects keep scan order, so group[0] is the first file
-        # (large ones are in `suspects` order too)
-        digest = next(large_digests) if entry.size > WHOLE_MAX else small_digests[id(entry)]
+        digest = digest_of[id(entry)]
         if digest is not None:
             by_content[(entry.size, digest)].append(entry)
             result.hashes[entry.path] = digest
