@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import batchgui_in
+from tests.conftest import batchgui_in, make_files
 from tests.test_recovery import _group_alive, world  # noqa: F401 - the fixture
 
 pytest.importorskip("distributed")
@@ -129,9 +129,7 @@ def test_killed_mid_batch_then_resumed_on_a_fresh_cluster(world):  # noqa: F811
 
 def test_a_batch_stopped_on_a_cluster_resumes_here_with_cluster_off(tmp_path):
     inputs = tmp_path / "in"
-    inputs.mkdir()
-    for i in range(6):
-        (inputs / f"f{i}.txt").write_text(f"{i}\n")
+    make_files(inputs, 6)
     data, out = tmp_path / "data", tmp_path / "out"
     first = batchgui_in(data, "run", str(inputs), "--op", "checksum", "--out", str(out),
                         "--cluster", "local:1", "--stop-after", "2", "--quiet")  # fmt: skip
