@@ -20,12 +20,15 @@ only the three it is given.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import subprocess
 import sys
 import tempfile
 
 from batchgui.core.platform import portable, processes
+
+log = logging.getLogger(__name__)
 
 _NO_HANG = getattr(os, "WNOHANG", 1)  # POSIX (Spawned is made only there)
 
@@ -130,14 +133,17 @@ class OutputFiles:
             return output_file()
 
     def give_back(self, fd: int, written: bool) -> None:
-        """`written`: whether tail() found anything (the file is then emptied)."""
+        """`written`: whether tail() found anything (the file is then emptied). Called
+        from `finally`: a file that cannot be emptied is closed and logged, not raised
+        (that would hide why the command's task ended, and leak its other file)."""
         try:
             if written:
                 os.ftruncate(fd, 0)
                 os.lseek(fd, 0, os.SEEK_SET)
         except OSError:
+            log.exception("cannot empty a command's output file for reuse; closed instead")
             os.close(fd)
-            raise
+            return
         if len(self._free) < self._KEPT:
             self._free.append(fd)
         else:
