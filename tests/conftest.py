@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,6 +44,21 @@ def batchgui_in(data: Path, *args: str, timeout: float = 120) -> subprocess.Comp
         text=True,
         timeout=timeout,
     )
+
+
+def stored_tasks(data: Path) -> list[Any]:
+    """Every task of every batch in the store at `data`, as saved (nothing recovered)."""
+    from batchgui.store import Store
+
+    store = Store(data)
+    try:
+        return [
+            task
+            for batch_id in store.batch_ids()
+            for task in store.load_batch(batch_id, recover=False).tasks
+        ]
+    finally:
+        store.close()
 
 
 def modules_after(code: str) -> set[str]:

@@ -27,8 +27,10 @@ import blake3
 import psutil
 import pytest
 
+from batchgui.core import TaskStatus
 from batchgui.core.faults import POINTS
 from batchgui.core.operation import TEMP_MARK
+from tests.conftest import stored_tasks
 
 MODES = ["async", "thread", "process"]
 
@@ -172,19 +174,17 @@ class _World:
         conn = sqlite3.connect(db)
         try:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            rows = conn.execute(
-                "SELECT path, status, outputs, output_hashes FROM tasks ORDER BY seq"
-            ).fetchall()
         finally:
             conn.close()
-        assert len(rows) == 60
-        for path, status, outputs, hashes in rows:
-            name = os.fsdecode(path)
-            assert status == "completed", (name, status)
-            outputs, hashes = json.loads(outputs), json.loads(hashes)
-            assert len(outputs) == 1
-            data = Path(outputs[0]).read_bytes()
-            assert blake3.blake3(data).hexdigest() == hashes[outputs[0]], name
+        tasks = stored_tasks(self.data)
+        assert len(tasks) == 60
+        for task in tasks:
+            name = os.fspath(task.path)
+            assert task.status is TaskStatus.COMPLETED, (name, task.status)
+            assert len(task.outputs) == 1
+            output = os.fspath(task.outputs[0])
+            data = Path(output).read_bytes()
+            assert blake3.blake3(data).hexdigest() == task.output_hashes[output], name
             assert data == Path(name).read_bytes() * 2048
         leftovers = [p for p in self.out.rglob("*") if TEMP_MARK in p.name]
         assert not leftovers, leftovers
@@ -422,14 +422,7 @@ def test_a_chain_killed_mid_batch_resumes_without_redoing_finished_files(world):
         },
     )
     assert once.exists() and first.returncode == -signal.SIGKILL, first.stderr
-    conn = sqlite3.connect(world.data / "batchgui.db")
-    try:
-        saved = {
-            Path(os.fsdecode(path)).name
-            for (path,) in conn.execute("SELECT path FROM tasks WHERE status='completed'")
-        }
-    finally:
-        conn.close()
+    saved = {t.path.name for t in stored_tasks(world.data) if t.status is TaskStatus.COMPLETED}
     assert 0 < len(saved) < 60, "the kill should come mid-batch"
     second = world.resume()
     assert second.returncode == 0, second.stderr

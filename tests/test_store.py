@@ -90,6 +90,95 @@ def _cli(data: Path, *args: str, preexec=None):
     )
 
 
+def test_a_new_batch_is_saved_as_one_list_and_each_task_when_it_first_changes(tmp_path):
+    store = Store(tmp_path / "data")
+    folders = [tmp_path / "in" / f"d{i}" for i in range(3)]
+    tasks = [
+        Task(folders[i % 3] / f"f{i}.txt", i, out_dir=tmp_path / "out", root=tmp_path / "in")
+        for i in range(500)
+    ]
+    tasks[7].priority = Priority.URGENT
+    batch = Batch("checksum", tasks, out_root=tmp_path / "out")
+    store.create_batch(batch)
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("SELECT count(*) FROM tasks").fetchone() == (0,)
+    tasks[3].move_to(TaskStatus.RUNNING)
+    tasks[3].move_to(TaskStatus.COMPLETED)
+    tasks[4].move_to(TaskStatus.RUNNING)
+    tasks[4].move_to(TaskStatus.FAILED)
+    tasks[4].error, tasks[4].error_kind = "bad", ErrorKind.CORRUPT
+    store.save_changes_now([], store.task_rows([tasks[3], tasks[4]]))
+    assert conn.execute("SELECT count(*) FROM tasks").fetchone() == (2,)
+    conn.close()
+    (entry,) = store.history()
+    assert entry["counts"]["total"] == 500 and entry["counts"]["pending"] == 498
+    assert entry["counts"]["completed"] == entry["counts"]["failed"] == 1
+    store.close()
+
+    again = Store(tmp_path / "data").load_batch(batch.id)
+    assert [(t.path, t.size, t.root, t.out_dir) for t in again.tasks] == [
+        (t.path, t.size, t.root, t.out_dir) for t in tasks
+    ]
+    assert again.tasks[7].priority is Priority.URGENT
+    assert [t.status for t in again.tasks[2:6]] == [
+        TaskStatus.PENDING,
+        TaskStatus.COMPLETED,
+        TaskStatus.FAILED,
+        TaskStatus.PENDING,
+    ]
+    assert again.tasks[4].error == "bad" and again.tasks[4].error_kind is ErrorKind.CORRUPT
+
+
+def test_a_database_of_the_previous_schema_is_migrated_and_its_batches_still_load(tmp_path):
+    from batchgui.store.db import APPLICATION_ID, MIGRATIONS, db_path
+
+    data = tmp_path / "data"
+    data.mkdir()
+    conn = sqlite3.connect(db_path(data))
+    for script in MIGRATIONS[:2]:  # as batchgui left it before task lists
+        conn.executescript(script)
+    conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+    conn.execute("PRAGMA user_version=2")
+    conn.execute(
+        "INSERT INTO batches (id, op, options, mode, out_root, settings, status, created_at) "
+        "VALUES ('old', 'checksum', '{}', 'thread', ?, '{}', 'paused', 1.0)",
+        (os.fsencode(tmp_path / "out"),),
+    )
+    for seq, status in enumerate(("completed", "running", "pending")):
+        conn.execute(
+            "INSERT INTO tasks (batch_id, seq, path, size, priority, status) "
+            "VALUES ('old', ?, ?, ?, 1, ?)",
+            (seq, os.fsencode(tmp_path / f"caf\udce9{seq}.txt"), 10 + seq, status),
+        )
+    conn.commit()
+    conn.close()
+
+    store = Store(data)
+    (entry,) = store.history()
+    assert entry["counts"]["total"] == 3 and entry["counts"]["completed"] == 1
+    batch = store.load_batch("old")
+    assert [t.path for t in batch.tasks] == [tmp_path / f"caf\udce9{i}.txt" for i in range(3)]
+    assert [t.status for t in batch.tasks] == [TaskStatus.COMPLETED, *[TaskStatus.PENDING] * 2]
+    assert [t.size for t in batch.tasks] == [10, 11, 12]
+    store.close()
+
+
+def test_a_damaged_task_list_is_one_clear_line_and_other_batches_still_load(tmp_path):
+    store = Store(tmp_path / "data")
+    good, bad = (Batch("checksum", [Task(tmp_path / f"{n}.txt", 1)]) for n in ("good", "bad"))
+    store.create_batch(good)
+    store.create_batch(bad)
+    store.write(
+        lambda c: c.execute(
+            "UPDATE task_lists SET identities='{\"paths\"' WHERE batch_id=?", (bad.id,)
+        )
+    )
+    with pytest.raises(StoreError, match=f"batch {bad.id}: its task list cannot be read"):
+        store.load_batch(bad.id)
+    assert [t.path for t in store.load_batch(good.id).tasks] == [tmp_path / "good.txt"]
+    store.close()
+
+
 def test_a_damaged_database_is_refused_and_left_as_it_is(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -171,12 +260,12 @@ def test_a_full_disk_while_saving_stops_cleanly_and_resumes_once_there_is_room(t
         (src / f"f{i:04d}.txt").write_text("x" * 40 + str(i))
     Store(data).close()  # create it while there is room
 
-    def small_disk():  # no file may grow past 1.2 MB: the write-ahead log hits it mid-run
+    def small_disk():  # no file may grow past 500 kB: the write-ahead log hits it mid-run
         import resource
         import signal
 
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of dying
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1_200_000, 1_200_000))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (500_000, 500_000))
 
     out = tmp_path / "out"
     result = _cli(

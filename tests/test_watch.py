@@ -13,7 +13,7 @@ from pathlib import Path
 
 from batchgui.scan.walk import Entry
 from batchgui.session.watch import Settler
-from tests.conftest import batchgui_in
+from tests.conftest import batchgui_in, stored_tasks
 
 
 def until(condition, timeout: float = 60.0, what: str = "") -> None:
@@ -109,16 +109,7 @@ def _batches(data: Path) -> list[dict]:
 
 
 def _tasks(data: Path) -> list[tuple[str, str]]:
-    import sqlite3
-
-    conn = sqlite3.connect(data / "batchgui.db")
-    try:
-        return [
-            (Path(os.fsdecode(path)).name, status)
-            for path, status in conn.execute("SELECT path, status FROM tasks")
-        ]
-    finally:
-        conn.close()
+    return [(task.path.name, task.status.value) for task in stored_tasks(data)]
 
 
 def test_a_killed_watch_resumes_and_catches_up_on_what_arrived_meanwhile(tmp_path):

@@ -100,6 +100,49 @@ MIGRATIONS: list[str] = [
         FROM tasks t, json_each(t.output_hashes) j
         WHERE t.output_hashes != '{}' AND t.status IN ('completed', 'skipped');
     """,
+    # 2 -> 3: a new batch's tasks are saved as one value (task_lists: what each task
+    # is, as JSON), and a task gets its row in `tasks` when it first changes; so its
+    # identity columns may be NULL there (SQLite cannot drop NOT NULL: a new table)
+    """
+    CREATE TABLE tasks_v3 (
+        batch_id TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        path BLOB,                      -- NULL: in the batch's task list
+        root BLOB,
+        out_dir BLOB,
+        size INTEGER,
+        priority INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        crashes INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        started_at REAL,
+        finished_at REAL,
+        duration_s REAL,
+        outputs TEXT NOT NULL DEFAULT '[]',
+        output_hashes TEXT NOT NULL DEFAULT '{}',
+        data TEXT NOT NULL DEFAULT '{}',
+        error TEXT,
+        error_kind TEXT,
+        reason TEXT,
+        duplicate_of BLOB,
+        fingerprint TEXT,
+        content_hash TEXT,
+        PRIMARY KEY (batch_id, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO tasks_v3 SELECT
+        batch_id, seq, path, root, out_dir, size, priority, status, attempts, crashes,
+        next_attempt_at, started_at, finished_at, duration_s, outputs, output_hashes, data,
+        error, error_kind, reason, duplicate_of, fingerprint, content_hash
+        FROM tasks;
+    DROP TABLE tasks;
+    ALTER TABLE tasks_v3 RENAME TO tasks;
+    CREATE TABLE task_lists (
+        batch_id TEXT PRIMARY KEY REFERENCES batches(id) ON DELETE CASCADE,
+        count INTEGER NOT NULL,         -- tasks listed: seq 0 .. count-1
+        identities TEXT NOT NULL        -- JSON (store/columns.py task_list_value)
+    );                                  -- a rowid table: its rows are large
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

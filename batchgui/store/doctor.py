@@ -20,7 +20,7 @@ from pathlib import Path
 
 from batchgui.store.db import StoreError, connect, transaction
 
-TABLES = ("batches", "tasks", "file_hashes", "results", "made_files")
+TABLES = ("batches", "task_lists", "tasks", "file_hashes", "results", "made_files")
 
 
 def check(path: Path) -> list[str]:
