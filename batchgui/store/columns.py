@@ -1,6 +1,6 @@
 """The store's columns in one table: how a task or a batch becomes a row and back.
 
-    new Batch's tasks ─► task_list_value(tasks) ─► one task_lists row   (create_batch)
+    new Batch's tasks ─► task_list_values(tasks) ─► one task_lists row  (create_batch)
     Task ─► progress_row / task_state_row ─► UPSERT_TASK[_PROGRESS]     (journal flushes:
             a task's row in `tasks` is made when it first changes, updated after that)
     task_lists value ─► tasks_from_list ─► pending Tasks, then
@@ -252,16 +252,18 @@ def _state_setter() -> Callable[[Task, tuple[Any, ...]], None]:
 set_task_state = _state_setter()
 
 
-# --- a new batch's tasks, as one value -----------------------------------------------------
+# --- a new batch's tasks, as one row ------------------------------------------------------
 # What each task of a new batch is (identity and priority: TASK_IDENTITY's attributes)
-# is written as one JSON value, not a row each: a task gets its row in `tasks` when
-# its state first changes. Writing 20,000 rows took 0.10 s before the first task could
-# start; this value takes ~0.02 s. Folders repeat, so they are listed once and named
-# by place (-1: none).
-_LIST_KEYS = ("paths", "sizes", "priorities", "out_dirs", "roots", "fingerprints")
+# is written as one row of task_lists, not a row each: a task gets its row in `tasks`
+# when its state first changes. Writing 20,000 rows took 0.10 s before the first task
+# could start; this takes ~0.03 s, most of it the first str() of each Path. The paths
+# are one bytes value, joined by NUL (which no file name holds); the rest is JSON, with
+# folders listed once and named by place (-1: none).
+_LIST_KEYS = ("sizes", "priorities", "out_dirs", "roots", "fingerprints")
 
 
-def task_list_value(tasks: Sequence[Task]) -> str:
+def task_list_values(tasks: Sequence[Task]) -> tuple[bytes, str]:
+    """(paths, identities): the task_lists columns that list these tasks."""
     folders: list[str] = []
     by_text: dict[str, int] = {}
     by_object: dict[int, int] = {id(None): -1}  # tasks share their folders' Path objects
@@ -283,8 +285,8 @@ def task_list_value(tasks: Sequence[Task]) -> str:
         return found
 
     fspath = os.fspath
+    paths = os.fsencode("\0".join([fspath(t.source) for t in tasks]))
     listed = {
-        "paths": [fspath(t.source) for t in tasks],
         "sizes": [t.size for t in tasks],
         "priorities": [t.priority for t in tasks],  # an IntEnum: JSON writes the number
         "out_dirs": places([t.out_dir for t in tasks]),
@@ -292,12 +294,13 @@ def task_list_value(tasks: Sequence[Task]) -> str:
         "fingerprints": [t.fingerprint for t in tasks],
     }
     assert tuple(listed) == _LIST_KEYS
-    return json.dumps({"folders": folders, **listed}, separators=(",", ":"))
+    return paths, json.dumps({"folders": folders, **listed}, separators=(",", ":"))
 
 
-def tasks_from_list(value: str | bytes) -> list[Task]:
-    """The tasks task_list_value listed, pending, in order; ValueError if it is not one."""
-    listed = json.loads(value)
+def tasks_from_list(paths: bytes, identities: str | bytes) -> list[Task]:
+    """The tasks task_list_values listed, pending, in order; ValueError (or KeyError,
+    TypeError) if these are not such values."""
+    listed = json.loads(identities)
     folders: list[Path | None] = [Path(f) for f in listed["folders"]]
     folders.append(None)  # place -1
     priority = _member(Priority)
@@ -311,7 +314,9 @@ def tasks_from_list(value: str | bytes) -> list[Task]:
             fingerprint=tuple(fingerprint) if fingerprint else None,
         )
         for path, size, level, out_dir, root, fingerprint in zip(
-            *(listed[key] for key in _LIST_KEYS), strict=True
+            os.fsdecode(paths).split("\0") if paths else [],
+            *(listed[key] for key in _LIST_KEYS),
+            strict=True,
         )
     ]
 

@@ -140,7 +140,8 @@ MIGRATIONS: list[str] = [
     CREATE TABLE task_lists (
         batch_id TEXT PRIMARY KEY REFERENCES batches(id) ON DELETE CASCADE,
         count INTEGER NOT NULL,         -- tasks listed: seq 0 .. count-1
-        identities TEXT NOT NULL        -- JSON (store/columns.py task_list_value)
+        paths BLOB NOT NULL,            -- their paths (bytes), joined by NUL
+        identities TEXT NOT NULL        -- JSON: sizes, folders... (columns.task_list_values)
     );                                  -- a rowid table: its rows are large
     """,
 ]

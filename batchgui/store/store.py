@@ -54,7 +54,7 @@ from batchgui.store.columns import (
     progress_row,
     set_task_state,
     task_from_row,
-    task_list_value,
+    task_list_values,
     task_state_row,
     tasks_from_list,
 )
@@ -127,11 +127,11 @@ class Store:
             # first changes, and the few that start with more than that (skipped
             # ones) get theirs now
             conn.execute(
-                "INSERT INTO task_lists VALUES (?,?,?)", (batch.id, len(batch.tasks), listed)
+                "INSERT INTO task_lists VALUES (?,?,?,?)", (batch.id, len(batch.tasks), *listed)
             )
             conn.executemany(UPSERT_TASK, updated)
 
-        listed = task_list_value(batch.tasks)
+        listed = task_list_values(batch.tasks)
         updated = [
             (*task_state_row(t), batch.id, seq)
             for seq, t in enumerate(batch.tasks)
@@ -386,7 +386,7 @@ def _stored_tasks(conn: sqlite3.Connection, batch_id: str) -> list[Task]:
     """A batch's tasks as stored: from its task list with the rows of the tasks that
     changed laid over it, or (a batch saved before task lists) from its rows alone."""
     listed = conn.execute(
-        "SELECT count, identities FROM task_lists WHERE batch_id=?", (batch_id,)
+        "SELECT count, paths, identities FROM task_lists WHERE batch_id=?", (batch_id,)
     ).fetchone()
     if listed is None:
         folders: dict[bytes, Path] = {}
@@ -396,9 +396,9 @@ def _stored_tasks(conn: sqlite3.Connection, batch_id: str) -> list[Task]:
                 f"SELECT {TASK_SELECT} FROM tasks WHERE batch_id=? ORDER BY seq", (batch_id,)
             )
         ]
-    count, identities = listed
+    count, paths, identities = listed
     try:
-        tasks = tasks_from_list(identities)
+        tasks = tasks_from_list(paths, identities)
     except (ValueError, KeyError, TypeError) as exc:
         raise StoreError(f"batch {batch_id}: its task list cannot be read ({exc})") from None
     if len(tasks) != count:

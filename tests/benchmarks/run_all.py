@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ("bench_engine.py", ["--tasks", "20000", "--repeat", "1"]),
     ("bench_exec.py", ["--files", "3000", "--repeat", "1"]),
-    ("bench_store.py", ["--tasks", "20000", "--resume-tasks", "100000", "--repeat", "1"]),
+    ("bench_store.py", ["--tasks", "20000", "--resume-tasks", "100000", "--repeat", "3"]),
     ("bench_dedupe.py", ["--files", "20000", "--scan-files", "20000", "--repeat", "2"]),
     ("bench_platform.py", ["--repeat", "3"]),
     ("bench_cluster.py", ["--tasks", "600", "--repeat", "1"]),
