@@ -175,6 +175,12 @@ def test_a_damaged_task_list_is_one_clear_line_and_other_batches_still_load(tmp_
     )
     with pytest.raises(StoreError, match=f"batch {bad.id}: its task list cannot be read"):
         store.load_batch(bad.id)
+    bad.tasks[0].move_to(TaskStatus.RUNNING)
+    store.save_changes_now([], store.task_rows(bad.tasks))
+    store.write(lambda c: c.execute("DELETE FROM task_lists WHERE batch_id=?", (bad.id,)))
+    with pytest.raises(StoreError, match=f"batch {bad.id}: its task list is missing"):
+        store.load_batch(bad.id)
+    assert {e["batch_id"] for e in store.history()} == {good.id, bad.id}
     assert [t.path for t in store.load_batch(good.id).tasks] == [tmp_path / "good.txt"]
     store.close()
 

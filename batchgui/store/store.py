@@ -390,12 +390,16 @@ def _stored_tasks(conn: sqlite3.Connection, batch_id: str) -> list[Task]:
     ).fetchone()
     if listed is None:
         folders: dict[bytes, Path] = {}
-        return [
-            task_from_row(r, folders)
-            for r in conn.execute(
-                f"SELECT {TASK_SELECT} FROM tasks WHERE batch_id=? ORDER BY seq", (batch_id,)
-            )
-        ]
+        rows = conn.execute(
+            f"SELECT {TASK_SELECT} FROM tasks WHERE batch_id=? ORDER BY seq", (batch_id,)
+        )
+        try:
+            return [task_from_row(r, folders) for r in rows]
+        except TypeError:  # a row without its path: the list it belonged to is gone
+            raise StoreError(
+                f"batch {batch_id}: its task list is missing (was the database repaired?); "
+                "its tasks cannot be read"
+            ) from None
     count, paths, identities = listed
     try:
         tasks = tasks_from_list(paths, identities)
