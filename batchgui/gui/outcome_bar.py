@@ -46,7 +46,14 @@ class OutcomeBar(QProgressBar):
             TaskStatus.CANCELLED: stats.cancelled,
         }
         self.total = stats.total
-        self.setValue(round(stats.progress * 1000))
+        # QProgressBar.setValue repaints at once (a synchronous paint of the bar, 4-5 ms
+        # offscreen, 20 times a second while a batch runs); with updates off it only
+        # records the value, and turning them on again asks for one ordinary update
+        self.setUpdatesEnabled(False)
+        try:
+            self.setValue(round(stats.progress * 1000))
+        finally:
+            self.setUpdatesEnabled(True)
         words = [f"{stats.done} of {stats.total}", size_text]
         for status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
             if self.parts[status]:
