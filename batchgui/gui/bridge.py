@@ -22,8 +22,9 @@ UPDATE_INTERVAL_MS = 50  # 20 updates a second at most
 
 
 class EngineBridge(QObject):
-    #: tasks whose state changed since the last update (each task once)
-    tasks_changed = Signal(list)
+    #: tasks whose state changed since the last update (each task once), a list: sent
+    #: as an object (Signal(list) converted every element, ~1.3 ms per 5,000 tasks)
+    tasks_changed = Signal(object)
     #: statistics may have changed (sent with every update while work runs)
     stats_changed = Signal()
     #: a batch ended (every task final); sent once per batch
