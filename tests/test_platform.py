@@ -204,3 +204,34 @@ def test_the_process_control_tests_pass_under_the_portable_strategy(tmp_path):
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     print(f"portable strategy: {summary}")
     assert " passed" in summary and "failed" not in summary
+
+
+@pytest.mark.parametrize("how", ["pidfd", "polling", "portable"])
+def test_a_worker_thread_waits_for_a_command_in_slices_and_leaves_it_to_be_reaped(
+    how, monkeypatch, tmp_path
+):
+    from batchgui.core.platform import exits, spawn
+
+    if how == "portable":
+        monkeypatch.setenv(platform.ENV, "portable")
+    if how == "polling":  # a POSIX system with neither pidfd nor kqueue
+        monkeypatch.setattr(exits, "pidfd_of", lambda pid: None)
+    gate = tmp_path / "go"
+    script = f"import os, time\nwhile not os.path.exists({str(gate)!r}): time.sleep(0.01)"
+    output = spawn.output_file()
+    proc = spawn.spawn(
+        [sys.executable, "-c", script], sys.executable, None, stdout=output, stderr=output
+    )
+    watch = exits.ExitWatch(proc)
+    try:
+        assert not watch.ended(0.05)  # running: the slice ends, the caller looks at its flag
+        gate.touch()
+        began = time.monotonic()
+        assert watch.ended(20)
+        assert time.monotonic() - began < 5  # woken by the exit, not by the end of the slice
+        if how == "pidfd":  # not reaped: its group can still be ended safely
+            assert psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
+        assert proc.wait() == 0
+    finally:
+        watch.close()
+        os.close(output)

@@ -636,6 +636,20 @@ def _start_batch(tmp_path, mode: str, marker: str):
     return proc
 
 
+def _settled(marker: str) -> list:
+    """The marker's commands once each shell among them has started its sleep."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        found = _commands_of(marker)
+        words = [(p.info["cmdline"] or [""])[0] for p in found]
+        if words.count("sleep") >= words.count("sh"):
+            return found
+        assert time.monotonic() < deadline, words
+        time.sleep(0.02)
+
+
 def _gone_within(marker: str, seconds: float) -> list:
     import time
 
@@ -671,8 +685,9 @@ def test_resume_ends_commands_a_killed_run_left_before_starting_again(tmp_path):
             child.kill()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
-    # what the killed run left (taken after the kill: it may have started more just before)
-    old = {p.pid for p in _commands_of(f"sleep {marker}")}
+    # what the killed run left (taken after the kill: it may have started more just
+    # before, and a shell started then runs its sleep a moment later)
+    old = {p.pid for p in _settled(f"sleep {marker}")}
     assert old  # still running
     resumed = subprocess.Popen(
         [sys.executable, "-m", "batchgui", "--data-dir", str(tmp_path / "data"), "resume",

@@ -1,6 +1,6 @@
 """`batchgui run --exec` next to `xargs -P` on the same files, in the same run.
 
-    python3 tests/benchmarks/bench_exec.py [--files 5000] [--workers 2] [--repeat 3]
+    python3 tests/benchmarks/bench_exec.py [--files 5000] [--workers 2] [--repeat 3] [--mode M]
 
 Makes --files small files (1-4 KiB, fixed seed), then times, alternating and
 deleting the outputs in between:
@@ -58,7 +58,7 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--mode", default="async")
+    parser.add_argument("--mode", default="auto", help="as batchgui run's (auto: exec's own)")
     args = parser.parse_args()
     if not shutil.which("gzip"):
         print("gzip is not installed; nothing to measure")

@@ -10,6 +10,9 @@
         commands    splitting a command line and running a shell script
         guardian    commands never outlive batchgui (POSIX)
         jobs        the same on Windows: a Job Object that kills on close
+        spawn       starting a command (posix_spawn or Popen) and its output files
+        pipes       waiting for a command and reading its pipes on the event loop
+        exits       waiting for a command in a worker thread, a slice at a time
 
 Two strategies, chosen per call by `portable()`:
 - native (the default on Linux and macOS): process groups and signals

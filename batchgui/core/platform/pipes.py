@@ -28,7 +28,7 @@ _CHUNK = 65536
 def watch_exit(
     loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[Any], on_exit: Callable[[], None]
 ) -> Callable[[], None]:
-    pidfd = _pidfd(proc.pid) if LINUX and not portable() else None
+    pidfd = pidfd_of(proc.pid) if LINUX and not portable() else None
     if pidfd is None:
         loop.run_in_executor(None, proc.wait).add_done_callback(lambda _f: on_exit())
         return lambda: None
@@ -45,7 +45,7 @@ def watch_exit(
     return stop
 
 
-def _pidfd(pid: int) -> int | None:
+def pidfd_of(pid: int) -> int | None:
     opener = getattr(os, "pidfd_open", None)
     if opener is None:
         return None
