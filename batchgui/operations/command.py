@@ -23,7 +23,7 @@ Waiting: a plain function, so each command's worker thread (thread mode, the
 default; in async mode the runner's threads) waits for it blocking, with the
 GIL released (core/platform/exits.py): an event loop that spawned and watched
 every command spent more of its own time per command than the commands did
-(5,000 gzips: 1.4-1.6x the time of xargs -P2; this way about 1.2x).
+(5,000 gzips, the whole command: 1.4-1.6x the time of xargs -P2; this way 1.3x).
 
 Stopping: on cancel or timeout the whole process group is SIGKILLed (so
 grandchildren go too): the waiting thread looks at `ctx.cancelled` every
@@ -184,15 +184,17 @@ def _run_quietly(argv: list[str], ctx: TaskContext) -> tuple[int, bytes, bytes]:
     try:
         proc = _start(argv, ctx, out, err)
         ctx.child_started(proc.pid)  # its pid stands for its whole tree (core/platform)
-        watch = exits.ExitWatch(proc)
+        watch: exits.ExitWatch | None = None
         try:
+            watch = exits.ExitWatch(proc)
             while not watch.ended(_POLL_S):
                 if ctx.cancelled:
                     raise InterruptedError("cancelled")
             processes.end_group_of_exited(proc.pid)
             code = int(proc.wait())
         finally:
-            watch.close()
+            if watch is not None:
+                watch.close()
             if proc.returncode is None:  # cancelled, or an error while waiting
                 _kill_group(proc.pid)
                 proc.wait()
