@@ -176,29 +176,15 @@ def run_command(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskCont
 def _run_quietly(argv: list[str], ctx: TaskContext) -> tuple[int, bytes, bytes]:
     """The command with its output going to two anonymous files, whose tails are
     read once it has ended (nothing is read when it wrote nothing): no pipes to
-    watch while it runs. This thread waits for it (exits.py), looking at the
-    cancel flag every _POLL_S; what it left running in its group is killed as it
-    exits, before it is reaped (so that its number cannot have been reused)."""
+    watch while it runs."""
     out, err = _OUTPUT_FILES.take(), _OUTPUT_FILES.take()
     stdout = stderr = None
     try:
         proc = _start(argv, ctx, out, err)
-        ctx.child_started(proc.pid)  # its pid stands for its whole tree (core/platform)
-        watch: exits.ExitWatch | None = None
         try:
-            watch = exits.ExitWatch(proc)
-            while not watch.ended(_POLL_S):
-                if ctx.cancelled:
-                    raise InterruptedError("cancelled")
-            processes.end_group_of_exited(proc.pid)
-            code = int(proc.wait())
+            code = _wait(proc, ctx)
         finally:
-            if watch is not None:
-                watch.close()
-            if proc.returncode is None:  # cancelled, or an error while waiting
-                _kill_group(proc.pid)
-                proc.wait()
-            ctx.child_started(None)
+            _reap(proc, ctx)
         stdout, stderr = spawn.tail(out, _TAIL_BYTES), spawn.tail(err, _TAIL_BYTES)
         return code, stdout, stderr
     finally:
@@ -226,11 +212,12 @@ async def _run_watched(
         os.close(err_write)
     output = _Output(readers, pattern, ctx)
     try:
-        code = await _wait(proc, ctx)
-        if not await output.finished(_DRAIN_S):  # a grandchild kept the pipes open
+        # waited for on a thread, while this call's own loop reads the pipes
+        code = await asyncio.to_thread(_wait, proc, ctx)
+        if not await output.finished(_DRAIN_S):  # a process set loose kept them open
             _kill_group(proc.pid)
     finally:
-        await _reap(proc, ctx)
+        _reap(proc, ctx)
         output.close()
     return code, bytes(output.stdout), bytes(output.stderr)
 
@@ -250,46 +237,29 @@ def _start(argv: list[str], ctx: TaskContext, stdout: int, stderr: int) -> Any:
     return proc
 
 
-async def _reap(proc: Any, ctx: TaskContext) -> None:
+def _wait(proc: Any, ctx: TaskContext) -> int:
+    """The exit status, waited for in this thread (core/platform/exits.py) with a look
+    at `ctx.cancelled` every _POLL_S (InterruptedError: _reap then kills the group).
+    What the command left running in its group is killed as it exits, before it is
+    reaped (so that its number cannot have been reused)."""
+    ctx.child_started(proc.pid)  # its pid stands for its whole tree (core/platform)
+    watch = exits.ExitWatch(proc)
+    try:
+        while not watch.ended(_POLL_S):
+            if ctx.cancelled:
+                raise InterruptedError("cancelled")
+        processes.end_group_of_exited(proc.pid)
+        return int(proc.wait())
+    finally:
+        watch.close()
+
+
+def _reap(proc: Any, ctx: TaskContext) -> None:
     """(finally) A command still running is killed with its group and waited for."""
     if proc.returncode is None:
         _kill_group(proc.pid)
-        await asyncio.shield(asyncio.to_thread(proc.wait))
+        proc.wait()
     ctx.child_started(None)
-
-
-async def _wait(proc: Any, ctx: TaskContext) -> int:
-    """The exit status; kills the group and raises if `ctx.cancelled` turns true first
-    (a timer looks at the flag every _POLL_S)."""
-    ctx.child_started(proc.pid)  # its pid stands for its whole tree (core/platform)
-    loop = asyncio.get_running_loop()
-    exited = loop.create_future()
-
-    def mark_exited(*_: object) -> None:
-        if not exited.done():
-            exited.set_result(None)
-
-    timer: asyncio.TimerHandle | None = None
-
-    def look_at_flag() -> None:
-        nonlocal timer
-        if exited.done():
-            return
-        if ctx.cancelled:
-            _kill_group(proc.pid)
-            exited.set_exception(InterruptedError("cancelled"))
-        else:
-            timer = loop.call_later(_POLL_S, look_at_flag)
-
-    stop_watching = pipes.watch_exit(loop, proc, mark_exited)
-    timer = loop.call_later(_POLL_S, look_at_flag)
-    try:
-        await exited
-        return int(proc.wait())
-    finally:
-        if timer is not None:
-            timer.cancel()
-        stop_watching()
 
 
 class _Output:

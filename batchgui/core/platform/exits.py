@@ -10,8 +10,6 @@ reaping it where the system allows (so that its group can be ended first).
             as subprocess waits with a timeout (it reaps)
         portable (Popen): Popen.wait(timeout), which reaps (the portable
             strategy has no group to end after the command)
-
-The event loop's way of waiting (a pidfd the loop watches) is pipes.watch_exit.
 """
 
 from __future__ import annotations
@@ -23,11 +21,21 @@ import sys
 import time
 from typing import Any
 
-from batchgui.core.platform.pipes import pidfd_of
 from batchgui.core.platform.spawn import Spawned
 
 _FIRST_NAP_S = 0.001
 _LONGEST_NAP_S = 0.02
+
+
+def pidfd_of(pid: int) -> int | None:
+    """A descriptor that becomes readable when the process exits (Linux 5.3+), or None."""
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return None
+    try:
+        return int(opener(pid))
+    except OSError:
+        return None
 
 
 class ExitWatch:

@@ -1,12 +1,12 @@
-"""Waiting for a command to end and reading its output, on the event loop.
+"""Reading a command's output as it comes, on the event loop (--progress-regex).
 
-watch_exit(loop, proc, on_exit) ─► native Linux: a pidfd the loop watches
-    (no thread per command); elsewhere: a thread in proc.wait()
 read_pipes(loop, files, on_chunk, on_end) ─► native: the loop watches the
     pipes (add_reader); portable (Windows loops, qasync's included, cannot
     watch pipes): a thread per pipe reads and hops to the loop
-─► every callback runs on the loop thread; each returns a function that stops
+─► every callback runs on the loop thread; it returns a function that stops
    watching (idempotent)
+
+Waiting for the command to end is exits.py's (a worker thread's, blocking).
 """
 
 from __future__ import annotations
@@ -14,45 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO
 
-from batchgui.core.platform import LINUX, portable
+from batchgui.core.platform import portable
 
 _CHUNK = 65536
-
-
-def watch_exit(
-    loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[Any], on_exit: Callable[[], None]
-) -> Callable[[], None]:
-    pidfd = pidfd_of(proc.pid) if LINUX and not portable() else None
-    if pidfd is None:
-        loop.run_in_executor(None, proc.wait).add_done_callback(lambda _f: on_exit())
-        return lambda: None
-    loop.add_reader(pidfd, on_exit)
-    closed = False
-
-    def stop() -> None:
-        nonlocal closed
-        if not closed:
-            closed = True
-            loop.remove_reader(pidfd)
-            os.close(pidfd)
-
-    return stop
-
-
-def pidfd_of(pid: int) -> int | None:
-    opener = getattr(os, "pidfd_open", None)
-    if opener is None:
-        return None
-    try:
-        return int(opener(pid))
-    except OSError:
-        return None
 
 
 def read_pipes(
