@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import operator
 import os
 import sqlite3
 import threading
@@ -40,7 +39,6 @@ from batchgui.store.columns import (
     DEFAULT_EXTRAS,
     EXTRAS_PLACES,
     INSERT_BATCH,
-    PROGRESS_PLACES,
     STATE_SELECT,
     TASK_SELECT,
     TASK_STATE,
@@ -67,9 +65,6 @@ Row = tuple[Any, ...]  # column values in the order store/columns.py gives
 
 _EXTRAS = slice(EXTRAS_PLACES[0], EXTRAS_PLACES[-1] + 1)  # contiguous in TASK_STATE
 _WHOLE = len(TASK_STATE) + 2  # a whole task row: its state, batch id and seq
-
-
-_progress: Callable[[Row], Row] = operator.itemgetter(*PROGRESS_PLACES)  # a hot path
 
 
 MadeRow = tuple[bytes, str | None, bytes | None]  # path, BLAKE3 (None: hash it), source
@@ -153,19 +148,21 @@ class Store:
             batch_id = t.batch.id  # type: ignore[union-attr]
             seq = seqs[batch_id][t.id]
             known = known_of.get(batch_id)
-            if known is not None and seq not in known and not has_extras(t):
-                rows.append(progress_row(t, batch_id, seq))  # the most common case
+            if known is None:  # what was last written is not known: all of it
+                rows.append((*task_state_row(t), batch_id, seq))
+                continue
+            if seq not in known and not has_extras(t):  # the most common case
+                rows.append(progress_row(t, batch_id, seq))
                 continue
             state = task_state_row(t)
-            if known is not None:
-                extras = state[_EXTRAS]
-                if extras == known.get(seq, DEFAULT_EXTRAS):
-                    rows.append((*_progress(state), batch_id, seq))
-                    continue
-                if extras == DEFAULT_EXTRAS:
-                    known.pop(seq, None)
-                else:
-                    known[seq] = extras
+            extras = state[_EXTRAS]
+            if extras == known.get(seq, DEFAULT_EXTRAS):
+                rows.append(progress_row(t, batch_id, seq))
+                continue
+            if extras == DEFAULT_EXTRAS:
+                known.pop(seq, None)
+            else:
+                known[seq] = extras
             rows.append((*state, batch_id, seq))
         return rows
 
