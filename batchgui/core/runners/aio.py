@@ -78,7 +78,7 @@ class AsyncRunner(Runner):
         if deadline is not None:
             self._deadlines[job] = deadline
         try:
-            async with deadline if deadline is not None else _NO_LIMIT:
+            async with deadline or _NO_LIMIT:
                 outputs, data = await invoke_async(
                     job.spec, task.path, job.out_dir, job.options, ctx
                 )
