@@ -670,6 +670,49 @@ def test_no_command_outlives_batchgui_killed_with_sigkill(tmp_path, mode):
     assert _gone_within(f"sleep {marker}", 2.0) == []
 
 
+_RACE_SCRIPT = r"""
+import os, signal, sys, threading, time
+from batchgui.core.platform import guardian as g, spawn
+
+class SlowToStart(g.Guardian):  # a loaded machine: the guardian takes a while to start
+    def _ensure(self):
+        if self._fd is None:
+            time.sleep(0.5)
+        return super()._ensure()
+
+keeper = SlowToStart()
+first = threading.Thread(target=keeper.start, args=("race",))
+first.start()
+time.sleep(0.1)  # the first worker is starting the guardian: a second one begins
+keeper.start("race")
+quiet = os.open(os.devnull, os.O_WRONLY)  # not this script's pipe: the test reads it
+spawn.spawn(["sleep", sys.argv[1]], "/bin/sleep", g.command_environment("race"),
+            stdout=quiet, stderr=quiet)
+os.kill(os.getpid(), signal.SIGKILL)  # before the first worker is done
+"""
+
+
+def test_a_command_started_while_another_thread_starts_the_guardian_dies_with_batchgui(
+    tmp_path,
+):
+    """Two worker threads, the guardian still starting in the first one: the second
+    thread's command must not run unknown to the guardian (it did, in CI)."""
+    import subprocess
+    import sys
+
+    marker = f"{os.getpid() % 1000 + 2100}.7"
+    script = tmp_path / "race.py"
+    script.write_text(_RACE_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), marker], start_new_session=True,
+                          stderr=subprocess.PIPE, timeout=30)  # fmt: skip
+    assert proc.returncode == -9, proc.stderr.decode()
+    try:
+        assert _gone_within(f"sleep {marker}", 3.0) == []
+    finally:
+        for left in _commands_of(f"sleep {marker}"):
+            left.kill()
+
+
 def test_resume_ends_commands_a_killed_run_left_before_starting_again(tmp_path):
     import signal
     import subprocess

@@ -141,23 +141,33 @@ class Guardian:
 
     def _send(self, message: bytes) -> None:
         with self._lock:
-            fd = self._ensure()
-            if fd is None:
-                return
-            try:
-                os.write(fd, message)
-            except OSError:
-                log.exception("the guardian is gone; commands may outlive a killed batchgui")
-                self._fd, self._failed = None, True
+            self._send_locked(message)
+
+    def _send_locked(self, message: bytes) -> None:
+        fd = self._ensure()
+        if fd is None:
+            return
+        try:
+            os.write(fd, message)
+        except OSError:
+            log.exception("the guardian is gone; commands may outlive a killed batchgui")
+            self._fd, self._failed = None, True
 
     def start(self, batch_id: str | None = None) -> None:
-        """Before a command starts: the guardian runs, and knows the batch's name."""
-        if batch_id is None:
-            with self._lock:
+        """Before a command starts: the guardian runs, and knows the batch's name.
+
+        Returns only once the name is in the guardian's pipe (where it stays for
+        the guardian to read even if batchgui dies the next instant): a worker
+        thread that finds another one starting the guardian waits for it rather
+        than start a command the guardian might never hear of."""
+        if batch_id in self._batches:  # the common case: told already, no lock
+            return
+        with self._lock:
+            if batch_id is None:
                 self._ensure()
-        elif batch_id not in self._batches:
-            self._batches.add(batch_id)
-            self._send(b"B%s\n" % batch_id.encode())
+            elif batch_id not in self._batches:
+                self._send_locked(b"B%s\n" % batch_id.encode())
+                self._batches.add(batch_id)  # only now: others see it once it is sent
 
     def watch(self, pgid: int) -> None:
         with self._lock:
