@@ -23,7 +23,7 @@ from batchgui.core.operation import OperationSpec
 from batchgui.core.processor import default_workers
 from batchgui.logs import setup_logging
 from batchgui.operations.pipeline import steps_from_specs
-from batchgui.operations.registry import load_operations
+from batchgui.operations.registry import BUILTINS, find_operation, load_operations
 from batchgui.paths import data_dir, log_dir
 from batchgui.scan.duplicates import Duplicates
 from batchgui.scan.filters import parse_size
@@ -208,9 +208,6 @@ def settings_from(args: argparse.Namespace, operation: str, options: dict) -> Ru
 
 
 def _operation(args: argparse.Namespace) -> tuple[OperationSpec, dict]:
-    registry = load_operations()
-    for warning in registry.warnings:
-        print(f"batchgui: warning: {warning}", file=sys.stderr)
     raw = dict(args.settings)
     if args.steps:  # (a recipe's chain is replaced by the steps given here)
         if args.op is not None or args.exec_template is not None:
@@ -226,8 +223,11 @@ def _operation(args: argparse.Namespace) -> tuple[OperationSpec, dict]:
         name = args.op
         if args.shell or args.progress_regex:
             raise UsageError("--shell and --progress-regex go with --exec")
+    if name not in BUILTINS:  # a plugin's: the installed ones are loaded, and said if broken
+        for warning in load_operations().warnings:
+            print(f"batchgui: warning: {warning}", file=sys.stderr)
     try:
-        spec = registry.get(name)
+        spec = find_operation(name)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
     try:

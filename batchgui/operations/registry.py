@@ -2,6 +2,9 @@
 
     load_operations() ─► import BUILTINS ─► entry_points("batchgui.operations")
                       ─► {name: OperationSpec}, plus one warning per broken plugin
+    find_operation(name) ─► a built-in: its module alone (a plugin can never take
+                      a built-in's name, so the others need not be looked at);
+                      any other name: load_operations().get(name)
 
 Built-ins are imported by module name (a frozen bundle lists them as hidden
 imports) so they never depend on installed package metadata. A plugin that
@@ -50,10 +53,24 @@ def _load(target: str) -> OperationSpec:
 
 
 @functools.cache
+def _builtin(name: str) -> OperationSpec:
+    return _load(BUILTINS[name])
+
+
+def find_operation(name: str) -> OperationSpec:
+    """The operation called `name` (KeyError naming the known ones if none is).
+    `run --exec` needs neither Pillow nor the document readers nor the installed
+    packages' metadata, and so starts its first command sooner."""
+    if name in BUILTINS:
+        return _builtin(name)
+    return load_operations().get(name)
+
+
+@functools.cache
 def load_operations() -> Registry:
     registry = Registry()
-    for name, target in BUILTINS.items():
-        registry.operations[name] = _load(target)
+    for name in BUILTINS:
+        registry.operations[name] = _builtin(name)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             spec = spec_of(ep.load())

@@ -183,7 +183,11 @@ class Guardian:
                 self._ensure_flusher()
 
     def _ensure_flusher(self) -> None:
-        """(with the lock) A thread sends what is pending every _FLUSH_S."""
+        """(with the lock) A thread sends what is pending every _FLUSH_S. While it is
+        awake (the wake flag is cleared only as it takes what is pending) there is
+        nothing to do: a command costs a dict entry and no more."""
+        if self._wake.is_set():
+            return
         self._wake.set()
         if self._flusher is None or not self._flusher.is_alive():
             self._flusher = threading.Thread(
