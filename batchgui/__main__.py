@@ -4,11 +4,13 @@ freeze_support() runs before anything else is imported, so a frozen bundle's
 spawned worker processes go straight to their work instead of re-running main.
 """
 
-import multiprocessing
 import sys
 
 if __name__ == "__main__":
-    multiprocessing.freeze_support()
+    if getattr(sys, "frozen", False):  # otherwise it does nothing: no need to import it
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     if sys.argv[1:2] == ["--batchgui-guardian"]:  # core/platform/guardian.py (bundle)
         from batchgui.core.platform.guardian import run_guardian
 

@@ -18,7 +18,6 @@ import functools
 import importlib
 import logging
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 
 from batchgui.core.operation import OperationSpec, spec_of
 
@@ -71,6 +70,8 @@ def load_operations() -> Registry:
     registry = Registry()
     for name in BUILTINS:
         registry.operations[name] = _builtin(name)
+    from importlib.metadata import entry_points  # here: a built-in needs no metadata
+
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             spec = spec_of(ep.load())

@@ -16,8 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 REASONS = (
     "extension",
@@ -93,6 +95,8 @@ class Filters:
     def __post_init__(self) -> None:
         object.__setattr__(self, "extensions", normalise_extensions(self.extensions))
         if self.exclude:
+            import pathspec  # here: a scan without patterns need not load it (start-up)
+
             object.__setattr__(self, "_spec", pathspec.GitIgnoreSpec.from_lines(self.exclude))
         paths = tuple(Path(os.path.normpath(os.path.abspath(p))) for p in self.exclude_paths)
         object.__setattr__(self, "exclude_paths", paths)

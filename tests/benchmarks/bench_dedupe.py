@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from batchgui.scan.filters import Filters
 from batchgui.scan.prepare import find_files
 from batchgui.scan.walk import scan
+from tests.benchmarks.installed import compiled_environment, warm_up
 
 KIB, MIB = 1024, 1024 * 1024
 
@@ -81,10 +82,10 @@ def warm(root: Path) -> None:
     )
 
 
-def timed(command: list[str], root: Path) -> tuple[float, str]:
+def timed(command: list[str], root: Path, env: dict[str, str] | None = None) -> tuple[float, str]:
     warm(root)
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     return time.perf_counter() - start, result.stdout
 
 
@@ -109,7 +110,9 @@ def detect_in_process(root: Path) -> float:
 
 def bench_dedupe(root: Path, repeat: int) -> int:
     ours = [sys.executable, "-m", "batchgui", "preview", str(root), "--json"]
-    command, output = min(timed(ours, root) for _ in range(repeat))
+    env = compiled_environment()  # batchgui as installed: compiled (installed.py)
+    warm_up(env, "preview", "{folder}", "--json")
+    command, output = min(timed(ours, root, env) for _ in range(repeat))
     best = min(detect_in_process(root) for _ in range(repeat))
     our_groups = groups_from_batchgui(output)
     files = sum(len(g) for g in our_groups)

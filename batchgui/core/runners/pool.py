@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from batchgui.core.runners.aio import AsyncRunner
 from batchgui.core.runners.base import Runner
-from batchgui.core.runners.processes import ProcessRunner
 from batchgui.core.runners.threads import ThreadRunner
 
 
@@ -37,6 +36,9 @@ class Runners:
         runner = self._made.get(mode)
         if runner is None:
             if mode == "process":
+                # here: thread and async batches need not load multiprocessing (start-up)
+                from batchgui.core.runners.processes import ProcessRunner
+
                 runner = ProcessRunner(self._capacity, self._start_method, self._memory_limit)
             elif mode == "thread":
                 runner = ThreadRunner(memory_limit=self._memory_limit)
