@@ -102,6 +102,75 @@ def test_pause_freezes_commands_which_finish_after_resume(tmp_path, mode):
     assert stats.elapsed_s <= wall - paused_for + 0.05  # the pause is not in elapsed time
 
 
+@pytest.mark.parametrize("mode", ["thread", "async"])
+def test_pause_starts_nothing_new_even_in_a_unit_of_quick_tasks(tmp_path, mode):
+    """Quick tasks travel to a worker thread many at a time (core/chunker.py): Pause
+    must keep the rest of such a unit from starting, not only let the files being
+    worked on finish (a thread's own code cannot be frozen, nor a coroutine that
+    never reaches a checkpoint)."""
+    make_files(tmp_path / "in", 3000)
+    out = tmp_path / "out"
+    operation = testops.copy if mode == "thread" else testops.acopy
+    batch, spec = build_batch(operation, [tmp_path / "in"], out, mode=mode)
+
+    def written() -> int:
+        return sum(1 for _ in out.rglob("*.copy"))
+
+    async def scenario():
+        engine = BatchProcessor(2)
+        engine.submit(batch, spec)
+        await wait_for(lambda: written() >= 100, 30)  # units of many tasks by now
+        engine.pause(batch)
+        at_pause = written()
+        await asyncio.sleep(0.3)  # the interval being watched
+        while_paused = written()
+        engine.resume(batch)
+        await asyncio.wait_for(engine.wait(batch), 60)
+        await engine.aclose()
+        return at_pause, while_paused
+
+    at_pause, while_paused = asyncio.run(scenario())
+    # the file each worker was writing may be finished; nothing else may start
+    assert while_paused - at_pause <= 2, (at_pause, while_paused)
+    assert batch.counts[TaskStatus.COMPLETED] == 3000, [t.error for t in batch.tasks][:3]
+    assert written() == 3000
+
+
+def _settles_on(proc: psutil.Process, status: str, within_s: float = 5.0) -> bool:
+    """Whether the process reaches `status` within the time (signals land a moment later)."""
+    deadline = time.monotonic() + within_s
+    while proc.status() != status:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_command_told_of_after_pause_froze_its_job_is_frozen_too(tmp_path):
+    """Pause can come between a command's start and the moment its worker tells the
+    engine of it: the command is suspended then, and Resume lets it go on."""
+    import subprocess
+
+    from batchgui.core.platform import processes
+    from batchgui.core.runners.base import Job
+
+    job = Job(task=None, spec=None, options={})  # type: ignore[arg-type]
+    job.freeze()  # Pause: no command known yet
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BURN.replace("{secs}", "30")], **processes.group_options()
+    )
+    try:
+        job.set_child(proc.pid)  # the worker tells of it only now
+        leader = psutil.Process(proc.pid)
+        assert _settles_on(leader, psutil.STATUS_STOPPED)
+        job.thaw()
+        assert _settles_on(leader, psutil.STATUS_RUNNING)
+        assert job.thawed.is_set()
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
 def test_pause_freezes_process_workers_and_their_clock(tmp_path):
     """A process-mode operation's own worker is stopped; its time limit stands still."""
     make_files(tmp_path / "in", 2)

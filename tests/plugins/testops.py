@@ -29,6 +29,12 @@ def copy(src: Path, out_dir: Path, options: dict) -> list[Path]:
     return [target]
 
 
+@operation("acopy", options=[Option("suffix", str, ".copy")])
+async def acopy(src: Path, out_dir: Path, options: dict) -> list[Path]:
+    """`copy` as a coroutine (it never awaits: no checkpoint where a Pause could hold it)."""
+    return copy(src, out_dir, options)
+
+
 @operation("sleepy", options=[Option("seconds", float, 0.05)])
 def sleepy(src: Path, out_dir: Path, options: dict, ctx: TaskContext) -> list[Path]:
     """Sleeps, noticing cancellation; reports when it ran (wall clock)."""

@@ -20,6 +20,7 @@ from typing import Any
 from batchgui.core.errors import ErrorKind
 from batchgui.core.operation import TaskContext, invoke_async
 from batchgui.core.runners.base import (
+    FROZEN_POLL_S,
     Job,
     Outcome,
     Runner,
@@ -49,6 +50,10 @@ class AsyncRunner(Runner):
         assert me is not None
         outcomes = []
         for job in jobs:
+            # paused before its turn in this unit: it starts once resumed (Pause starts
+            # nothing new), or is answered as cancelled
+            while job.frozen and not job.cancel_requested:
+                await asyncio.sleep(FROZEN_POLL_S)
             if job.cancel_requested:
                 outcomes.append(failed(ErrorKind.CANCELLED, "cancelled before it started"))
                 continue

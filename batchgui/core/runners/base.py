@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import errno
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -29,6 +30,13 @@ from batchgui.core.models import Task
 from batchgui.core.operation import Flag, OperationSpec, TaskContext, invoke
 from batchgui.core.outputs import WriteGuard
 from batchgui.core.platform import processes
+
+FROZEN_POLL_S = 0.1  # how often a frozen job's runner looks whether it was thawed
+
+# orders a command's start and end (worker threads) against Pause and Resume (the
+# loop): a command can never be stopped after its job was thawed, nor run on
+# after its job was frozen
+_CHILDREN = threading.Lock()
 
 
 @dataclass(eq=False, slots=True)
@@ -53,7 +61,26 @@ class Job:
         self.cancel_event.set()
 
     def set_child(self, pgid: int | None) -> None:
-        self.child_pgid = pgid
+        """(the worker's thread) The command it runs started, or ended (None). One that
+        starts as Pause freezes the job is frozen here: Pause may have looked for it
+        an instant before it was told of."""
+        with _CHILDREN:
+            self.child_pgid = pgid
+            if pgid and self.frozen:
+                processes.freeze_tree(pgid)
+
+    def freeze(self) -> None:
+        """(Pause) Its command, if it runs one, is suspended with its whole tree."""
+        with _CHILDREN:
+            self.mark_frozen()
+            if self.child_pgid:
+                processes.freeze_tree(self.child_pgid)
+
+    def thaw(self) -> None:
+        with _CHILDREN:
+            if self.child_pgid:
+                processes.thaw_tree(self.child_pgid)
+            self.mark_thawed()
 
     @property
     def out_dir(self) -> Path:
@@ -233,15 +260,11 @@ class Runner(abc.ABC):
         `ctx.checkpoint()`). A job whose work cannot be frozen (a thread's own
         code) just carries on."""
         for job in jobs:
-            job.mark_frozen()
-            if job.child_pgid:
-                processes.freeze_tree(job.child_pgid)
+            job.freeze()
 
     def thaw(self, jobs: list[Job]) -> None:
         for job in jobs:
-            if job.child_pgid:
-                processes.thaw_tree(job.child_pgid)
-            job.mark_thawed()
+            job.thaw()
 
     @abc.abstractmethod
     async def aclose(self, kill: bool = False) -> None:
