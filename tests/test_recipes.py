@@ -163,3 +163,39 @@ def test_a_batch_exported_here_is_imported_elsewhere_with_its_outcomes(tmp_path)
     broken = batchgui_in(there, "import", str(tmp_path / "broken.json"))
     assert broken.returncode == 2 and len(broken.stderr.strip().splitlines()) == 1
     assert "broken.json (its recipe):1: unknown operation" in broken.stderr
+
+
+def test_a_checksum_batch_imported_half_done_writes_a_whole_manifest(tmp_path):
+    """The digests of the files hashed before the export travel with it: resumed
+    elsewhere, the manifest lists every file, and `sha256sum -c` accepts it. An
+    export without them (made before they travelled) gets them read again."""
+    import shutil
+    import subprocess
+
+    here = tmp_path / "here"
+    files = make_files(tmp_path / "in", 12)
+    out = tmp_path / "out"
+    half = batchgui_in(here, "run", str(tmp_path / "in"), "--op", "checksum", "--out", str(out),
+                       "--stop-after", "5", "--quiet")  # fmt: skip
+    assert half.returncode == 0, half.stderr
+    [entry] = json.loads(batchgui_in(here, "history", "--json").stdout)["batches"]
+    exported = tmp_path / "batch.json"
+    assert batchgui_in(here, "export", entry["batch_id"], str(exported)).returncode == 0
+    document = json.loads(exported.read_text())
+    assert sum(1 for t in document["tasks"] if "digest" in t["data"]) == 5
+    for t in document["tasks"]:
+        del t["data"]
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps(document))
+
+    for name, source in (("there", exported), ("older", older)):
+        assert batchgui_in(tmp_path / name, "import", str(source)).returncode == 0
+        resumed = batchgui_in(tmp_path / name, "resume", "--quiet")
+        assert resumed.returncode == 0, resumed.stderr
+        manifest = (out / "SHA256SUMS").read_text().splitlines()
+        assert len(manifest) == len(files), (name, manifest)
+        if shutil.which("sha256sum"):
+            check = subprocess.run(["sha256sum", "-c", "--quiet", str(out / "SHA256SUMS")],
+                                   cwd=tmp_path / "in", capture_output=True, text=True)  # fmt: skip
+            assert check.returncode == 0, check.stdout + check.stderr
+        (out / "SHA256SUMS").unlink()  # the next import writes it afresh

@@ -32,13 +32,30 @@ def write_manifest(
     name, _ = ALGORITHMS[options["algo"]]
     # in path order (bytes, like `LC_ALL=C sort`): the same tree gives the same file
     named = sorted(
-        (os.fsencode(os.path.relpath(path, base)), data["digest"]) for path, data in entries
+        (os.fsencode(os.path.relpath(path, base)), _recorded_or_read(path, data, options))
+        for path, data in entries
     )
     lines = [_manifest_line(digest, os.fsdecode(relative)) for relative, digest in named]
     manifest = make_folder(out_root) / name
     with atomic_write(manifest) as handle:
         handle.writelines(lines)
     return [manifest]
+
+
+def _recorded_or_read(path: Path, data: dict[str, Any], options: dict[str, Any]) -> str:
+    """The digest its task recorded; or, for a task that completed without one
+    being kept (a batch imported from an export made before digests travelled
+    with it), the file's digest read now. OSError (one line) if it cannot be."""
+    digest = data.get("digest")
+    if isinstance(digest, str):
+        return digest
+    try:
+        return _digest(path, options, TaskContext())
+    except OSError as exc:
+        raise OSError(
+            f"{ALGORITHMS[options['algo']][0]} not written: {path} has no recorded digest "
+            f"and cannot be read ({exc.strerror or exc})"
+        ) from exc
 
 
 def _manifest_line(digest: str, relative: str) -> bytes:
@@ -66,6 +83,11 @@ def manifest_path(out_root: Path, options: dict[str, Any]) -> list[Path]:
 )
 def checksum(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext) -> list[Path]:
     """Hash every file and write a manifest (SHA256SUMS, B3SUMS or MD5SUMS)."""
+    ctx.data["digest"] = _digest(src, options, ctx)
+    return []
+
+
+def _digest(src: Path, options: dict[str, Any], ctx: TaskContext) -> str:
     hasher = ALGORITHMS[options["algo"]][1]()
     buffer = bytearray(_CHUNK)
     view = memoryview(buffer)
@@ -79,5 +101,4 @@ def checksum(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext
                 ctx.progress(done / size)
                 if ctx.cancelled:
                     raise InterruptedError("cancelled")
-    ctx.data["digest"] = hasher.hexdigest()
-    return []
+    return str(hasher.hexdigest())

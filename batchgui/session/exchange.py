@@ -3,7 +3,7 @@
     export_batch(store, id) ─► one JSON document: the batch's recipe (TOML
         text, session/recipes.py), its sources, every task (path, the folder
         it was dropped with, where its outputs go, size, status, attempts,
-        error) and the run report (schema 1) for people and other tools
+        error, what the operation reported) and the run report (schema 1) for people and other tools
     import_batch(store, document) ─► the recipe checked (an unknown operation
         or option: one line) ─► a new stored batch with the same tasks and
         outcomes ─► `resume` runs what was unfinished; History's Re-run failed
@@ -58,6 +58,7 @@ def _task_entry(task: Task) -> dict[str, Any]:
         "error_kind": task.error_kind.value if task.error_kind else None,
         "reason": task.reason,
         "outputs": [text(p) for p in task.outputs],
+        "data": task.data,  # what the operation reported (checksum: the digest)
     }
 
 
@@ -115,4 +116,8 @@ def _task_from(entry: dict[str, Any]) -> Task:
     task.error_kind = ErrorKind(kind) if kind else None
     task.reason = entry.get("reason")
     task.outputs = [Path(str(p)) for p in entry.get("outputs") or []]
+    data = entry.get("data") or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"data of {entry['path']} is not an object")
+    task.data = data
     return task
