@@ -22,8 +22,10 @@ def setup_logging(folder: Path, *, quiet: bool = False) -> Path | None:
     path = folder / "batchgui.log"
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        # a file name that is not UTF-8 (surrogate-escaped) is written escaped, not
+        # refused: a refused record prints a "Logging error" traceback on stderr
         handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8", errors="backslashreplace"
         )
     except OSError as exc:
         print(f"batchgui: cannot write the log in {folder}: {exc.strerror or exc}", file=sys.stderr)

@@ -143,6 +143,22 @@ def test_a_missing_command_fails_permanently(tmp_path):
     assert task.error == "command not found: no-such-command-xyz"
 
 
+def test_names_that_are_not_utf8_are_logged_escaped_not_refused(tmp_path):
+    """A failing file whose name is not UTF-8: its failure reaches the log (the name
+    escaped) and nothing but batchgui's own lines reaches the terminal."""
+    from tests.conftest import batchgui_in
+
+    _weird_tree(tmp_path)
+    data = tmp_path / "data"
+    result = batchgui_in(data, "run", str(tmp_path / "in"), "--exec", "no-such-command-xyz {path}",
+                         "--out", str(tmp_path / "out"), "--quiet")  # fmt: skip
+    assert result.returncode == 1
+    assert "Logging error" not in result.stderr and "Traceback" not in result.stderr
+    log = (data / "logs" / "batchgui.log").read_text(encoding="utf-8")
+    assert "raw bytes.txt failed: command not found" in log
+    assert "\\udcff" in log  # the byte the name had, escaped
+
+
 def test_placeholders_are_filled_and_unknown_ones_refused(tmp_path):
     src = tmp_path / "root" / "sub" / "photo.tar.gz"
     values = fields(src, tmp_path / "out" / "sub", tmp_path / "root")
