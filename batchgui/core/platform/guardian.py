@@ -20,9 +20,15 @@ killed too) before a resumed batch starts them again.
 A command started less than 20 ms before batchgui is SIGKILLed is not listed
 yet; on Linux the guardian finds it by its environment all the same.
 
-Process mode: workers report their commands' groups through the shared slots,
-which the engine reads every 50 ms; a command younger than that when batchgui
-is SIGKILLed can escape (the workers themselves die with batchgui).
+Process mode: each worker process starts a guardian of its own for the
+commands it runs (this module, in that process); the worker dies with batchgui
+(core/platform/workers.py), and its guardian then ends the worker's commands
+as above. (The engine hears of those commands through the shared slots, read
+every 50 ms, to freeze and cancel them.)
+
+Thread mode: several worker threads may ask for the guardian at once; `start`
+returns only once the batch's name is in the guardian's pipe, so no command
+starts that a SIGKILL an instant later would leave unknown to it.
 """
 
 from __future__ import annotations
