@@ -447,3 +447,30 @@ def test_bad_filters_are_one_line_errors(tmp_path, args):
         result = batchgui(*command, *args, cwd=tmp_path)
         assert result.returncode == 2
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_names_that_are_not_utf8_are_printed_as_their_bytes_even_to_a_strict_stream(tmp_path):
+    """A file name that is not UTF-8 reaches `preview` and `report --csv` as its own
+    bytes (as `find` prints it) where stdout's encoding is strict, as it is in most
+    Linux desktops' locales; never a UnicodeEncodeError traceback."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    raw = os.path.join(os.fsencode(folder), b"caf\xe9 \xff.txt")
+    with open(raw, "wb") as handle:
+        handle.write(b"content")
+    data = tmp_path / "data"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "batchgui", "--data-dir", str(data), *args],
+                              capture_output=True, env=env, timeout=60)  # fmt: skip
+
+    preview = run("preview", str(folder))
+    assert preview.returncode == 0, preview.stderr.decode(errors="replace")
+    assert raw in preview.stdout
+    ran = run("run", str(folder), "--op", "checksum", "--out", str(tmp_path / "out"), "--quiet")
+    assert ran.returncode == 0, ran.stderr.decode(errors="replace")
+    [entry] = json.loads(run("history", "--json").stdout)["batches"]
+    report = run("report", "--csv", entry["batch_id"])
+    assert report.returncode == 0 and b"Traceback" not in report.stderr
+    assert raw in report.stdout

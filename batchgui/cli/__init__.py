@@ -9,8 +9,8 @@ Exit codes: 0 every task completed or skipped; 1 any failed or cancelled;
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
-import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
@@ -399,8 +399,33 @@ def cluster_from(args: argparse.Namespace) -> ClusterSettings | None:
     return ClusterSettings(address, path_map, args.tls_ca, args.tls_cert, args.tls_key)
 
 
+def _file_names_error(exc: UnicodeError) -> tuple[str | bytes, int]:
+    """How what batchgui prints treats a character its stream cannot encode: a file
+    name that is not UTF-8 (carried as surrogate escapes) goes out as its own bytes,
+    as `ls` and `find` print it; anything else (on Windows, a name outside a
+    redirected stream's code page) escaped. Never a UnicodeEncodeError traceback."""
+    try:
+        return codecs.lookup_error("surrogateescape")(exc)
+    except UnicodeError:
+        return codecs.lookup_error("backslashreplace")(exc)
+
+
+codecs.register_error("batchgui-file-names", _file_names_error)
+
+
+def _print_any_file_name() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # absent on a replaced stream
+        if reconfigure is not None:
+            reconfigure(errors="batchgui-file-names")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    multiprocessing.freeze_support()  # a frozen bundle's workers start here
+    if getattr(sys, "frozen", False):  # a frozen bundle's workers start here
+        import multiprocessing
+
+        multiprocessing.freeze_support()
+    _print_any_file_name()
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from batchgui.core.models import Batch, Task, TaskStatus
 from batchgui.gui.desktop import open_path, show_in_folder
+from batchgui.gui.names import shown
 from batchgui.gui.task_history import TaskHistory
 from batchgui.operations.command import command_line
 from batchgui.session import units
@@ -110,7 +111,10 @@ class DetailsPane(QWidget):
         self.outputs.setObjectName("detailsOutputs")
         self.outputs.setAccessibleName("Outputs")
         self.outputs.setMinimumHeight(40)
-        self.outputs.itemActivated.connect(lambda item: self._open(Path(item.text()), False))
+        self._output_paths: list[Path] = []  # the outputs listed, row by row
+        self.outputs.itemActivated.connect(
+            lambda item: self._open(self._output_paths[self.outputs.row(item)], False)
+        )
         self.open_button = QPushButton("Open", self)
         self.open_button.setObjectName("detailsOpen")
         self.open_button.setToolTip("Open the selected output with the system's program")
@@ -165,10 +169,11 @@ class DetailsPane(QWidget):
             for text in self.texts.values():
                 text.setPlainText("")
             self.outputs.clear()
+            self._output_paths = []
             self._enable_output_buttons()
             return
-        self.title.setText(task.name)
-        self.folder.setText(os.fsdecode(task.path.parent))
+        self.title.setText(shown(task.name))
+        self.folder.setText(shown(task.path.parent))
         f = self.fields
         f["Status"].setText(_status_text(task))
         crashes = f", {task.crashes} lost with a worker" if task.crashes else ""
@@ -180,20 +185,19 @@ class DetailsPane(QWidget):
             f["Duration"].setText(units.duration(task.running_s(time.time())))
         else:
             f["Duration"].setText("–" if task.duration_s is None else f"{task.duration_s:.2f} s")
-        f["Note"].setText(_note(task))
+        f["Note"].setText(shown(_note(task)))
         self._set_text("History", _history_text(self.history, task))
         kind = f"{units.words(task.error_kind.value)}: " if task.error_kind else ""
-        self._set_text("Error", f"{kind}{task.error}" if task.error else "")
+        self._set_text("Error", shown(f"{kind}{task.error}") if task.error else "")
         self._set_text("Standard error", str(task.data.get("stderr_tail", "")))
         self._set_text("Standard output", str(task.data.get("stdout_tail", "")))
-        self._set_text("Command", self._command(task))
-        shown = [self.outputs.item(i).text() for i in range(self.outputs.count())]
-        wanted = [os.fsdecode(p) for p in task.outputs]
-        if shown != wanted:
+        self._set_text("Command", shown(self._command(task)))
+        if self._output_paths != task.outputs:
+            self._output_paths = list(task.outputs)  # what Open opens: the real names
             self.outputs.clear()
-            for path in wanted:
-                self.outputs.addItem(QListWidgetItem(path))
-            if wanted:
+            for path in self._output_paths:
+                self.outputs.addItem(QListWidgetItem(shown(path)))
+            if self._output_paths:
                 self.outputs.setCurrentRow(0)
         self._enable_output_buttons()
 
@@ -221,9 +225,9 @@ class DetailsPane(QWidget):
         self.message.emit(f"Copied {_TABS[self.tabs.currentIndex()].lower()}")
 
     def _open_selected(self, folder: bool) -> None:
-        item = self.outputs.currentItem()
-        if item is not None:
-            self._open(Path(item.text()), folder)
+        row = self.outputs.currentRow()
+        if 0 <= row < len(self._output_paths):
+            self._open(self._output_paths[row], folder)
 
     def _open(self, path: Path, folder: bool) -> None:
         problem = show_in_folder(path) if folder else open_path(path)

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from batchgui.gui.names import shown
 from batchgui.scan.filters import Filters, compile_name, parse_size
 from batchgui.scan.walk import Entry
 from batchgui.session import FilterSettings, units
@@ -171,27 +172,27 @@ class PreviewModel(QAbstractTableModel):
         reason = self.reason(entry)
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
-                return os.fsdecode(entry.path.name) + ("/" if entry.is_dir else "")
+                return shown(entry.path.name) + ("/" if entry.is_dir else "")
             if column == 1:
-                return os.fsdecode(entry.path.parent)
+                return shown(entry.path.parent)
             if column == 2:
                 return "" if entry.is_dir else units.size(entry.size)
             if reason is None:
                 return "yes"
             if reason == "duplicate":
                 original = self.duplicate_of[entry.path]
-                name = os.fsdecode(original.name)
+                name = shown(original.name)
                 if original.parent == entry.path.parent:
                     return f"duplicate of {name}"
-                return f"duplicate of {name} in {os.fsdecode(original.parent)}"
-            return f"no: {reason}" + (f" ({entry.detail})" if entry.detail else "")
+                return f"duplicate of {name} in {shown(original.parent)}"
+            return f"no: {reason}" + (f" ({shown(entry.detail)})" if entry.detail else "")
         if role == Qt.ItemDataRole.ForegroundRole and reason is not None:
             return QBrush(QColor(128, 128, 128))
         if role == Qt.ItemDataRole.ToolTipRole:
             why = self.output_reasons.get(entry.path)
-            tip = os.fsdecode(entry.path) + (f"\n{why[1]}" if why and why[1] else "")
+            tip = shown(entry.path) + (f"\n{shown(why[1])}" if why and why[1] else "")
             if reason == "duplicate":
-                tip += f"\nsame content as {os.fsdecode(self.duplicate_of[entry.path])}"
+                tip += f"\nsame content as {shown(self.duplicate_of[entry.path])}"
             return tip
         return None
 

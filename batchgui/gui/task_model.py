@@ -20,6 +20,7 @@ from PySide6.QtGui import QBrush, QColor, QGuiApplication
 from batchgui.core.models import Task, TaskStatus
 from batchgui.gui.colours import readable
 from batchgui.gui.icons import status_icon
+from batchgui.gui.names import shown
 from batchgui.session import units
 
 Index = QModelIndex | QPersistentModelIndex
@@ -146,14 +147,14 @@ class TaskTableModel(QAbstractTableModel):
         task = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return _display(task, column)
+            return shown(_display(task, column))
         if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
             return status_icon(task.status, task.paused_at is not None)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == NAME:
-                return os.fsdecode(task.path)
+                return shown(task.path)
             if column == RESULT:
-                return _display(task, RESULT)
+                return shown(_display(task, RESULT))
         if (
             role == Qt.ItemDataRole.ForegroundRole
             and column == RESULT

@@ -112,3 +112,43 @@ def test_outputs_open_and_a_missing_program_is_said(make_window, run, tmp_path, 
         await close(window)
 
     run(scenario)
+
+
+def test_a_name_that_is_not_utf8_is_shown_with_a_mark_and_opened_by_its_real_name(
+    make_window, run, tmp_path, qtbot, monkeypatch
+):
+    """Qt cannot hold the escapes that carry such a name's odd byte: the window shows
+    it as U+FFFD, not a shorter name that does not exist, and Open gets the real file."""
+    import os
+    from pathlib import Path
+
+    from batchgui.gui import details_pane
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    source = Path(os.fsdecode(os.path.join(os.fsencode(folder), b"caf\xe9.txt")))
+    source.write_text("un café")
+    opened: list[Path] = []
+    monkeypatch.setattr(details_pane, "open_path", lambda path: opened.append(path))
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.control.select_operation("text")
+        window.add_paths([str(folder)])
+        await until(lambda: window.preview.model.rowCount() == 1)
+        assert window.preview.model.index(0, 0).data() == "caf\ufffd.txt"
+        await start_on(qtbot, window, folder)
+        await until(lambda: window.batch is not None and window.batch.is_done)
+        assert window.batch.counts[TaskStatus.COMPLETED] == 1, window.batch.tasks[0].error
+        model = window.tasks.model
+        assert model.index(0, 0).data() == "caf\ufffd.txt"
+        window.show_details(model.task_at(0))
+        pane = window.details
+        assert pane.title.text() == "caf\ufffd.txt"
+        assert pane.outputs.item(0).text().endswith("caf\ufffd.txt.md")
+        click(pane, "detailsOpen", qtbot)
+        assert opened and opened[0].exists() and os.fsencode(opened[0]).endswith(b"caf\xe9.txt.md")
+        await close(window)
+
+    run(scenario)
