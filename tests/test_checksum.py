@@ -110,3 +110,60 @@ def test_sources_are_untouched_and_no_folders_are_mirrored(tmp_path):
     after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in base.rglob("*") if p.is_file()}
     assert before == after
     assert sorted(p.name for p in out.iterdir()) == ["SHA256SUMS"]
+
+
+def test_a_file_that_grows_while_it_is_hashed_gets_no_digest_and_is_tried_again(tmp_path):
+    """A digest of a file that changed mid-read matches neither version: the task
+    fails with a retryable error saying so, and a later attempt, once the file
+    has settled, records the digest of what is there."""
+    import hashlib
+
+    from batchgui.core import BatchProcessor, RetryPolicy, TaskStatus
+    from batchgui.core.errors import SourceChanged
+    from batchgui.core.operation import TaskContext
+    from batchgui.operations.checksum import checksum
+    from tests.conftest import build_batch
+
+    log = tmp_path / "in" / "growing.log"
+    log.parent.mkdir()
+    log.write_bytes(b"line\n" * (2 << 20))  # 10 MiB: hashed in chunks, with progress
+
+    def append_once(fraction: float, done: list[bool] = []) -> None:  # noqa: B006
+        if not done:  # someone writes to the log while it is being read
+            done.append(True)
+            with open(log, "ab") as handle:
+                handle.write(b"one more line\n")
+
+    ctx = TaskContext(on_progress=append_once)
+    with pytest.raises(SourceChanged, match=r"growing\.log changed while it was read"):
+        checksum(log, tmp_path / "out", {"algo": "sha256"}, ctx)
+    assert "digest" not in ctx.data
+
+    # through the engine: SourceChanged is retried like any passing failure
+    batch, spec = build_batch(checksum, [tmp_path / "in"], tmp_path / "out",
+                              options={"algo": "sha256"})  # fmt: skip
+    import asyncio
+
+    async def scenario():
+        engine = BatchProcessor(1, retry=RetryPolicy(max_retries=2, base_delay_s=0))
+        await asyncio.wait_for(engine.run(batch, spec), 60)
+        await engine.aclose()
+
+    asyncio.run(scenario())
+    [task] = batch.tasks
+    assert task.status is TaskStatus.COMPLETED
+    assert task.data["digest"] == hashlib.sha256(log.read_bytes()).hexdigest()
+
+
+def test_read_steadily_notices_a_file_replaced_under_it(tmp_path):
+    from batchgui.core.errors import SourceChanged
+    from batchgui.core.files import read_steadily
+
+    source = tmp_path / "a.txt"
+    source.write_text("first")
+    with read_steadily(source):
+        pass  # untouched: nothing said
+    with pytest.raises(SourceChanged), read_steadily(source):
+        replacement = tmp_path / "b.txt"
+        replacement.write_text("other")  # same size, another file
+        os.replace(replacement, source)

@@ -53,5 +53,11 @@ class OperationError(Exception):
         self.data = dict(data or {})
 
 
+class SourceChanged(OperationError):
+    """The file changed while the operation read it: its result (a digest, a
+    conversion) would belong to neither version. Retried, so a file that has
+    settled is read again whole."""
+
+
 class IllegalTransition(RuntimeError):
     """A task or batch was asked to move to a state it cannot reach from where it is."""

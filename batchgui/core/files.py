@@ -1,6 +1,7 @@
 """File work the engine itself does, always on a worker thread, never on the loop:
 content hashes (BLAKE3, see scan/duplicates.py for why), fingerprints, and giving
-a duplicate copies of its original's outputs.
+a duplicate copies of its original's outputs; and `read_steadily`, with which
+the built-in operations refuse a result read from a file that changed under them.
 """
 
 from __future__ import annotations
@@ -8,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import blake3
 
+from batchgui.core.errors import SourceChanged
 from batchgui.core.models import Batch, Task
 from batchgui.core.outputs import SCRATCH_MARK, TEMP_MARK, atomic_copy
 
@@ -42,6 +45,19 @@ def fingerprint_of(path: Path) -> Fingerprint:
     """What says "this file has not changed": size, mtime_ns, device, inode."""
     info = os.stat(path)
     return (info.st_size, info.st_mtime_ns, info.st_dev, info.st_ino)
+
+
+@contextlib.contextmanager
+def read_steadily(path: Path) -> Iterator[None]:
+    """Around an operation's reading of its source: SourceChanged (retried) if the
+    file's size, modification time or identity changed meanwhile (a log still
+    being written, a file replaced). Two stats a file."""
+    before = fingerprint_of(path)
+    yield
+    if fingerprint_of(path) != before:
+        raise SourceChanged(
+            f"{path.name} changed while it was read; its result would belong to neither version"
+        )
 
 
 def unchanged_since_scan(task: Task) -> bool:

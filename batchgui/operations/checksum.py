@@ -16,6 +16,7 @@ from typing import Any
 
 import blake3
 
+from batchgui.core.files import read_steadily
 from batchgui.core.operation import Option, TaskContext, atomic_write, make_folder, operation
 
 ALGORITHMS: dict[str, tuple[str, Callable[[], Any]]] = {
@@ -83,7 +84,9 @@ def manifest_path(out_root: Path, options: dict[str, Any]) -> list[Path]:
 )
 def checksum(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskContext) -> list[Path]:
     """Hash every file and write a manifest (SHA256SUMS, B3SUMS or MD5SUMS)."""
-    ctx.data["digest"] = _digest(src, options, ctx)
+    with read_steadily(src):  # a digest of a file changing meanwhile matches no version
+        digest = _digest(src, options, ctx)
+    ctx.data["digest"] = digest
     return []
 
 

@@ -20,6 +20,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from batchgui.core.files import read_steadily
 from batchgui.core.operation import Option, TaskContext, atomic_write, name_option, operation
 from batchgui.core.operation import output_name as named
 from batchgui.operations.failures import classify
@@ -110,24 +111,25 @@ def convert_image(
     # and only image batches need Pillow (~20 ms of start-up for the rest)
     from PIL import Image
 
-    try:
-        with warnings.catch_warnings():
-            # between Pillow's limit and twice it Pillow only warns: refuse those too
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(src) as image:
-                source_format = image.format or "PNG"
-                target = FORMATS.get(options["format"], source_format)
-                frames = _frames(image, options["all_frames"])
-                converted = [_prepare(frame, options, target) for frame in frames]
-                exif = None if options["strip_metadata"] else image.getexif()
-                if exif is not None:
-                    exif.pop(0x0112, None)  # the orientation is applied to the pixels
-    except Exception as exc:  # what Pillow says about the file (operations/failures.py)
-        failure = classify("image", exc, src.name)
-        if failure is None:
-            raise
-        log.debug("%s: %s", src, failure, exc_info=True)
-        raise failure from None
+    with read_steadily(src):  # an image changed mid-read would be a mix of two
+        try:
+            with warnings.catch_warnings():
+                # between Pillow's limit and twice it Pillow only warns: refuse those too
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(src) as image:
+                    source_format = image.format or "PNG"
+                    target = FORMATS.get(options["format"], source_format)
+                    frames = _frames(image, options["all_frames"])
+                    converted = [_prepare(frame, options, target) for frame in frames]
+                    exif = None if options["strip_metadata"] else image.getexif()
+                    if exif is not None:
+                        exif.pop(0x0112, None)  # the orientation is applied to the pixels
+        except Exception as exc:  # what Pillow says about the file (operations/failures.py)
+            failure = classify("image", exc, src.name)
+            if failure is None:
+                raise
+            log.debug("%s: %s", src, failure, exc_info=True)
+            raise failure from None
     if ctx.cancelled:
         raise InterruptedError("cancelled")
     name = output_name(src, options)

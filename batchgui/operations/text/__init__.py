@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from batchgui.core.errors import ErrorKind, PermanentError
+from batchgui.core.files import read_steadily
 from batchgui.core.operation import (
     Option,
     TaskContext,
@@ -176,7 +177,8 @@ def to_markdown(src: Path, out_dir: Path, options: dict[str, Any], ctx: TaskCont
     kind = kind_of(src)
     name = markdown_name(src, options)
     assets = Assets(assets_name(name), enabled=bool(options.get("images")))
-    markdown = convert_file(src, kind, ctx, assets, options)
+    with read_steadily(src):  # a document changed mid-read would give a mix of two
+        markdown = convert_file(src, kind, ctx, assets, options)
     outputs = assets.save(out_dir)
     target = out_dir / name
     with atomic_write(target) as handle:
