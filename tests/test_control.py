@@ -107,7 +107,7 @@ def test_pause_starts_nothing_new_even_in_a_unit_of_quick_tasks(tmp_path, mode):
     """Quick tasks travel to a worker thread many at a time (core/chunker.py): Pause
     must keep the rest of such a unit from starting, not only let the files being
     worked on finish (a thread's own code cannot be frozen, nor a coroutine that
-    never reaches a checkpoint)."""
+    never reaches a checkpoint). They go back to the queue; Resume runs them."""
     make_files(tmp_path / "in", 3000)
     out = tmp_path / "out"
     operation = testops.copy if mode == "thread" else testops.acopy
@@ -124,6 +124,11 @@ def test_pause_starts_nothing_new_even_in_a_unit_of_quick_tasks(tmp_path, mode):
         at_pause = written()
         await asyncio.sleep(0.3)  # the interval being watched
         while_paused = written()
+        # the tasks handed over but not begun went back to the queue, and those the
+        # worker had done are told as done: at most the file each worker was on
+        # was still running when Pause came
+        assert sum(t.status is TaskStatus.RUNNING for t in batch.tasks) <= 2
+        assert batch.counts[TaskStatus.COMPLETED] >= at_pause - 2
         engine.resume(batch)
         await asyncio.wait_for(engine.wait(batch), 60)
         await engine.aclose()

@@ -20,7 +20,6 @@ from typing import Any
 from batchgui.core.errors import ErrorKind
 from batchgui.core.operation import TaskContext, invoke_async
 from batchgui.core.runners.base import (
-    FROZEN_POLL_S,
     Job,
     Outcome,
     Runner,
@@ -28,6 +27,7 @@ from batchgui.core.runners.base import (
     failed,
     hash_outputs,
     outcome_of,
+    requeued,
 )
 from batchgui.core.runners.threads import ThreadRunner
 
@@ -48,12 +48,11 @@ class AsyncRunner(Runner):
             return await self._blocking.run(jobs)
         me = asyncio.current_task()
         assert me is not None
-        outcomes = []
-        for job in jobs:
-            # paused before its turn in this unit: it starts once resumed (Pause starts
-            # nothing new), or is answered as cancelled
-            while job.frozen and not job.cancel_requested:
-                await asyncio.sleep(FROZEN_POLL_S)
+        outcomes: list[Outcome] = []
+        for index, job in enumerate(jobs):
+            if job.frozen:  # Pause came before its turn: it and the rest go back to the queue
+                outcomes.extend(requeued() for _ in jobs[index:])
+                break
             if job.cancel_requested:
                 outcomes.append(failed(ErrorKind.CANCELLED, "cancelled before it started"))
                 continue

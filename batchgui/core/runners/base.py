@@ -31,8 +31,6 @@ from batchgui.core.operation import Flag, OperationSpec, TaskContext, invoke
 from batchgui.core.outputs import WriteGuard
 from batchgui.core.platform import processes
 
-FROZEN_POLL_S = 0.1  # how often a frozen job's runner looks whether it was thawed
-
 # orders a command's start and end (worker threads) against Pause and Resume (the
 # loop): a command can never be stopped after its job was thawed, nor run on
 # after its job was frozen
@@ -127,9 +125,10 @@ class Outcome:
         return self.error is None and not self.requeue
 
 
-# A worker's answer for one call: ("ok", outputs, data, seconds, output hashes) or
-# ("err", message, kind, permanent, seconds, traceback_text, data)
+# A worker's answer for one call: ("ok", outputs, data, seconds, output hashes),
+# ("err", message, kind, permanent, seconds, traceback_text, data), or NOT_BEGUN
 Result = tuple[Any, ...]
+NOT_BEGUN: Result = ("requeue",)  # paused before its turn in a unit: back to the queue
 
 
 class OperationCancelled(Exception):
@@ -204,6 +203,8 @@ FREEZE_SUPPORTED = processes.FREEZE_SUPPORTED  # core/platform/processes.py
 
 
 def outcome_of(result: Result) -> Outcome:
+    if result[0] == "requeue":
+        return requeued()
     if result[0] == "ok":
         _, outputs, data, seconds, hashes = result
         return Outcome(outputs=outputs, data=data, duration_s=seconds, output_hashes=hashes)

@@ -30,7 +30,7 @@ from batchgui.core.errors import ErrorKind
 from batchgui.core.memory import MemoryGuard
 from batchgui.core.operation import TaskContext
 from batchgui.core.runners.base import (
-    FROZEN_POLL_S,
+    NOT_BEGUN,
     Job,
     Outcome,
     Result,
@@ -42,6 +42,8 @@ from batchgui.core.runners.base import (
 )
 
 log = logging.getLogger(__name__)
+
+_FROZEN_POLL_S = 0.1
 
 
 class WorkerThreads:
@@ -97,11 +99,12 @@ def run_unit_in_thread(
     calls: list[tuple[Job, TaskContext]], memory: MemoryGuard | None = None
 ) -> list[Result]:
     results: list[Result] = []
-    for job, ctx in calls:
-        # paused before its turn came in this unit: it starts once resumed (Pause
-        # starts nothing new), or is answered as cancelled just below
-        while job.frozen and not job.cancel_requested:
-            time.sleep(FROZEN_POLL_S)
+    for index, (job, ctx) in enumerate(calls):
+        if job.frozen:
+            # Pause came before its turn in this unit: Pause starts nothing new, so
+            # it and the rest go back to the queue, and what the unit did is told now
+            results.extend(NOT_BEGUN for _ in calls[index:])
+            break
         if job.cancel_requested:
             results.append(
                 (
@@ -159,7 +162,7 @@ class ThreadRunner(Runner):
             left = start + timeout + job.frozen_s(now) - now
             if left <= 0 and not job.frozen:
                 break
-            done, _ = await asyncio.wait({future}, timeout=FROZEN_POLL_S if job.frozen else left)
+            done, _ = await asyncio.wait({future}, timeout=_FROZEN_POLL_S if job.frozen else left)
             if done:
                 return self._outcomes(jobs, future.result())
         job.cancel_event.set()  # a cooperative operation stops; its thread is left behind
