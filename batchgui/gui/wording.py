@@ -3,7 +3,7 @@ line's language (`--out`, `--on-exists`, 'batchgui history'); the window says
 what its own controls are called.
 
     any one-line message ─► WindowStatusBar.showMessage ─► for_window(text)
-        ─► the status bar
+        ─► shown() (file names that are not UTF-8) ─► the status bar
 
 Only whole known phrases are replaced; anything else passes unchanged.
 """
@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 
 from PySide6.QtWidgets import QStatusBar
+
+from batchgui.gui.names import shown
 
 _PHRASES = (
     ("(see 'batchgui history')", "(see File > History)"),
@@ -34,4 +36,5 @@ def for_window(message: str) -> str:
 
 class WindowStatusBar(QStatusBar):
     def showMessage(self, text: str, /, timeout: int | None = 0) -> None:
-        super().showMessage(for_window(text), timeout or 0)
+        # a file name in the message is shown whole, its odd bytes as U+FFFD (names.py)
+        super().showMessage(shown(for_window(text)), timeout or 0)

@@ -149,6 +149,8 @@ def test_a_name_that_is_not_utf8_is_shown_with_a_mark_and_opened_by_its_real_nam
         assert pane.outputs.item(0).text().endswith("caf\ufffd.txt.md")
         click(pane, "detailsOpen", qtbot)
         assert opened and opened[0].exists() and os.fsencode(opened[0]).endswith(b"caf\xe9.txt.md")
+        window.statusBar().showMessage(f"cannot open {opened[0].name}")  # as messages name files
+        assert window.statusBar().currentMessage() == "cannot open caf\ufffd.txt.md"
         await close(window)
 
     run(scenario)
