@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 
 from batchgui.cli import EXIT_OK, UsageError
 from batchgui.cli.filters import filters_from
-from batchgui.operations.registry import load_operations
+from batchgui.operations.registry import find_operation
 from batchgui.paths import data_dir
 from batchgui.scan.duplicates import Duplicates
 from batchgui.scan.prepare import find_files, prepare
@@ -72,9 +72,8 @@ def _with_operation(args: argparse.Namespace, filters) -> tuple[list[Entry], Dup
     from batchgui.store import Store, StoreError  # only here: the store is slow to import
     from batchgui.store.db import db_path
 
-    registry = load_operations()
     try:
-        spec = registry.get(args.op)
+        spec = find_operation(args.op)
         options = spec.resolve_options(dict(args.settings))
         spec = spec.for_options(options)
     except KeyError as exc:
