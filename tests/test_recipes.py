@@ -199,3 +199,20 @@ def test_a_checksum_batch_imported_half_done_writes_a_whole_manifest(tmp_path):
                                    cwd=tmp_path / "in", capture_output=True, text=True)  # fmt: skip
             assert check.returncode == 0, check.stdout + check.stderr
         (out / "SHA256SUMS").unlink()  # the next import writes it afresh
+
+
+def test_a_recipe_and_an_export_saved_with_a_byte_order_mark_still_read(tmp_path):
+    """Windows editors (Notepad) may write a UTF-8 byte-order mark in front."""
+    data = tmp_path / "data"
+    make_files(tmp_path / "in", 2)
+    recipe = tmp_path / "sums.toml"
+    recipe.write_bytes(b'\xef\xbb\xbfbatchgui_recipe = 1\noperation = "checksum"\n')
+    ran = batchgui_in(data, "run", str(tmp_path / "in"), "--recipe", str(recipe),
+                      "--out", str(tmp_path / "out"), "--quiet")  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    [entry] = json.loads(batchgui_in(data, "history", "--json").stdout)["batches"]
+    exported = tmp_path / "batch.json"
+    assert batchgui_in(data, "export", entry["batch_id"], str(exported)).returncode == 0
+    exported.write_bytes(b"\xef\xbb\xbf" + exported.read_bytes())
+    imported = batchgui_in(tmp_path / "there", "import", str(exported))
+    assert imported.returncode == 0, imported.stderr

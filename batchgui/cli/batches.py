@@ -157,7 +157,8 @@ def export_command(args: argparse.Namespace) -> int:
 
 def import_command(args: argparse.Namespace) -> int:
     try:
-        document = json.loads(Path(args.file).read_text(encoding="utf-8"))
+        # utf-8-sig: a file saved by an editor that writes a byte-order mark reads too
+        document = json.loads(Path(args.file).read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     except ValueError as exc:

@@ -160,7 +160,7 @@ def _filter_dests() -> set[str]:
 def failed_in(report: Path) -> tuple[list[str], str | None]:
     """The files that failed in a JSON report, and its operation."""
     try:
-        data = json.loads(report.read_text(encoding="utf-8"))
+        data = json.loads(report.read_text(encoding="utf-8-sig"))  # a BOM is no error
         if isinstance(data, dict) and "batchgui_export" in data:
             data = data["report"]  # an exported batch carries its report
         failed = [t["path"] for t in data["tasks"] if t.get("status") == "failed"]

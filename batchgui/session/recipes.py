@@ -91,7 +91,7 @@ def find_recipe(data_dir: Path, name_or_path: str) -> Path:
 def load_recipe(path: Path, operations: dict[str, OperationSpec]) -> RunSettings:
     """The RunSettings a recipe file describes; RecipeError ("file:line: what")."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad) is fine
     except FileNotFoundError:
         raise RecipeError(f"{path}: no such recipe") from None
     except (OSError, UnicodeDecodeError) as exc:
