@@ -474,3 +474,14 @@ def test_names_that_are_not_utf8_are_printed_as_their_bytes_even_to_a_strict_str
     report = run("report", "--csv", entry["batch_id"])
     assert report.returncode == 0 and b"Traceback" not in report.stderr
     assert raw in report.stdout
+
+
+def test_a_data_folder_that_is_a_file_is_one_clear_line(tmp_path):
+    taken = tmp_path / "data"
+    taken.write_text("not a folder")
+    result = batchgui("--data-dir", str(taken), "history")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"batchgui: error: the data folder {taken} is a file, not a folder"
+    )
+    assert taken.read_text() == "not a folder"  # left as it was

@@ -185,6 +185,8 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         raise StoreError(f"no batchgui database at {path}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # mkdir's word for "there is a file of that name"
+        raise StoreError(f"the data folder {path.parent} is a file, not a folder") from None
     except OSError as exc:
         raise StoreError(
             f"cannot create the data folder {path.parent}: {exc.strerror or exc}"
