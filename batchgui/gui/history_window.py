@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from batchgui.core.operation import atomic_write
 from batchgui.core.report import write_csv
+from batchgui.gui.names import shown
 from batchgui.gui.questions import confirm
 from batchgui.gui.remembered import Remembered
 from batchgui.session.history import ENDED, forget_batches, prune, stored_report
@@ -209,10 +210,10 @@ class HistoryWindow(QDialog):
                 _when(entry["finished_at"]),
             )
             for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+                item = QTableWidgetItem(shown(text))  # a source's name may not be UTF-8
                 item.setData(Qt.ItemDataRole.UserRole, entry["batch_id"])
                 if column == 1:
-                    item.setToolTip("\n".join(entry["sources"]))
+                    item.setToolTip(shown("\n".join(entry["sources"])))
                 self.table.setItem(row, column, item)
         self.table.setSortingEnabled(True)
         if selected is not None:
@@ -258,7 +259,7 @@ class HistoryWindow(QDialog):
         if self.selected_id() != batch_id:
             return  # another row was chosen meanwhile
         self.report = (batch_id, report)
-        self.summary.setPlainText(summary_text(report, settings))
+        self.summary.setPlainText(shown(summary_text(report, settings)))
 
     # --- actions -------------------------------------------------------------------------
     def _choose_export(self, form: str) -> None:

@@ -124,7 +124,7 @@ def test_a_name_that_is_not_utf8_is_shown_with_a_mark_and_opened_by_its_real_nam
 
     from batchgui.gui import details_pane
 
-    folder = tmp_path / "in"
+    folder = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"d\xe9p\xf4t")))
     folder.mkdir()
     source = Path(os.fsdecode(os.path.join(os.fsencode(folder), b"caf\xe9.txt")))
     source.write_text("un café")
@@ -151,6 +151,16 @@ def test_a_name_that_is_not_utf8_is_shown_with_a_mark_and_opened_by_its_real_nam
         assert opened and opened[0].exists() and os.fsencode(opened[0]).endswith(b"caf\xe9.txt.md")
         window.statusBar().showMessage(f"cannot open {opened[0].name}")  # as messages name files
         assert window.statusBar().currentMessage() == "cannot open caf\ufffd.txt.md"
+        assert pane.folder.text().endswith("d\ufffdp\ufffdt")
+
+        window.findChild(type(window.start_action), "historyAction").trigger()
+        history = window.stored.history_window
+        await until(lambda: history.isVisible() and history.table.rowCount() == 1)
+        assert history.table.item(0, 1).text().endswith("d\ufffdp\ufffdt")
+        history.table.selectRow(0)
+        await until(lambda: "Sources:" in history.summary.toPlainText())
+        assert "d\ufffdp\ufffdt" in history.summary.toPlainText()
+        history.close()
         await close(window)
 
     run(scenario)
