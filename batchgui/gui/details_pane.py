@@ -188,10 +188,10 @@ class DetailsPane(QWidget):
         f["Note"].setText(shown(_note(task)))
         self._set_text("History", _history_text(self.history, task))
         kind = f"{units.words(task.error_kind.value)}: " if task.error_kind else ""
-        self._set_text("Error", shown(f"{kind}{task.error}") if task.error else "")
+        self._set_text("Error", f"{kind}{task.error}" if task.error else "")
         self._set_text("Standard error", str(task.data.get("stderr_tail", "")))
         self._set_text("Standard output", str(task.data.get("stdout_tail", "")))
-        self._set_text("Command", shown(self._command(task)))
+        self._set_text("Command", self._command(task))
         if self._output_paths != task.outputs:
             self._output_paths = list(task.outputs)  # what Open opens: the real names
             self.outputs.clear()
@@ -202,6 +202,7 @@ class DetailsPane(QWidget):
         self._enable_output_buttons()
 
     def _set_text(self, tab: str, value: str) -> None:
+        value = shown(value)  # a file name in it may not be UTF-8 (gui/names.py)
         text = self.texts[tab]
         if text.toPlainText() != value:  # leave a selection alone when nothing changed
             text.setPlainText(value)

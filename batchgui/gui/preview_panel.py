@@ -171,30 +171,33 @@ class PreviewModel(QAbstractTableModel):
         column = index.column()
         reason = self.reason(entry)
         if role == Qt.ItemDataRole.DisplayRole:
-            if column == 0:
-                return shown(entry.path.name) + ("/" if entry.is_dir else "")
-            if column == 1:
-                return shown(entry.path.parent)
-            if column == 2:
-                return "" if entry.is_dir else units.size(entry.size)
-            if reason is None:
-                return "yes"
-            if reason == "duplicate":
-                original = self.duplicate_of[entry.path]
-                name = shown(original.name)
-                if original.parent == entry.path.parent:
-                    return f"duplicate of {name}"
-                return f"duplicate of {name} in {shown(original.parent)}"
-            return f"no: {reason}" + (f" ({shown(entry.detail)})" if entry.detail else "")
+            return shown(self._display(entry, column, reason))
         if role == Qt.ItemDataRole.ForegroundRole and reason is not None:
             return QBrush(QColor(128, 128, 128))
         if role == Qt.ItemDataRole.ToolTipRole:
             why = self.output_reasons.get(entry.path)
-            tip = shown(entry.path) + (f"\n{shown(why[1])}" if why and why[1] else "")
+            tip = os.fsdecode(entry.path) + (f"\n{why[1]}" if why and why[1] else "")
             if reason == "duplicate":
-                tip += f"\nsame content as {shown(self.duplicate_of[entry.path])}"
-            return tip
+                tip += f"\nsame content as {os.fsdecode(self.duplicate_of[entry.path])}"
+            return shown(tip)
         return None
+
+    def _display(self, entry: Entry, column: int, reason: str | None) -> str:
+        if column == 0:
+            return os.fsdecode(entry.path.name) + ("/" if entry.is_dir else "")
+        if column == 1:
+            return os.fsdecode(entry.path.parent)
+        if column == 2:
+            return "" if entry.is_dir else units.size(entry.size)
+        if reason is None:
+            return "yes"
+        if reason == "duplicate":
+            original = self.duplicate_of[entry.path]
+            name = os.fsdecode(original.name)
+            if original.parent == entry.path.parent:
+                return f"duplicate of {name}"
+            return f"duplicate of {name} in {os.fsdecode(original.parent)}"
+        return f"no: {reason}" + (f" ({entry.detail})" if entry.detail else "")
 
     def counts(self) -> tuple[int, int, Counter]:
         return self._included, self._included_bytes, self._left_out

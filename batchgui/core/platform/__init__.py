@@ -11,7 +11,7 @@
         guardian    commands never outlive batchgui (POSIX)
         jobs        the same on Windows: a Job Object that kills on close
         spawn       starting a command (posix_spawn or Popen) and its output files
-        pipes       waiting for a command and reading its pipes on the event loop
+        pipes       reading a command's pipes on the event loop (--progress-regex)
         exits       waiting for a command in a worker thread, a slice at a time
 
 Two strategies, chosen per call by `portable()`:
