@@ -77,8 +77,9 @@ def test_settings_of_a_newer_batchgui_are_refused_with_a_reason():
 def test_sizes_and_durations_are_written_one_way():
     from batchgui.session import units
 
-    assert [units.size(n) for n in (0, 1023, 1024, 1536, 5 * 2**30)] == [
+    assert [units.size(n) for n in (0, 1, 1023, 1024, 1536, 5 * 2**30)] == [
         "0 bytes",
+        "1 byte",
         "1023 bytes",
         "1.0 KiB",
         "1.5 KiB",

@@ -13,7 +13,7 @@ _UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
 
 def size(count: float) -> str:
     if count < 1024:
-        return f"{count:.0f} bytes"
+        return "1 byte" if count == 1 else f"{count:.0f} bytes"
     value = float(count)
     for unit in _UNITS:
         value /= 1024
