@@ -43,7 +43,10 @@ def _copies(tmp_path: Path) -> Path:
     return root
 
 
-def _verdicts(root: Path, out: Path, mode: str) -> dict[str, set[str]]:
+def _verdicts(
+    root: Path, out: Path, mode: str, errors: dict[str, list[str]]
+) -> dict[str, set[str]]:
+    """Each corpus file's kinds over its copies; what each copy ended with goes to `errors`."""
     verdicts: dict[str, set[str]] = {}
     for func, folders in (
         (convert_image, [root / "images"]),
@@ -62,16 +65,18 @@ def _verdicts(root: Path, out: Path, mode: str) -> dict[str, set[str]]:
             kind = "ok" if task.status is TaskStatus.COMPLETED else task.error_kind.value
             assert task.attempts == 1, (rel, mode, task.error)  # never retried
             verdicts.setdefault(rel, set()).add(kind)
+            errors.setdefault(rel, []).append(f"{task.path.name}: {kind}: {task.error}")
     return verdicts
 
 
 @pytest.mark.parametrize("mode", ["process", "thread", "async"])
 def test_every_corpus_file_gets_one_kind_in_every_run(tmp_path, mode):
-    verdicts = _verdicts(_copies(tmp_path), tmp_path / "out", mode)
+    errors: dict[str, list[str]] = {}
+    verdicts = _verdicts(_copies(tmp_path), tmp_path / "out", mode, errors)
     expected = _expected()
     assert set(verdicts) == set(expected)
     for rel, kinds in verdicts.items():
-        assert len(kinds) == 1, (rel, mode, kinds)
+        assert len(kinds) == 1, (rel, mode, errors[rel])
         [kind] = kinds
         want = expected[rel][1]
         assert kind == want or (want == "ok_or_corrupt" and kind in ("ok", "corrupt")), (rel, kind)
