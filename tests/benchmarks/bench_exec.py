@@ -9,6 +9,8 @@ deleting the outputs in between:
 Both are whole commands started from a shell, so both pay their start-up
 (batchgui's as an installed copy pays it: compiled, see installed.py).
 Target: batchgui wall time <= 1.0x xargs. Best of --repeat runs.
+Where GNU parallel is installed, it is timed too, for reference (no target):
+    find DIR -type f -name '*.txt' -print0 | parallel -0 -j N gzip -kf
 """
 
 from __future__ import annotations
@@ -82,14 +84,23 @@ def main() -> int:
         timed(xargs, root)  # warm the page cache
         env = compiled_environment()
         warm_up(env, "run", "{folder}", "--exec", "gzip -kf {path}", "--quiet")
-        best_x = best_b = float("inf")
+        parallel = shutil.which("parallel")
+        gnu = f"find {root} -type f -name '*.txt' -print0 | {parallel} -0 -j{n} gzip -kf"
+        best_x = best_b = best_p = float("inf")
         for _ in range(args.repeat):
             best_x = min(best_x, timed(xargs, root))
             best_b = min(best_b, timed(batchgui, root, env))
+            if parallel:
+                best_p = min(best_p, timed(gnu, root))
         ratio = best_b / best_x
         print(f"{args.files} files, {n} at once, best of {args.repeat} (mode {args.mode})")
         print(f"xargs -P{n}:  {best_x:6.2f} s  {args.files / best_x:8.0f} files/s")
         print(f"batchgui:   {best_b:6.2f} s  {args.files / best_b:8.0f} files/s")
+        if parallel:
+            print(
+                f"GNU parallel -j{n}: {best_p:6.2f} s  {args.files / best_p:8.0f} files/s; "
+                f"ratio batchgui/parallel: {best_b / best_p:.2f}x (reference, no target)"
+            )
         print(
             f"wall-time ratio batchgui/xargs: {ratio:.2f}x (target <= {TARGET:.1f}x) "
             f"{'ok' if ratio <= TARGET else 'MISSED'}"
