@@ -485,3 +485,25 @@ def test_a_data_folder_that_is_a_file_is_one_clear_line(tmp_path):
         f"batchgui: error: the data folder {taken} is a file, not a folder"
     )
     assert taken.read_text() == "not a folder"  # left as it was
+
+
+def test_control_characters_in_a_file_name_are_escaped_in_the_summary(tmp_path):
+    """A name holding a newline or an escape sequence stays one line of the summary and
+    is shown, not obeyed by the terminal; the command still gets the name as it is."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = ["new\nline.txt", "\x1b[2Jclear.txt", "bell\x07\x9b.txt"]
+    for name in names:
+        (folder / name).write_text("x")
+    script = 'test -f "$1" && echo "refused $(basename "$1")" >&2 && exit 3'
+    result = batchgui(
+        "run", str(folder), "--exec", f"sh -c '{script}' sh {{path}}",
+        "--retries", "0", "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    failed = [line for line in result.stderr.splitlines() if line.startswith("  failed: ")]
+    assert len(failed) == 3, result.stderr  # one line each: no name broke its line
+    assert not any(c in result.stderr for c in "\x1b\x07\x9b")
+    shown = "\n".join(failed)
+    assert f"{folder}/new\\nline.txt: exit status 3: refused new | line.txt" in shown
+    assert "\\x1b[2Jclear.txt" in shown and "bell\\x07\\x9b.txt" in shown

@@ -28,6 +28,7 @@ from pathlib import Path
 from batchgui.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
 from batchgui.cli.execute import execute_from, report_target
 from batchgui.cli.run import operation_and_settings, stored_batch
+from batchgui.cli.terminal import for_terminal
 from batchgui.core.models import Batch, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.platform.commands import split as split_words
@@ -69,7 +70,8 @@ def watch_command(args: argparse.Namespace) -> int:
     try:
         # inside the try: a Ctrl-C the moment this is said still stops cleanly
         print(
-            f"batchgui: watching {', '.join(map(str, folders))} ({spec.name} → {out}); "
+            f"batchgui: watching {for_terminal(', '.join(map(os.fsdecode, folders)))} "
+            f"({spec.name} → {for_terminal(os.fsdecode(out))}); "
             "Ctrl-C stops",
             file=sys.stderr,
             flush=True,
