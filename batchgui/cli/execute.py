@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from batchgui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
-from batchgui.cli.terminal import for_terminal
 from batchgui.core import Batch, BatchProcessor, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.platform.interrupts import catch_interrupts
@@ -355,13 +354,13 @@ def print_summary(batch: Batch, stats: Stats | None = None) -> None:
     failures = [t for t in batch.tasks if t.status is TaskStatus.FAILED]
     for task in failures[:_FAILURES_SHOWN]:
         where, why = os.fsdecode(task.path), task.error or ""
-        print(f"  failed: {for_terminal(where)}: {for_terminal(why)}", file=sys.stderr)
+        print(f"  failed: {units.visible(where)}: {units.visible(why)}", file=sys.stderr)
     if len(failures) > _FAILURES_SHOWN:
         print(f"  … and {len(failures) - _FAILURES_SHOWN} more (see --report)", file=sys.stderr)
     for output in batch.outputs:
-        print(f"  wrote {for_terminal(os.fsdecode(output))}", file=sys.stderr)
+        print(f"  wrote {units.visible(os.fsdecode(output))}", file=sys.stderr)
     if batch.error:
-        print(f"batchgui: error: {for_terminal(batch.error)}", file=sys.stderr)
+        print(f"batchgui: error: {units.visible(batch.error)}", file=sys.stderr)
 
 
 def write_report(report: dict, path: Path) -> None:

@@ -28,7 +28,6 @@ from pathlib import Path
 from batchgui.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
 from batchgui.cli.execute import execute_from, report_target
 from batchgui.cli.run import operation_and_settings, stored_batch
-from batchgui.cli.terminal import for_terminal
 from batchgui.core.models import Batch, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.platform.commands import split as split_words
@@ -37,7 +36,7 @@ from batchgui.operations.registry import load_operations
 from batchgui.paths import data_dir, log_dir
 from batchgui.scan.duplicates import Duplicates, find_duplicates
 from batchgui.scan.walk import Entry, InputError, absolute, scan
-from batchgui.session import RunSettings
+from batchgui.session import RunSettings, units
 from batchgui.session.recipes import parse_recipe, recipe_text
 from batchgui.session.units import plural
 from batchgui.session.watch import ChangeAlarm, Settler
@@ -70,8 +69,8 @@ def watch_command(args: argparse.Namespace) -> int:
     try:
         # inside the try: a Ctrl-C the moment this is said still stops cleanly
         print(
-            f"batchgui: watching {for_terminal(', '.join(map(os.fsdecode, folders)))} "
-            f"({spec.name} → {for_terminal(os.fsdecode(out))}); "
+            f"batchgui: watching {units.visible(', '.join(map(os.fsdecode, folders)))} "
+            f"({spec.name} → {units.visible(os.fsdecode(out))}); "
             "Ctrl-C stops",
             file=sys.stderr,
             flush=True,

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from batchgui.core.models import Batch, Task, TaskStatus
 from batchgui.gui.desktop import open_path, show_in_folder
-from batchgui.gui.names import shown
+from batchgui.gui.names import shown, shown_line
 from batchgui.gui.task_history import TaskHistory
 from batchgui.operations.command import command_line
 from batchgui.session import units
@@ -172,8 +172,8 @@ class DetailsPane(QWidget):
             self._output_paths = []
             self._enable_output_buttons()
             return
-        self.title.setText(shown(task.name))
-        self.folder.setText(shown(task.path.parent))
+        self.title.setText(shown_line(task.name))
+        self.folder.setText(shown_line(task.path.parent))
         f = self.fields
         f["Status"].setText(_status_text(task))
         crashes = f", {task.crashes} lost with a worker" if task.crashes else ""
@@ -185,7 +185,7 @@ class DetailsPane(QWidget):
             f["Duration"].setText(units.duration(task.running_s(time.time())))
         else:
             f["Duration"].setText("–" if task.duration_s is None else f"{task.duration_s:.2f} s")
-        f["Note"].setText(shown(_note(task)))
+        f["Note"].setText(shown_line(_note(task)))
         self._set_text("History", _history_text(self.history, task))
         kind = f"{units.words(task.error_kind.value)}: " if task.error_kind else ""
         self._set_text("Error", f"{kind}{task.error}" if task.error else "")
@@ -196,7 +196,7 @@ class DetailsPane(QWidget):
             self._output_paths = list(task.outputs)  # what Open opens: the real names
             self.outputs.clear()
             for path in self._output_paths:
-                self.outputs.addItem(QListWidgetItem(shown(path)))
+                self.outputs.addItem(QListWidgetItem(shown_line(path)))
             if self._output_paths:
                 self.outputs.setCurrentRow(0)
         self._enable_output_buttons()

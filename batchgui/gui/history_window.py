@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 
 from batchgui.core.operation import atomic_write
 from batchgui.core.report import write_csv
-from batchgui.gui.names import shown
+from batchgui.gui.names import shown, shown_line
 from batchgui.gui.questions import confirm
 from batchgui.gui.remembered import Remembered
 from batchgui.session.history import ENDED, forget_batches, prune, stored_report
@@ -210,7 +210,7 @@ class HistoryWindow(QDialog):
                 _when(entry["finished_at"]),
             )
             for column, text in enumerate(cells):
-                item = QTableWidgetItem(shown(text))  # a source's name may not be UTF-8
+                item = QTableWidgetItem(shown_line(text))  # a source's name may not be UTF-8
                 item.setData(Qt.ItemDataRole.UserRole, entry["batch_id"])
                 if column == 1:
                     item.setToolTip(shown("\n".join(entry["sources"])))

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from batchgui.gui.names import shown
+from batchgui.gui.names import shown, shown_line
 from batchgui.scan.filters import Filters, compile_name, parse_size
 from batchgui.scan.walk import Entry
 from batchgui.session import FilterSettings, units
@@ -171,7 +171,7 @@ class PreviewModel(QAbstractTableModel):
         column = index.column()
         reason = self.reason(entry)
         if role == Qt.ItemDataRole.DisplayRole:
-            return shown(self._display(entry, column, reason))
+            return shown_line(self._display(entry, column, reason))
         if role == Qt.ItemDataRole.ForegroundRole and reason is not None:
             return QBrush(QColor(128, 128, 128))
         if role == Qt.ItemDataRole.ToolTipRole:

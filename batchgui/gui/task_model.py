@@ -20,7 +20,7 @@ from PySide6.QtGui import QBrush, QColor, QGuiApplication
 from batchgui.core.models import Task, TaskStatus
 from batchgui.gui.colours import readable
 from batchgui.gui.icons import status_icon
-from batchgui.gui.names import shown
+from batchgui.gui.names import shown, shown_line
 from batchgui.session import units
 
 Index = QModelIndex | QPersistentModelIndex
@@ -147,7 +147,7 @@ class TaskTableModel(QAbstractTableModel):
         task = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return shown(_display(task, column))
+            return shown_line(_display(task, column))
         if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
             return status_icon(task.status, task.paused_at is not None)
         if role == Qt.ItemDataRole.ToolTipRole:

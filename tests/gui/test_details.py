@@ -164,3 +164,30 @@ def test_a_name_that_is_not_utf8_is_shown_with_a_mark_and_opened_by_its_real_nam
         await close(window)
 
     run(scenario)
+
+
+def test_a_name_holding_a_newline_is_one_line_with_an_escape(make_window, run, tmp_path, qtbot):
+    """A newline in a name would make its row two lines of which one is hidden: the
+    preview, the task list and the details' title write it as "\\n", as the CLI does."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "new\nline.txt").write_text("text")
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.control.select_operation("text")
+        window.add_paths([str(folder)])
+        await until(lambda: window.preview.model.rowCount() == 1)
+        assert window.preview.model.index(0, 0).data() == "new\\nline.txt"
+        await start_on(qtbot, window, folder)
+        await until(lambda: window.batch is not None and window.batch.is_done)
+        assert window.batch.counts[TaskStatus.COMPLETED] == 1, window.batch.tasks[0].error
+        model = window.tasks.model
+        assert model.index(0, 0).data() == "new\\nline.txt"
+        window.show_details(model.task_at(0))
+        assert window.details.title.text() == "new\\nline.txt"
+        assert window.details.outputs.item(0).text().endswith("new\\nline.txt.md")
+        await close(window)
+
+    run(scenario)
