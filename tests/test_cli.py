@@ -507,3 +507,40 @@ def test_control_characters_in_a_file_name_are_escaped_in_the_summary(tmp_path):
     shown = "\n".join(failed)
     assert f"{folder}/new\\nline.txt: exit status 3: refused new | line.txt" in shown
     assert "\\x1b[2Jclear.txt" in shown and "bell\\x07\\x9b.txt" in shown
+
+
+def test_a_run_that_finds_nothing_to_do_says_why_and_keeps_the_manifest(tmp_path):
+    """Every file left out (a filter, an operation that does not take them): the summary
+    says what left them out, and the manifest an earlier run wrote is not emptied."""
+    make_files(tmp_path / "in", 3)
+    out = tmp_path / "sums"
+    common = ("--data-dir", str(tmp_path / "data"), "run", str(tmp_path / "in"), "--out", str(out))
+    first = batchgui(*common, "--op", "checksum", "--quiet")
+    assert first.returncode == 0, first.stderr
+    manifest = (out / "SHA256SUMS").read_text()
+    assert len(manifest.splitlines()) == 3
+
+    again = batchgui(*common, "--op", "checksum", "--ext", ".pdf")
+    assert again.returncode == 0, again.stderr
+    assert "nothing to process: 3 files found, all left out: extension: 3 (such as " in again.stderr
+    assert (out / "SHA256SUMS").read_text() == manifest
+
+    pictures = batchgui(*common, "--op", "image")
+    assert "all left out: unsupported: 3 (such as " in pictures.stderr
+    assert "image takes .bmp" in pictures.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = batchgui("--data-dir", str(tmp_path / "data"), "run", str(empty), "--op", "checksum",
+                    "--out", str(out))  # fmt: skip
+    assert "nothing to process: no files in the paths given" in none.stderr
+    assert (out / "SHA256SUMS").read_text() == manifest
+
+
+def test_preview_says_a_shared_reason_once_for_the_files_it_left_out(tmp_path):
+    make_files(tmp_path / "in", 4)
+    result = batchgui("--data-dir", str(tmp_path / "data"), "preview", str(tmp_path / "in"),
+                      "--op", "image")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [line] = [ln for ln in result.stdout.splitlines() if ln.startswith("  unsupported: ")]
+    assert line.startswith("  unsupported: 4 (image takes .bmp, ")
+    assert line.endswith(".webp: f0000.txt, f0001.txt, f0002.txt, … 1 more)")

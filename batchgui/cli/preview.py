@@ -151,11 +151,21 @@ def _print_text(entries: list[Entry], files: list[dict], totals: dict, groups: d
     if examples:
         print("Left out:", file=out)
         for reason, rows in sorted(examples.items(), key=lambda kv: -len(kv[1])):
-            shown = ", ".join(_label(r) for r in rows[:_EXAMPLES])
+            sample = rows[:_EXAMPLES]
             more = f", … {len(rows) - _EXAMPLES} more" if len(rows) > _EXAMPLES else ""
+            details = {row.get("detail") for row in sample}
+            if len(details) == 1 and None not in details:  # said once, not for each
+                names = ", ".join(_name(row) for row in sample)
+                shown = f"{units.visible(str(details.pop()))}: {names}"
+            else:
+                shown = ", ".join(_label(row) for row in sample)
             print(f"  {reason}: {len(rows)} ({shown}{more})", file=out)
 
 
+def _name(row: dict) -> str:
+    return units.visible(os.path.basename(row["path"]) + ("/" if row.get("folder") else ""))
+
+
 def _label(row: dict) -> str:
-    name = os.path.basename(row["path"]) + ("/" if row.get("folder") else "")
-    return f"{name}: {row['detail']}" if row.get("detail") else name
+    detail = row.get("detail")
+    return f"{_name(row)}: {units.visible(detail)}" if detail else _name(row)

@@ -214,6 +214,9 @@ class Batch:
     # why the engine paused it by itself and what to do (the output disk is full,
     # the cluster is gone); None otherwise
     halted: str | None = None
+    # what the scan found and left out, by reason: (how many, an example with why);
+    # known to the run that made the batch, not stored
+    left_out: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -761,7 +761,9 @@ class BatchProcessor:
             # worker that was killed mid-write can go (on a thread, folders and
             # all: hashing 100,000 paths would hold the loop, the GUI thread)
             await asyncio.to_thread(remove_batch_temp_files, batch)
-            if run.spec.finalize is not None:
+            # a batch of no task (every file left out) writes nothing: an empty
+            # manifest would replace the one an earlier run made
+            if run.spec.finalize is not None and batch.tasks:
                 # completed tasks and skipped ones that carry a result (an
                 # unchanged file, a duplicate): a manifest lists them all
                 entries = [

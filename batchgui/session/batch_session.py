@@ -84,7 +84,21 @@ def prepare_batch(
         settings=settings.to_json(),
     )
     batch.replaceable = prepared.batch_replaceable
+    batch.left_out = left_out(prepared.entries)
     return batch
+
+
+def left_out(entries: list[Entry]) -> dict[str, tuple[int, str]]:
+    """The entries a scan left out, by reason: how many, and the first as an example."""
+    found: dict[str, tuple[int, str]] = {}
+    for entry in entries:
+        if entry.reason is not None:
+            count, example = found.get(entry.reason, (0, ""))
+            if not example:
+                name = entry.path.name + ("/" if entry.is_dir else "")
+                example = f"{name}: {entry.detail}" if entry.detail else name
+            found[entry.reason] = (count + 1, example)
+    return found
 
 
 class BatchSession:
