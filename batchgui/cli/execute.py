@@ -39,7 +39,7 @@ from batchgui.paths import data_dir
 from batchgui.scan.walk import absolute
 from batchgui.session import Ending, RunSettings, StopMode, units
 from batchgui.session.awake import KeepAwake
-from batchgui.session.batch_session import BatchSession
+from batchgui.session.batch_session import BatchSession, nothing_to_process
 from batchgui.session.cluster import ClusterConnection, ClusterError, on_cluster
 from batchgui.store import Store, StoreError
 
@@ -352,7 +352,8 @@ def print_summary(batch: Batch, stats: Stats | None = None) -> None:
         file=sys.stderr,
     )
     if not batch.total:
-        print(f"  {nothing_to_process(batch)}", file=sys.stderr)
+        hint = "; `batchgui preview` with the same paths and options lists them"
+        print(f"  {nothing_to_process(batch)}{hint if batch.left_out else ''}", file=sys.stderr)
     failures = [t for t in batch.tasks if t.status is TaskStatus.FAILED]
     for task in failures[:_FAILURES_SHOWN]:
         where, why = os.fsdecode(task.path), task.error or ""
@@ -363,21 +364,6 @@ def print_summary(batch: Batch, stats: Stats | None = None) -> None:
         print(f"  wrote {units.visible(os.fsdecode(output))}", file=sys.stderr)
     if batch.error:
         print(f"batchgui: error: {units.visible(batch.error)}", file=sys.stderr)
-
-
-def nothing_to_process(batch: Batch) -> str:
-    """Why a batch has no task: nothing found, or what left each file out."""
-    found = sum(count for count, _ in batch.left_out.values())
-    if not found:
-        return "nothing to process: no files in the paths given"
-    reasons = "; ".join(
-        f"{reason}: {count} (such as {units.visible(example)})"
-        for reason, (count, example) in sorted(batch.left_out.items(), key=lambda kv: -kv[1][0])
-    )
-    return (
-        f"nothing to process: {units.plural(found, 'file')} found, all left out: {reasons}; "
-        "`batchgui preview` with the same paths and options lists them"
-    )
 
 
 def write_report(report: dict, path: Path) -> None:

@@ -88,7 +88,7 @@ from batchgui.scan.safety import leave_out_unsupported, output_reasons
 from batchgui.scan.walk import InputError, absolute, stream_scan
 from batchgui.session import RunSettings, StopMode
 from batchgui.session.awake import KeepAwake
-from batchgui.session.batch_session import BatchSession, prepare_batch
+from batchgui.session.batch_session import BatchSession, nothing_to_process, prepare_batch
 from batchgui.session.cluster import ClusterError
 from batchgui.session.units import plural
 from batchgui.store import Store, StoreError
@@ -414,6 +414,10 @@ class MainWindow(QMainWindow):
         except (ValueError, OSError, StoreError) as exc:  # InputError is a ValueError
             log.info("cannot start: %s", exc)
             self.statusBar().showMessage(f"Not started: {exc}")
+            self._refresh_buttons()
+            return
+        if not batch.tasks:  # not saved: an empty batch would only crowd the history
+            self.statusBar().showMessage(f"Not started: {nothing_to_process(batch)}")
             self._refresh_buttons()
             return
         await self._run(batch, spec, save=True)

@@ -37,6 +37,7 @@ from batchgui.scan.walk import Entry, absolute
 from batchgui.session.recorder import ResultRecorder
 from batchgui.session.settings import RunSettings, StopMode
 from batchgui.session.stopping import stop
+from batchgui.session.units import plural, visible
 from batchgui.store import BatchJournal, BatchLock, Store
 
 
@@ -99,6 +100,18 @@ def left_out(entries: list[Entry]) -> dict[str, tuple[int, str]]:
                 example = f"{name}: {entry.detail}" if entry.detail else name
             found[entry.reason] = (count + 1, example)
     return found
+
+
+def nothing_to_process(batch: Batch) -> str:
+    """Why a batch has no task: nothing found, or what left each file out."""
+    found = sum(count for count, _ in batch.left_out.values())
+    if not found:
+        return "nothing to process: no files in the paths given"
+    reasons = "; ".join(
+        f"{reason}: {count} (such as {visible(example)})"
+        for reason, (count, example) in sorted(batch.left_out.items(), key=lambda kv: -kv[1][0])
+    )
+    return f"nothing to process: {plural(found, 'file')} found, all left out: {reasons}"
 
 
 class BatchSession:

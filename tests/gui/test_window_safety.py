@@ -139,3 +139,23 @@ def test_a_batch_run_in_the_window_is_unchanged_for_the_command_line(
     assert result.returncode == 0, result.stderr
     tasks = json.loads((tmp_path / "r.json").read_text())["tasks"]
     assert [t["reason"] for t in tasks] == ["unchanged"] * 5
+
+
+def test_start_with_every_file_left_out_says_why_and_runs_nothing(
+    make_window, run, tmp_path, qtbot
+):
+    docs = tree(tmp_path / "docs", {"a.txt": "alpha", "b.txt": "beta"})
+
+    async def scenario():
+        window = make_window()
+        await previewed(window, "image", tmp_path / "out", docs)
+        click(window, "startButton", qtbot)
+        await until(lambda: "Not started" in window.statusBar().currentMessage())
+        message = window.statusBar().currentMessage()
+        assert "nothing to process: 2 files found, all left out: unsupported: 2" in message
+        assert window.batch is None  # no empty batch in the history either
+        assert window.store.history() == []
+        assert window.control.start_button.isEnabled()
+        await close(window)
+
+    run(scenario)
