@@ -186,3 +186,32 @@ def _results(data: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM results").fetchone()[0])
     finally:
         conn.close()
+
+
+def test_sigterm_stops_an_idle_watch_as_ctrl_c_does_even_after_a_round(tmp_path):
+    """`kill` or a service manager stops a watch on purpose: said, recorded as stopped,
+    exit 0; also after a round (whose batch had signal handling of its own) and where
+    SIGINT came ignored (a watch started in the background by a script)."""
+    inbox, out, data = tmp_path / "in", tmp_path / "out", tmp_path / "data"
+    inbox.mkdir()
+    (inbox / "a.txt").write_text("alpha")
+    base = [sys.executable, "-m", "batchgui", "--data-dir", str(data)]
+
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    watch = subprocess.Popen(
+        [*base, "watch", str(inbox), "--op", "checksum", "--out", str(out),
+         "--settle", "0.2", "--interval", "0.1"],
+        stderr=subprocess.PIPE, text=True, preexec_fn=ignore_sigint,
+    )  # fmt: skip
+    try:
+        until(lambda: (out / "SHA256SUMS").exists(), what="the first round")
+        until(lambda: len(_batches(data)) == 1 and _batches(data)[0]["status"] == "finished")
+    finally:
+        watch.send_signal(signal.SIGTERM)
+        _, err = watch.communicate(timeout=60)
+    assert watch.returncode == 0, err
+    assert "stopped watching" in err
+    resumed = subprocess.run([*base, "resume"], capture_output=True, text=True, timeout=60)
+    assert "nothing to resume" in resumed.stderr  # stopped on purpose, not cut off

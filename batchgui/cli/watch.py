@@ -31,6 +31,7 @@ from batchgui.cli.run import operation_and_settings, stored_batch
 from batchgui.core.models import Batch, TaskStatus
 from batchgui.core.operation import OperationSpec, atomic_write
 from batchgui.core.platform.commands import split as split_words
+from batchgui.core.platform.interrupts import raising_interrupts
 from batchgui.logs import setup_logging
 from batchgui.operations.registry import load_operations
 from batchgui.paths import data_dir, log_dir
@@ -66,35 +67,38 @@ def watch_command(args: argparse.Namespace) -> int:
     out = absolute(settings.out)
     settler = Settler(args.settle)
     alarm = ChangeAlarm(folders)
-    try:
-        # inside the try: a Ctrl-C the moment this is said still stops cleanly
-        print(
-            f"batchgui: watching {units.visible(', '.join(map(os.fsdecode, folders)))} "
-            f"({spec.name} → {units.visible(os.fsdecode(out))}); "
-            "Ctrl-C stops",
-            file=sys.stderr,
-            flush=True,
-        )
-        while True:
-            try:
-                entries = list(scan(folders, filters, skip=[out]))
-            except InputError as exc:  # a watched folder went away
-                raise UsageError(str(exc)) from None
-            ready = settler.settled(entries, time.monotonic())
-            if ready:
-                code = _round(args, spec, settings, ready)
-                if code == EXIT_INTERRUPTED:
-                    return code
-                continue  # look again at once: files may have come meanwhile
-            wait = min(args.interval, args.settle / 2) if settler.waiting else args.interval
-            if alarm.changed.wait(timeout=wait):
-                alarm.changed.clear()
-    except KeyboardInterrupt:
-        _mark_stopped(record)  # on purpose: `batchgui resume` leaves it stopped
-        print("batchgui: stopped watching", file=sys.stderr)
-        return EXIT_OK
-    finally:
-        alarm.close()
+    # SIGTERM (kill, a service manager) stops an idle watch as Ctrl-C does; in a
+    # round, the batch's own handling saves it (execute.py)
+    with raising_interrupts():
+        try:
+            # inside the try: a Ctrl-C the moment this is said still stops cleanly
+            print(
+                f"batchgui: watching {units.visible(', '.join(map(os.fsdecode, folders)))} "
+                f"({spec.name} → {units.visible(os.fsdecode(out))}); "
+                "Ctrl-C stops",
+                file=sys.stderr,
+                flush=True,
+            )
+            while True:
+                try:
+                    entries = list(scan(folders, filters, skip=[out]))
+                except InputError as exc:  # a watched folder went away
+                    raise UsageError(str(exc)) from None
+                ready = settler.settled(entries, time.monotonic())
+                if ready:
+                    code = _round(args, spec, settings, ready)
+                    if code == EXIT_INTERRUPTED:
+                        return code
+                    continue  # look again at once: files may have come meanwhile
+                wait = min(args.interval, args.settle / 2) if settler.waiting else args.interval
+                if alarm.changed.wait(timeout=wait):
+                    alarm.changed.clear()
+        except KeyboardInterrupt:
+            _mark_stopped(record)  # on purpose: `batchgui resume` leaves it stopped
+            print("batchgui: stopped watching", file=sys.stderr)
+            return EXIT_OK
+        finally:
+            alarm.close()
 
 
 def watch_state(data: Path) -> str:
