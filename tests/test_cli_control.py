@@ -54,6 +54,8 @@ def test_stop_after_must_be_positive(tmp_path):
     make_files(tmp_path / "in", 1)
     bad = batchgui("run", str(tmp_path / "in"), "--exec", "true", "--stop-after", "0")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--stop-after" in bad.stderr
+    # refused before a batch was made: none is left pending for `resume` to pick up
+    assert json.loads(batchgui("history", "--json").stdout)["batches"] == []
 
 
 @pytest.mark.parametrize(

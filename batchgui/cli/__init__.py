@@ -345,7 +345,7 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--stop-after",
-        type=int,
+        type=_positive_int,  # refused before a batch is made, not after
         metavar="N",
         help="pause once N tasks have ended (running ones finish); resume later",
     )
