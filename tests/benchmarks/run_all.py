@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 # (benchmark, small arguments)
 BENCHMARKS = [
     ("bench_engine.py", ["--tasks", "20000", "--repeat", "1"]),
-    ("bench_exec.py", ["--files", "3000", "--repeat", "1"]),
+    ("bench_exec.py", ["--files", "3000", "--repeat", "2"]),
     ("bench_store.py", ["--tasks", "20000", "--resume-tasks", "100000", "--repeat", "3"]),
     ("bench_dedupe.py", ["--files", "20000", "--scan-files", "20000", "--repeat", "2"]),
     ("bench_platform.py", ["--repeat", "3"]),
