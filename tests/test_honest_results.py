@@ -141,3 +141,32 @@ def test_text_in_other_encodings_is_read_in_its_own(tmp_path):
     }
     assert tasks["blob.txt"]["error_kind"] == "corrupt" and tasks["blob.txt"]["attempts"] == 1
     assert not (out / "blob.txt.md").exists()
+
+
+def test_a_file_gone_before_its_turn_is_said_in_words_in_every_mode(tmp_path):
+    """Deleted or moved between the scan (or a pause) and its turn: one plain line,
+    not Python's "FileNotFoundError: [Errno 2] ..."; other errors of the system name
+    the file without the exception's class."""
+    import asyncio
+
+    from batchgui.core import BatchProcessor, TaskStatus
+    from batchgui.core.runners.base import describe_exception
+    from batchgui.operations.checksum import checksum
+    from tests.conftest import build_batch, make_files
+
+    for mode in ("thread", "process"):
+        paths = make_files(tmp_path / mode, 3)
+        batch, spec = build_batch(checksum, [tmp_path / mode], tmp_path / f"out-{mode}", mode=mode)
+        paths[1].unlink()
+
+        async def scenario(batch=batch, spec=spec):
+            engine = BatchProcessor(2)
+            await asyncio.wait_for(engine.run(batch, spec), 60)
+            await engine.aclose()
+
+        asyncio.run(scenario())
+        [gone] = [t for t in batch.tasks if t.status is TaskStatus.FAILED]
+        assert gone.path == paths[1] and gone.attempts == 1  # never retried
+        assert gone.error == "the file is gone: moved or deleted after it was found"
+    denied = PermissionError(13, "Permission denied", "/data/report.pdf")
+    assert describe_exception(denied) == "Permission denied: /data/report.pdf"

@@ -147,7 +147,12 @@ def execute_call(
     except BaseException as exc:  # a worker must answer whatever the operation does
         if isinstance(exc, KeyboardInterrupt | SystemExit) and not ctx.cancelled:
             raise
-        return error_result(exc, ctx.cancelled, time.perf_counter() - start)
+        result = error_result(exc, ctx.cancelled, time.perf_counter() - start)
+        if isinstance(exc, FileNotFoundError) and exc.filename in (src, os.fspath(src)):
+            # the file itself, not something the operation looked for: say so
+            gone = "the file is gone: moved or deleted after it was found"
+            result = (result[0], gone, *result[2:])
+        return result
 
 
 def hash_outputs(outputs: list[Path]) -> dict[str, str]:
@@ -195,6 +200,9 @@ def describe_exception(exc: BaseException) -> str:
     text = str(exc).strip()
     if isinstance(exc, PermanentError | OperationError) and text:
         return text
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        # "Permission denied: /x/y", not "PermissionError: [Errno 13] Permission denied: '/x/y'"
+        return f"{exc.strerror}: {os.fsdecode(exc.filename)}"
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
 
