@@ -150,12 +150,12 @@ def test_names_that_are_not_utf8_are_logged_escaped_not_refused(tmp_path):
 
     _weird_tree(tmp_path)
     data = tmp_path / "data"
-    result = batchgui_in(data, "run", str(tmp_path / "in"), "--exec", "no-such-command-xyz {path}",
+    result = batchgui_in(data, "run", str(tmp_path / "in"), "--exec", "false {path}",
                          "--out", str(tmp_path / "out"), "--quiet")  # fmt: skip
     assert result.returncode == 1
     assert "Logging error" not in result.stderr and "Traceback" not in result.stderr
     log = (data / "logs" / "batchgui.log").read_text(encoding="utf-8")
-    assert "raw bytes.txt failed: command not found" in log
+    assert "raw bytes.txt failed: exit status 1" in log
     assert "\\udcff" in log  # the byte the name had, escaped
 
 
@@ -250,3 +250,36 @@ def test_timeout_kills_the_command_group(tmp_path, mode):
     [task] = batch.tasks
     assert task.status is TaskStatus.FAILED
     assert task.error_kind == "timeout"
+
+
+def test_a_program_that_is_not_installed_is_refused_before_the_batch(tmp_path):
+    """A typo in the program's name is one line before anything runs, not a failed task
+    per file; a program named by a placeholder, or run on a cluster (whose workers may
+    have what this computer lacks), is not looked for here."""
+    from batchgui.operations.registry import find_operation
+    from batchgui.session.batch_session import check_here
+    from batchgui.session.settings import ClusterSettings, RunSettings
+    from tests.conftest import batchgui_in
+
+    make_files(tmp_path / "in", 3)
+    data = tmp_path / "data"
+    for template, said in (
+        ("no-such-command-xyz {path}", "command not found: no-such-command-xyz"),
+        (f"{tmp_path / 'in'} {{path}}", "not executable"),  # a folder, not a program
+    ):
+        result = batchgui_in(data, "run", str(tmp_path / "in"), "--exec", template,
+                             "--out", str(tmp_path / "out"))  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith("batchgui: error: ") and said in line
+    assert "no batches" in batchgui_in(data, "history").stdout  # none left pending
+    assert not (tmp_path / "out").exists()
+
+    spec = find_operation("exec")
+    for template, cluster in (("{path} --version", None), ("no-such-command-xyz {path}",
+                              ClusterSettings("tcp://elsewhere:8786"))):  # fmt: skip
+        options = spec.resolve_options({"command": template})
+        check_here(spec, RunSettings(operation="exec", options=options, cluster=cluster))
+    with pytest.raises(ValueError, match="command not found: no-such-command-xyz"):
+        options = spec.resolve_options({"command": "no-such-command-xyz {path}"})
+        check_here(spec, RunSettings(operation="exec", options=options))

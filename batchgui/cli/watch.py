@@ -38,6 +38,7 @@ from batchgui.paths import data_dir, log_dir
 from batchgui.scan.duplicates import Duplicates, find_duplicates
 from batchgui.scan.walk import Entry, InputError, absolute, scan
 from batchgui.session import RunSettings, units
+from batchgui.session.batch_session import check_here
 from batchgui.session.recipes import parse_recipe, recipe_text
 from batchgui.session.units import plural
 from batchgui.session.watch import ChangeAlarm, Settler
@@ -60,6 +61,10 @@ def watch_command(args: argparse.Namespace) -> int:
     missing = [f for f in folders if not f.is_dir()]
     if missing:
         raise UsageError(f"{missing[0]}: not a folder (watch takes folders)")
+    try:
+        check_here(spec, settings)  # before watching, not at the first round
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     try:
         filters = settings.filters.build()
     except ValueError as exc:

@@ -97,6 +97,9 @@ class OperationSpec:
     finalize: Callable[..., list[Path]] | None = None
     # Checks options (and anything else) before a batch starts; raises ValueError.
     validate: Callable[[dict[str, Any]], None] | None = None
+    # Checks this computer before a batch starts on it (not on a cluster, whose
+    # workers may differ): a program is installed. Raises ValueError, one line.
+    preflight: Callable[[dict[str, Any]], None] | None = None
     # False: the engine does not create each task's out_dir (the operation
     # writes no per-file outputs, or makes the folder itself when it needs it)
     per_file_outputs: bool = True
@@ -181,6 +184,7 @@ def operation(
     description: str = "",
     finalize: Callable[..., list[Path]] | None = None,
     validate: Callable[[dict[str, Any]], None] | None = None,
+    preflight: Callable[[dict[str, Any]], None] | None = None,
     per_file_outputs: bool = True,
     incremental: bool = True,
     default_timeout_s: float | None = None,
@@ -212,6 +216,7 @@ def operation(
             options=tuple(options),
             finalize=finalize,
             validate=validate,
+            preflight=preflight,
             per_file_outputs=per_file_outputs,
             incremental=incremental,
             default_timeout_s=default_timeout_s,

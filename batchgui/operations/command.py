@@ -66,6 +66,21 @@ def validate(options: dict[str, Any]) -> None:
     progress_pattern(options.get("progress_regex") or "")
 
 
+def preflight(options: dict[str, Any]) -> None:
+    """The program is here, before a batch of thousands each fails to find it. A
+    program named by a placeholder ({path}: each file run) is known only per file."""
+    command = compile_command(options.get("command") or "", bool(options.get("shell")))
+    if command.shell or placeholders_in(command.words[0]):
+        return
+    program = command.words[0].replace("{{", "{").replace("}}", "}")
+    try:
+        path = _executable(program)
+    except PermanentError as exc:
+        raise ValueError(str(exc)) from None
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        raise ValueError(f"command not found or not executable: {program}")
+
+
 @functools.lru_cache(maxsize=32)
 def progress_pattern(text: str) -> re.Pattern[bytes] | None:
     """The --progress-regex: its first group (or whole match) is a percentage."""
@@ -141,6 +156,7 @@ def _executable(name: str) -> str:
     per_file_outputs=False,
     incremental=False,  # what a command writes is unknown, so it always runs
     validate=validate,
+    preflight=preflight,
     options=[
         Option("command", str, "", "command template, e.g. gzip -k {path}"),
         Option("shell", bool, False, "run through /bin/sh"),

@@ -55,6 +55,7 @@ def prepare_batch(
     Raises ValueError (a bad filter), InputError (unusable paths, an unsafe output
     folder), StoreError, or OSError (the output folder cannot be made)."""
     options = settings.options
+    check_here(spec, settings)
     out = absolute(settings.out)
     prepared = prepare(
         list(settings.sources),
@@ -87,6 +88,13 @@ def prepare_batch(
     batch.replaceable = prepared.batch_replaceable
     batch.left_out = left_out(prepared.entries)
     return batch
+
+
+def check_here(spec: OperationSpec, settings: RunSettings) -> None:
+    """What the operation needs of this computer (a command's program installed),
+    unless the batch runs on a cluster; ValueError, one line."""
+    if spec.preflight is not None and settings.cluster is None:
+        spec.preflight(settings.options)
 
 
 def left_out(entries: list[Entry]) -> dict[str, tuple[int, str]]:
