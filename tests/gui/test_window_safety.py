@@ -159,3 +159,25 @@ def test_start_with_every_file_left_out_says_why_and_runs_nothing(
         await close(window)
 
     run(scenario)
+
+
+def test_start_with_a_program_that_is_not_installed_says_so_and_runs_nothing(
+    make_window, run, tmp_path, qtbot
+):
+    docs = tree(tmp_path / "docs", {"a.txt": "alpha", "b.txt": "beta"})
+
+    async def scenario():
+        window = make_window()
+        window.show()
+        window.control.select_operation("exec")
+        window.control._option_widgets["command"].setText("no-such-command-xyz {path}")
+        window.control.output_edit.setText(str(tmp_path / "out"))
+        window.add_paths([str(docs)])
+        await until(lambda: scanned(window))
+        click(window, "startButton", qtbot)
+        await until(lambda: "Not started" in window.statusBar().currentMessage())
+        assert "command not found: no-such-command-xyz" in window.statusBar().currentMessage()
+        assert window.batch is None and window.store.history() == []
+        await close(window)
+
+    run(scenario)
