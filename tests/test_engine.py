@@ -362,7 +362,7 @@ def test_a_vanished_file_fails_with_its_error_and_is_not_retried(tmp_path):
     asyncio.run(scenario())
     gone = batch.tasks[0]
     assert gone.status is TaskStatus.FAILED and gone.attempts == 1
-    assert "No such file" in gone.error
+    assert gone.error == "the file is gone: moved or deleted after it was found"
     assert batch.tasks[1].status is TaskStatus.COMPLETED
 
 
