@@ -133,20 +133,8 @@ def test_a_name_that_is_not_utf8_is_shown_with_a_mark_and_opened_by_its_real_nam
 
     async def scenario():
         window = make_window()
-        window.show()
-        window.control.select_operation("text")
-        window.add_paths([str(folder)])
-        await until(lambda: window.preview.model.rowCount() == 1)
-        assert window.preview.model.index(0, 0).data() == "caf\ufffd.txt"
-        await start_on(qtbot, window, folder)
-        await until(lambda: window.batch is not None and window.batch.is_done)
-        assert window.batch.counts[TaskStatus.COMPLETED] == 1, window.batch.tasks[0].error
-        model = window.tasks.model
-        assert model.index(0, 0).data() == "caf\ufffd.txt"
-        window.show_details(model.task_at(0))
+        await _converted_and_shown(window, qtbot, folder, "caf\ufffd.txt")
         pane = window.details
-        assert pane.title.text() == "caf\ufffd.txt"
-        assert pane.outputs.item(0).text().endswith("caf\ufffd.txt.md")
         click(pane, "detailsOpen", qtbot)
         assert opened and opened[0].exists() and os.fsencode(opened[0]).endswith(b"caf\xe9.txt.md")
         window.statusBar().showMessage(f"cannot open {opened[0].name}")  # as messages name files
@@ -175,19 +163,25 @@ def test_a_name_holding_a_newline_is_one_line_with_an_escape(make_window, run, t
 
     async def scenario():
         window = make_window()
-        window.show()
-        window.control.select_operation("text")
-        window.add_paths([str(folder)])
-        await until(lambda: window.preview.model.rowCount() == 1)
-        assert window.preview.model.index(0, 0).data() == "new\\nline.txt"
-        await start_on(qtbot, window, folder)
-        await until(lambda: window.batch is not None and window.batch.is_done)
-        assert window.batch.counts[TaskStatus.COMPLETED] == 1, window.batch.tasks[0].error
-        model = window.tasks.model
-        assert model.index(0, 0).data() == "new\\nline.txt"
-        window.show_details(model.task_at(0))
-        assert window.details.title.text() == "new\\nline.txt"
-        assert window.details.outputs.item(0).text().endswith("new\\nline.txt.md")
+        await _converted_and_shown(window, qtbot, folder, "new\\nline.txt")
         await close(window)
 
     run(scenario)
+
+
+async def _converted_and_shown(window, qtbot, folder, name: str) -> None:
+    """Preview the folder's one file, convert it, open its details: `name` is how the
+    preview, the task list, the details' title and its output's name show it."""
+    window.show()
+    window.control.select_operation("text")
+    window.add_paths([str(folder)])
+    await until(lambda: window.preview.model.rowCount() == 1)
+    assert window.preview.model.index(0, 0).data() == name
+    await start_on(qtbot, window, folder)
+    await until(lambda: window.batch is not None and window.batch.is_done)
+    assert window.batch.counts[TaskStatus.COMPLETED] == 1, window.batch.tasks[0].error
+    model = window.tasks.model
+    assert model.index(0, 0).data() == name
+    window.show_details(model.task_at(0))
+    assert window.details.title.text() == name
+    assert window.details.outputs.item(0).text().endswith(f"{name}.md")
