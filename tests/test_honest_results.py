@@ -170,3 +170,5 @@ def test_a_file_gone_before_its_turn_is_said_in_words_in_every_mode(tmp_path):
         assert gone.error == "the file is gone: moved or deleted after it was found"
     denied = PermissionError(13, "Permission denied", "/data/report.pdf")
     assert describe_exception(denied) == "Permission denied: /data/report.pdf"
+    moved = OSError(18, "Invalid cross-device link", "/a/x", None, "/b/x")
+    assert describe_exception(moved) == "Invalid cross-device link: /a/x -> /b/x"

@@ -202,7 +202,8 @@ def describe_exception(exc: BaseException) -> str:
         return text
     if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
         # "Permission denied: /x/y", not "PermissionError: [Errno 13] Permission denied: '/x/y'"
-        return f"{exc.strerror}: {os.fsdecode(exc.filename)}"
+        other = f" -> {os.fsdecode(exc.filename2)}" if exc.filename2 is not None else ""
+        return f"{exc.strerror}: {os.fsdecode(exc.filename)}{other}"
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
 
