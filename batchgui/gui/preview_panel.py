@@ -177,6 +177,8 @@ class PreviewModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             why = self.output_reasons.get(entry.path)
             tip = os.fsdecode(entry.path) + (f"\n{why[1]}" if why and why[1] else "")
+            if entry.reason is not None and entry.detail:
+                tip += f"\n{entry.reason}: {entry.detail}"
             if reason == "duplicate":
                 tip += f"\nsame content as {os.fsdecode(self.duplicate_of[entry.path])}"
             return shown(tip)
@@ -197,7 +199,8 @@ class PreviewModel(QAbstractTableModel):
             if original.parent == entry.path.parent:
                 return f"duplicate of {name}"
             return f"duplicate of {name} in {os.fsdecode(original.parent)}"
-        return f"no: {reason}" + (f" ({entry.detail})" if entry.detail else "")
+        # a long why (the extensions an operation takes) is cut here, whole in the tooltip
+        return f"no: {reason}" + (f" ({_cut(entry.detail)})" if entry.detail else "")
 
     def counts(self) -> tuple[int, int, Counter]:
         return self._included, self._included_bytes, self._left_out
@@ -471,11 +474,19 @@ class PreviewPanel(QGroupBox):
         included, size, left_out = self.model.counts()
         files = "file" if included == 1 else "files"
         parts = [f"{included} {files} to process ({units.size(size)})"]
+        left_out = Counter(left_out)
+        duplicates = left_out.pop("duplicate", 0)
         if left_out:
             reasons = ", ".join(f"{n} {reason}" for reason, n in left_out.most_common())
             parts.append(f"left out: {reasons}")
+        if duplicates:  # not left out: done once, and given copies of the results
+            parts.append(f"{units.plural(duplicates, 'duplicate')}, done once and copied")
         if scanning:
             parts.append("scanning…")
         if note:
             parts.append(note)
         self.counts_label.setText(" · ".join(parts))
+
+
+def _cut(text: str, most: int = 40) -> str:
+    return text if len(text) <= most else text[: most - 1].rstrip(" ,") + "…"

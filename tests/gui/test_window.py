@@ -127,7 +127,10 @@ def test_a_dropped_folder_fills_the_preview_with_reasons(make_window, run, tmp_p
         assert reasons[".hidden"] == "hidden" and reasons["f0000.txt"] is None
         # "copy.txt" comes first in scan order, so it is the original
         assert reasons["copy.txt"] is None and reasons["f0001.txt"] == "duplicate"
-        assert window.preview.counts_label.text().startswith("12 files to process")
+        counts = window.preview.counts_label.text()
+        assert counts.startswith("12 files to process")
+        # a duplicate is not left out: it gets copies of its original's results
+        assert "left out: 1 hidden" in counts and "1 duplicate, done once and copied" in counts
         # plain text and web links are refused with a message, not a freeze
         assert not drop(window, text="just some text")
         assert not drop(window, urls=[QUrl("https://example.invalid/a.pdf")])

@@ -3,6 +3,8 @@ outputs already exist, and Start refuses an output folder that is an input."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from batchgui.core import TaskStatus
 from tests.gui.conftest import close, until
 from tests.gui.test_window import click, scanned
@@ -80,6 +82,14 @@ def test_the_preview_leaves_out_what_the_operation_cannot_take(make_window, run,
         assert reasons == {"readme.txt": "unsupported", "photo.png": None}
         assert window.preview.counts_label.text().startswith("1 file to process")
         assert "unsupported" in window.preview.counts_label.text()
+        # the extensions the operation takes: cut in the cell (no sideways scrolling)
+        # and whole in its tooltip
+        row = next(r for r, e in enumerate(model.entries) if e.path.name == "readme.txt")
+        cell = model.index(row, 3)
+        assert cell.data().startswith("no: unsupported (image takes .bmp, ")
+        assert cell.data().endswith("…)") and len(cell.data()) < 60
+        assert "unsupported: image takes .bmp" in cell.data(Qt.ItemDataRole.ToolTipRole)
+        assert ".webp" in cell.data(Qt.ItemDataRole.ToolTipRole)
         await close(window)
 
     run(scenario)
