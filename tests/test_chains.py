@@ -101,6 +101,10 @@ def test_bad_chains_are_one_line_before_anything_runs(tmp_path):
         (("--step", "checksum", "--step", "image"), "step 1 (checksum): a batch-wide step"),
         (("--step", "image", "--step", "a: image"), "give every step a branch, or none"),
         (("--step", "image", "--op", "text"), "--step makes a chain"),
+        (
+            ("--step", "image format=png", "--step", "exec command='no-such-command-xyz {path}'"),
+            "step 2 (exec): command not found: no-such-command-xyz",
+        ),
     ]
     for args, expected in cases:
         out = tmp_path / "out"

@@ -273,7 +273,20 @@ def specialise(base: OperationSpec, options: dict[str, Any]) -> OperationSpec:
         finalize=finalize,
         planned_batch_outputs=planned_batch,
         default_timeout_s=_total_timeout(steps),
+        preflight=(
+            functools.partial(_preflight, steps) if any(s.spec.preflight for s in steps) else None
+        ),
     )
+
+
+def _preflight(steps: list[Step], options: dict[str, Any]) -> None:
+    """Each step's check of this computer (an `exec` step's program is installed)."""
+    for number, step in enumerate(steps, start=1):
+        if step.spec.preflight is not None:
+            try:
+                step.spec.preflight(step.options)
+            except ValueError as exc:
+                raise ValueError(f"step {number} ({step.label}): {exc}") from None
 
 
 def _total_timeout(steps: list[Step]) -> float | None:
