@@ -498,7 +498,7 @@ def test_control_characters_in_a_file_name_are_escaped_in_the_summary(tmp_path):
     script = 'test -f "$1" && echo "refused $(basename "$1")" >&2 && exit 3'
     result = batchgui(
         "run", str(folder), "--exec", f"sh -c '{script}' sh {{path}}",
-        "--retries", "0", "--out", str(tmp_path / "out"),
+        "--retries", "0", "--out", str(tmp_path / "out\x1b]0;title\x07"),
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     failed = [line for line in result.stderr.splitlines() if line.startswith("  failed: ")]
@@ -507,6 +507,8 @@ def test_control_characters_in_a_file_name_are_escaped_in_the_summary(tmp_path):
     shown = "\n".join(failed)
     assert f"{folder}/new\\nline.txt: exit status 3: refused new | line.txt" in shown
     assert "\\x1b[2Jclear.txt" in shown and "bell\\x07\\x9b.txt" in shown
+    history = batchgui("history").stdout  # the output folder's name, too
+    assert "out\\x1b]0;title\\x07" in history and "\x1b" not in history
 
 
 def test_a_run_that_finds_nothing_to_do_says_why_and_keeps_the_manifest(tmp_path):

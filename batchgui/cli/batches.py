@@ -30,7 +30,7 @@ from batchgui.scan.walk import InputError
 from batchgui.session.exchange import export_batch, import_batch
 from batchgui.session.history import forget_batches, parse_age, prune, stored_report
 from batchgui.session.recipes import RecipeError
-from batchgui.session.units import plural
+from batchgui.session.units import plural, visible
 from batchgui.store import BatchLock, StoreError
 
 
@@ -129,7 +129,7 @@ def history_command(args: argparse.Namespace) -> int:
         created = datetime.fromtimestamp(entry["created_at"]).strftime("%Y-%m-%d %H:%M")
         print(
             f"{entry['batch_id']:<13} {entry['op']:<10} {entry['status']:<10} {created:<17} "
-            f"{done:>5}/{c['total']:<5} {c['failed']:>6}  {entry['out']}"
+            f"{done:>5}/{c['total']:<5} {c['failed']:>6}  {visible(entry['out'] or '')}"
         )
     return EXIT_OK
 
