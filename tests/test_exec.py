@@ -283,3 +283,44 @@ def test_a_program_that_is_not_installed_is_refused_before_the_batch(tmp_path):
     with pytest.raises(ValueError, match="command not found: no-such-command-xyz"):
         options = spec.resolve_options({"command": "no-such-command-xyz {path}"})
         check_here(spec, RunSettings(operation="exec", options=options))
+
+
+def test_resume_with_the_program_gone_says_so_and_keeps_the_batch(tmp_path):
+    """The program was uninstalled between a pause and `resume`: one line, and the tasks
+    left stay as they were (not each failed for good); back in place, resume finishes."""
+    import json
+    import stat
+
+    from tests.conftest import batchgui_in
+
+    make_files(tmp_path / "in", 4)
+    tool = tmp_path / "bin" / "tool.sh"
+    tool.parent.mkdir()
+    tool.write_text('#!/bin/sh\ncp "$1" "$1.done"\n')
+    tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
+    data = tmp_path / "data"
+    first = batchgui_in(
+        data,
+        "run",
+        str(tmp_path / "in"),
+        "--exec",
+        f"{tool} {{path}}",
+        "--workers",
+        "1",
+        "--stop-after",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert first.returncode == 0, first.stderr
+    tool.rename(tool.with_name("moved.sh"))
+    again = batchgui_in(data, "resume")
+    assert again.returncode == 2
+    [line] = again.stderr.strip().splitlines()
+    assert line.startswith("batchgui: error: cannot resume batch ") and str(tool) in line
+    [entry] = json.loads(batchgui_in(data, "history", "--json").stdout)["batches"]
+    assert entry["counts"]["failed"] == 0 and entry["status"] == "paused"
+    tool.with_name("moved.sh").rename(tool)
+    finished = batchgui_in(data, "resume", "--quiet")
+    assert finished.returncode == 0, finished.stderr
+    assert len(list((tmp_path / "in").glob("*.done"))) == 4

@@ -27,6 +27,8 @@ from batchgui.operations.registry import load_operations
 from batchgui.paths import data_dir, log_dir
 from batchgui.scan.safety import ready_to_resume
 from batchgui.scan.walk import InputError
+from batchgui.session import RunSettings
+from batchgui.session.batch_session import check_here
 from batchgui.session.exchange import export_batch, import_batch
 from batchgui.session.history import forget_batches, parse_age, prune, stored_report
 from batchgui.session.recipes import RecipeError
@@ -79,6 +81,14 @@ def resume_command(args: argparse.Namespace) -> int:
     except (InputError, StoreError, ValueError) as exc:  # InputError is a ValueError
         store.close()
         raise UsageError(f"cannot resume batch {batch_id}: {exc}") from None
+    if args.cluster is not None or args.path_map:  # somewhere else than it last ran
+        cluster = cluster_from(args)
+        batch.settings = {**batch.settings, "cluster": cluster.to_json() if cluster else None}
+    try:  # a program uninstalled since: said now, not as a failure of every task left
+        check_here(spec, RunSettings.of_batch(batch))
+    except ValueError as exc:
+        store.close()
+        raise UsageError(f"cannot resume batch {batch_id}: {exc}") from None
     if not args.quiet:
         left = batch.unfinished
         print(
@@ -86,9 +96,6 @@ def resume_command(args: argparse.Namespace) -> int:
             f"{batch.total} tasks left",
             file=sys.stderr,
         )
-    if args.cluster is not None or args.path_map:  # somewhere else than it last ran
-        cluster = cluster_from(args)
-        batch.settings = {**batch.settings, "cluster": cluster.to_json() if cluster else None}
     return execute_from(
         args, batch, spec, store, report_target(args.report), stop_after=args.stop_after
     )
