@@ -289,30 +289,11 @@ def test_resume_with_the_program_gone_says_so_and_keeps_the_batch(tmp_path):
     """The program was uninstalled between a pause and `resume`: one line, and the tasks
     left stay as they were (not each failed for good); back in place, resume finishes."""
     import json
-    import stat
 
     from tests.conftest import batchgui_in
 
-    make_files(tmp_path / "in", 4)
-    tool = tmp_path / "bin" / "tool.sh"
-    tool.parent.mkdir()
-    tool.write_text('#!/bin/sh\ncp "$1" "$1.done"\n')
-    tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
     data = tmp_path / "data"
-    first = batchgui_in(
-        data,
-        "run",
-        str(tmp_path / "in"),
-        "--exec",
-        f"{tool} {{path}}",
-        "--workers",
-        "1",
-        "--stop-after",
-        "1",
-        "--out",
-        str(tmp_path / "out"),
-    )
-    assert first.returncode == 0, first.stderr
+    tool, _ = paused_on_a_tool(tmp_path, data, files=4)
     tool.rename(tool.with_name("moved.sh"))
     again = batchgui_in(data, "resume")
     assert again.returncode == 2
@@ -324,3 +305,24 @@ def test_resume_with_the_program_gone_says_so_and_keeps_the_batch(tmp_path):
     finished = batchgui_in(data, "resume", "--quiet")
     assert finished.returncode == 0, finished.stderr
     assert len(list((tmp_path / "in").glob("*.done"))) == 4
+
+
+def paused_on_a_tool(tmp_path: Path, data: Path, files: int) -> tuple[Path, str]:
+    """An exec batch over `files` files, run by a script of its own (tool.sh, which
+    marks each file done), paused after one task: (the script, the batch's id)."""
+    import json
+    import stat
+
+    from tests.conftest import batchgui_in
+
+    make_files(tmp_path / "in", files)
+    tool = tmp_path / "bin" / "tool.sh"
+    tool.parent.mkdir()
+    tool.write_text('#!/bin/sh\ncp "$1" "$1.done"\n')
+    tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
+    paused = batchgui_in(data, "run", str(tmp_path / "in"), "--exec", f"{tool} {{path}}",
+                         "--workers", "1", "--stop-after", "1",
+                         "--out", str(tmp_path / "out"))  # fmt: skip
+    assert paused.returncode == 0, paused.stderr
+    [entry] = json.loads(batchgui_in(data, "history", "--json").stdout)["batches"]
+    return tool, entry["batch_id"]

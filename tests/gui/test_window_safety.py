@@ -194,37 +194,16 @@ def test_start_with_a_program_that_is_not_installed_says_so_and_runs_nothing(
 
 
 def test_resuming_a_batch_whose_program_is_gone_says_so(make_window, run, tmp_path):
-    import json
-    import stat
+    from tests.test_exec import paused_on_a_tool
 
-    from tests.conftest import batchgui_in, make_files
-
-    make_files(tmp_path / "in", 3)
-    tool = tmp_path / "tool.sh"
-    tool.write_text('#!/bin/sh\ncp "$1" "$1.done"\n')
-    tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
     data = tmp_path / "data"
-    paused = batchgui_in(
-        data,
-        "run",
-        str(tmp_path / "in"),
-        "--exec",
-        f"{tool} {{path}}",
-        "--workers",
-        "1",
-        "--stop-after",
-        "1",
-        "--out",
-        str(tmp_path / "out"),
-    )
-    assert paused.returncode == 0, paused.stderr
-    [entry] = json.loads(batchgui_in(data, "history", "--json").stdout)["batches"]
+    tool, batch_id = paused_on_a_tool(tmp_path, data, files=3)
     tool.unlink()
 
     async def scenario():
         window = make_window(data)
         window.show()
-        await window.stored.resume_batch(entry["batch_id"])
+        await window.stored.resume_batch(batch_id)
         message = window.statusBar().currentMessage()
         assert message.startswith("Cannot resume: command not found") and str(tool) in message
         assert window.batch is None
