@@ -88,3 +88,21 @@ def test_saved_pictures_keep_their_alt_text(tmp_path):
     deck = (tmp_path / "out" / "sales.pptx.md").read_text()
     assert "![A bar of orange](sales.pptx.assets/image-1.png)" in deck
     assert (tmp_path / "out" / "sales.pptx.assets" / "image-1.png").exists()
+
+
+def test_a_truncated_office_file_is_damaged_in_words_that_do_not_mislead(tmp_path):
+    """python-docx and python-pptx say "Package not found at PATH" of a file that is
+    there; the user reads that the document is not whole."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    whole = io.BytesIO()
+    _deck(whole)
+    for name in ("cut.docx", "cut.pptx"):
+        (folder / name).write_bytes(whole.getvalue()[:600])  # its ZIP ends early
+    tasks = _run([folder], tmp_path / "out", mode="thread")
+    for name in ("cut.docx", "cut.pptx"):
+        task = tasks[name]
+        assert task.status is TaskStatus.FAILED and task.error_kind.value == "corrupt"
+        assert (
+            task.error == f"{name} is damaged: not a whole Office document (its ZIP cannot be read)"
+        )

@@ -49,6 +49,9 @@ _CORRUPT_NAMES = {
         "InvalidXmlError",
     },
 }
+# what a parser says that would mislead: python-docx's "Package not found at PATH"
+# names a file that is there (its ZIP package is what cannot be read)
+_IN_WORDS = {"PackageNotFoundError": "not a whole Office document (its ZIP cannot be read)"}
 _PASSWORD_NAMES = {"FileNotDecryptedError", "PDFPasswordIncorrect", "PDFEncryptionError"}
 _TOO_LARGE_NAMES = {"DecompressionBombError", "DecompressionBombWarning"}
 
@@ -70,6 +73,7 @@ def classify(fmt: str, exc: BaseException, name: str) -> PermanentError | None:
     if isinstance(exc, OSError) and exc.errno is not None:
         return None  # the environment (permissions, a missing file, a full disk)
     if kind in _CORRUPT_NAMES.get(fmt, set()) or isinstance(exc, _CONTENT_ERRORS):
+        text = _IN_WORDS.get(kind, text)
         return PermanentError(f"{name} is damaged: {text}", ErrorKind.CORRUPT)
     return None
 
