@@ -1,4 +1,10 @@
-"""Logging: full detail to a rotating file, one-line warnings to the terminal."""
+"""Logging: full detail to a rotating file, one-line warnings to the terminal.
+
+A library's Python warning about a file it reads (Pillow's "Corrupt EXIF
+data", with its own source path) goes to the file only: the task's verdict is
+what the user reads, and the terminal gets batchgui's lines alone. Process
+mode's workers drop such warnings (core/runners/processes.py).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +23,10 @@ def setup_logging(folder: Path, *, quiet: bool = False) -> Path | None:
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.ERROR if quiet else logging.WARNING)
     console.setFormatter(logging.Formatter("batchgui: %(message)s"))
-    console.addFilter(lambda record: not record.exc_info)  # tracebacks go to the file only
+    # tracebacks and libraries' warnings go to the file only
+    console.addFilter(lambda record: not record.exc_info and record.name != "py.warnings")
     root.addHandler(console)
+    logging.captureWarnings(True)
     path = folder / "batchgui.log"
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -101,3 +101,58 @@ def test_metadata_is_stripped_unless_asked_to_keep_it(tmp_path, strip):
     task = _run(folder, tmp_path / "out", strip_metadata=strip)["photo.jpg"]
     with Image.open(task.outputs[0]) as result:
         assert (result.getexif().get(0x010F) == "CameraMaker") is (not strip)
+
+
+def _claims_pixels(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims width x height (its data is a 1x1 picture's)."""
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", (1, 1)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    body = bytearray(data[12:29])  # b"IHDR" + its 13 bytes
+    body[4:12] = struct.pack(">II", width, height)
+    data[12:29] = body
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(body)))
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_an_image_past_pillows_limit_is_refused_though_pillow_only_warns(tmp_path, mode):
+    """Between Pillow's pixel limit and twice it, Pillow only warns (and a process-mode
+    worker ignores warnings): it is refused as too large all the same, never decoded."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _claims_pixels(folder / "huge.png", 14_000, 14_000)  # 196 M pixels: limit 179 M
+    batch, spec = build_batch(convert_image, [folder], tmp_path / "out", mode=mode)
+
+    async def scenario():
+        engine = BatchProcessor(1)
+        await asyncio.wait_for(engine.run(batch, spec), 60)
+        await engine.aclose()
+
+    asyncio.run(scenario())
+    [task] = batch.tasks
+    assert task.status is TaskStatus.FAILED and task.error_kind.value == "too_large", task.error
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_a_librarys_warning_about_a_file_stays_off_the_terminal(tmp_path, mode):
+    """Pillow warns "Corrupt EXIF data" (with its own source path) of a picture it still
+    converts: the terminal gets batchgui's summary alone; the log keeps the warning."""
+    from tests.conftest import batchgui_in
+
+    source = CORPUS / "images"
+    data = tmp_path / "data"
+    result = batchgui_in(data, "run", str(source / "hopper_bad_exif.jpg"), "--op", "image",
+                         "--mode", mode, "--out", str(tmp_path / "out"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [line for line in result.stderr.splitlines()
+                                          if line.startswith(("image: ", "  wrote"))]  # fmt: skip
+    if mode == "thread":
+        assert "Corrupt EXIF data" in (data / "logs" / "batchgui.log").read_text()

@@ -33,6 +33,7 @@ import multiprocessing
 import os
 import signal
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -80,6 +81,10 @@ def _init_worker(slots: Any, starts: Any, parent: int, memory_limit: int | None)
     # Ctrl-C in a terminal reaches the whole process group; the main process
     # decides what happens to running work, so workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a library's warning about a file (Pillow's "Corrupt EXIF data") would reach the
+    # terminal raw: a worker has no log; the task's verdict says what matters. An
+    # operation that turns a warning into an error (catch_warnings) still gets it.
+    warnings.simplefilter("ignore")
     workers.die_with_parent(parent)
     if memory_limit and not workers.cap_memory(memory_limit):
         # no system cap here (macOS refuses RLIMIT_AS, Windows has none, the
