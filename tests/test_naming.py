@@ -47,6 +47,13 @@ def test_bad_templates_and_names_are_refused_in_one_line(tmp_path):
         check_template("{stem}-{size}")
     with pytest.raises(ValueError, match="bad name template"):
         check_template("{stem")
+    for empty in ("", "  "):  # not a "name clash" for every file: said before the batch
+        with pytest.raises(ValueError, match="the output name is empty"):
+            check_template(empty)
+    refused = batchgui("run", str(tmp_path), "--op", "text", "--output-name", "",
+                       "--out", str(tmp_path / "out"))  # fmt: skip
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "the output name is empty" in refused.stderr
     with pytest.raises(NameRefused, match="an empty name"):
         render("{ext}", src, "md")  # README has no extension
     with pytest.raises(NameRefused, match="longer than 255 bytes"):

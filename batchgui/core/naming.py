@@ -73,6 +73,8 @@ class naming_for:  # lower case: used as a function, `with naming_for(root, seq)
 @functools.lru_cache(maxsize=64)  # asked once per file: a batch has a handful of templates
 def check_template(template: str) -> frozenset[str]:
     """The placeholders a template uses; ValueError (one line) for anything else."""
+    if not template.strip():  # every file would be refused a name, as a "name clash"
+        raise ValueError("the output name is empty: give a template such as {stem}.{newext}")
     used = set()
     try:
         parsed = list(string.Formatter().parse(template))
