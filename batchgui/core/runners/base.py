@@ -147,19 +147,16 @@ def execute_call(
     except BaseException as exc:  # a worker must answer whatever the operation does
         if isinstance(exc, KeyboardInterrupt | SystemExit) and not ctx.cancelled:
             raise
-        result = error_result(exc, ctx.cancelled, time.perf_counter() - start)
-        if isinstance(exc, FileNotFoundError) and exc.filename in (src, os.fspath(src)):
-            # the file itself, not something the operation looked for: say so
-            gone = "the file is gone: moved or deleted after it was found"
-            result = (result[0], gone, *result[2:])
-        return result
+        return error_result(exc, ctx.cancelled, time.perf_counter() - start, src)
 
 
 def hash_outputs(outputs: list[Path]) -> dict[str, str]:
     return {os.fsdecode(p): content_hash(p) for p in outputs if p.is_file()}
 
 
-def error_result(exc: BaseException, cancelled: bool, seconds: float) -> Result:
+def error_result(
+    exc: BaseException, cancelled: bool, seconds: float, src: Path | None = None
+) -> Result:
     if cancelled:
         kind, permanent = ErrorKind.CANCELLED, True
     elif isinstance(exc, PermanentError):
@@ -176,7 +173,7 @@ def error_result(exc: BaseException, cancelled: bool, seconds: float) -> Result:
         kind, permanent = ErrorKind.CORRUPT, True  # nested too deeply, or not well-formed
     else:
         kind, permanent = ErrorKind.ERROR, False
-    message = describe_exception(exc)
+    message = describe_exception(exc, src)
     data = exc.data if isinstance(exc, OperationError) else {}
     return ("err", message, kind.value, permanent, seconds, traceback.format_exc(limit=8), data)
 
@@ -196,10 +193,13 @@ _SAME_EVERY_TIME = {
 _MALFORMED = {"XMLSyntaxError", "ParseError", "ExpatError", "XMLSyntaxAssertionError"}
 
 
-def describe_exception(exc: BaseException) -> str:
+def describe_exception(exc: BaseException, src: Path | None = None) -> str:
+    """The exception in a user's words; `src`: the file the failed call was given."""
     text = str(exc).strip()
     if isinstance(exc, PermanentError | OperationError) and text:
         return text
+    if src is not None and isinstance(exc, FileNotFoundError) and exc.filename in (src, str(src)):
+        return "the file is gone: moved or deleted after it was found"
     if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
         # "Permission denied: /x/y", not "PermissionError: [Errno 13] Permission denied: '/x/y'"
         other = f" -> {os.fsdecode(exc.filename2)}" if exc.filename2 is not None else ""
