@@ -25,10 +25,8 @@ from batchgui.core.report import write_csv
 from batchgui.logs import setup_logging
 from batchgui.operations.registry import load_operations
 from batchgui.paths import data_dir, log_dir
-from batchgui.scan.safety import ready_to_resume
 from batchgui.scan.walk import InputError
-from batchgui.session import RunSettings
-from batchgui.session.batch_session import check_here
+from batchgui.session.batch_session import ready_to_run_again
 from batchgui.session.exchange import export_batch, import_batch
 from batchgui.session.history import forget_batches, parse_age, prune, stored_report
 from batchgui.session.recipes import RecipeError
@@ -72,21 +70,17 @@ def resume_command(args: argparse.Namespace) -> int:
         )
         store.close()
         return EXIT_OK
+    if args.cluster is not None or args.path_map:  # somewhere else than it last ran
+        cluster = cluster_from(args)
+        batch.settings = {**batch.settings, "cluster": cluster.to_json() if cluster else None}
     try:
         spec = load_operations().get(batch.op_name).for_options(batch.options)
-        ready_to_resume(batch, spec, store)
+        # a program uninstalled since is said now, not as a failure of every task left
+        ready_to_run_again(batch, spec, store)
     except KeyError as exc:
         store.close()
         raise UsageError(f"cannot resume batch {batch_id}: {exc.args[0]}") from None
     except (InputError, StoreError, ValueError) as exc:  # InputError is a ValueError
-        store.close()
-        raise UsageError(f"cannot resume batch {batch_id}: {exc}") from None
-    if args.cluster is not None or args.path_map:  # somewhere else than it last ran
-        cluster = cluster_from(args)
-        batch.settings = {**batch.settings, "cluster": cluster.to_json() if cluster else None}
-    try:  # a program uninstalled since: said now, not as a failure of every task left
-        check_here(spec, RunSettings.of_batch(batch))
-    except ValueError as exc:
         store.close()
         raise UsageError(f"cannot resume batch {batch_id}: {exc}") from None
     if not args.quiet:

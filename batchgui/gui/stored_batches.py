@@ -24,9 +24,8 @@ from batchgui.core import Batch
 from batchgui.gui.history_window import UNFINISHED, HistoryWindow, describe_sources, prune_old
 from batchgui.gui.resume_offer import resume_question
 from batchgui.operations.registry import load_operations
-from batchgui.scan.safety import ready_to_resume
 from batchgui.session import RunSettings
-from batchgui.session.batch_session import check_here
+from batchgui.session.batch_session import ready_to_run_again
 from batchgui.store import BatchLock, StoreError
 
 if TYPE_CHECKING:
@@ -150,9 +149,7 @@ class StoredBatches:
         try:
             batch = await asyncio.to_thread(reopen)
             spec = load_operations().get(batch.op_name).for_options(batch.options)
-            await asyncio.to_thread(ready_to_resume, batch, spec, self.window.store)
-            # its program still installed (PATH looked through: off the GUI thread)
-            await asyncio.to_thread(check_here, spec, RunSettings.of_batch(batch))
+            await asyncio.to_thread(ready_to_run_again, batch, spec, self.window.store)
         except (StoreError, KeyError, ValueError) as exc:  # InputError is a ValueError
             log.info("cannot run batch %s again: %s", batch_id, exc)
             self.window.statusBar().showMessage(f"Cannot resume: {exc}")

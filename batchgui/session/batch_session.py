@@ -33,6 +33,7 @@ from batchgui.core.processor import BatchProcessor
 from batchgui.scan.duplicates import Duplicates
 from batchgui.scan.incremental import operation_key
 from batchgui.scan.prepare import prepare
+from batchgui.scan.safety import ready_to_resume
 from batchgui.scan.walk import Entry, absolute
 from batchgui.session.recorder import ResultRecorder
 from batchgui.session.settings import RunSettings, StopMode
@@ -95,6 +96,14 @@ def check_here(spec: OperationSpec, settings: RunSettings) -> None:
     unless the batch runs on a cluster; ValueError, one line."""
     if spec.preflight is not None and settings.cluster is None:
         spec.preflight(settings.options)
+
+
+def ready_to_run_again(batch: Batch, spec: OperationSpec, store: Store | None) -> None:
+    """A stored batch about to run again here (resume, retry): the existing-file rules
+    (scan/safety.py), and what the operation needs of this computer (check_here).
+    Blocking; ValueError (InputError among them) or StoreError, one line."""
+    ready_to_resume(batch, spec, store)
+    check_here(spec, RunSettings.of_batch(batch))
 
 
 def left_out(entries: list[Entry]) -> dict[str, tuple[int, str]]:
